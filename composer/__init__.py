@@ -1,0 +1,3 @@
+"""Composer: a small, dependable desktop email composer."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Mail logic: drafts, messages, transport, accounts and secrets. Never imports Qt."""

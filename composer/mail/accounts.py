@@ -1,0 +1,272 @@
+"""SMTP accounts and the JSON file that keeps them (never their passwords)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from pathlib import Path
+from typing import Any
+
+from composer.mail.addresses import parse_address
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+SANDBOX_ID = "sandbox"
+DEFAULT_TIMEOUT = 30
+DEFAULT_SIZE_LIMIT = 25 * 1000 * 1000
+
+
+class Security(enum.Enum):
+    """How the connection to the SMTP server is protected."""
+
+    SSL_TLS = "ssl"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+    @property
+    def default_port(self) -> int:
+        return {Security.SSL_TLS: 465, Security.STARTTLS: 587, Security.NONE: 25}[self]
+
+    @property
+    def label(self) -> str:
+        return {
+            Security.SSL_TLS: "SSL/TLS",
+            Security.STARTTLS: "STARTTLS",
+            Security.NONE: "None (unencrypted)",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Account:
+    """One way of sending mail; change with ``dataclasses.replace``."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    name: str = ""
+    display_name: str = ""
+    email: str = ""
+    host: str = ""
+    port: int = 465
+    security: Security = Security.SSL_TLS
+    username: str = ""
+    timeout: int = DEFAULT_TIMEOUT
+    size_limit: int = DEFAULT_SIZE_LIMIT
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.id == SANDBOX_ID
+
+    @property
+    def label(self) -> str:
+        """How the From picker shows it: ``Name <address>``."""
+        name = self.display_name or self.name
+        return f"{name} <{self.email}>" if name else self.email
+
+    def sender(self) -> Address:
+        """The From address; the account's checks guarantee it parses."""
+        address = parse_address(self.email)
+        if address is None:
+            raise ValueError(f"invalid email address {self.email!r}")
+        return Address(
+            display_name=self.display_name, username=address.username, domain=address.domain
+        )
+
+    def problems(self) -> list[str]:
+        """What must be fixed before this account can be saved, in plain words."""
+        found: list[str] = []
+        if not self.name.strip():
+            found.append("an account name")
+        if parse_address(self.email) is None:
+            found.append("a valid email address")
+        if not self.host.strip() and not self.is_sandbox:
+            found.append("the SMTP host")
+        if any(c in self.display_name for c in "\r\n"):
+            found.append("a name without line breaks")
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["security"] = self.security.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Account:
+        """Read one account; raises ValueError/TypeError/KeyError when it is malformed."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["security"] = Security(values.get("security", Security.SSL_TLS.value))
+        for name in ("port", "timeout", "size_limit"):
+            if name in values and (not isinstance(values[name], int) or values[name] < 0):
+                raise ValueError(f"{name} must be a whole number")
+        for name in ("id", "name", "display_name", "email", "host", "username"):
+            if name in values and not isinstance(values[name], str):
+                raise TypeError(f"{name} must be text")
+        if not values.get("id"):
+            raise ValueError("account without id")
+        return cls(**values)
+
+
+def sandbox_account() -> Account:
+    """The built-in account that delivers into a local Maildir through the embedded server."""
+    return Account(
+        id=SANDBOX_ID,
+        name="Local sandbox",
+        display_name="Composer user",
+        email="me@sandbox.localhost",
+        host="127.0.0.1",
+        port=0,
+        security=Security.NONE,
+        size_limit=0,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost names: traffic that never leaves the machine."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """Everything the settings file holds about accounts."""
+
+    accounts: tuple[Account, ...] = ()
+    default_id: str = ""
+    last_used_id: str = ""
+
+    def find(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What was read, and what the user should be told about what could not be."""
+
+    settings: AccountSettings
+    warnings: tuple[str, ...] = ()
+
+
+class AccountStore:
+    """Reads and writes the settings file atomically; a broken file is moved aside, not lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> LoadResult:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return LoadResult(AccountSettings())
+        except (OSError, UnicodeDecodeError) as error:
+            return self._set_aside(f"it could not be read ({error})")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            return self._set_aside(f"it is not valid JSON ({error.msg} at line {error.lineno})")
+        if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
+            return self._set_aside("it does not have the expected layout")
+        version = data.get("version", SETTINGS_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_VERSION:
+            return self._set_aside(f"it was written by a newer Composer (version {version})")
+
+        accounts: list[Account] = []
+        skipped = 0
+        for item in data.get("accounts", []):
+            try:
+                if not isinstance(item, dict):
+                    raise TypeError("not an object")
+                account = Account.from_json(item)
+            except (KeyError, TypeError, ValueError) as error:
+                log.warning("skipping malformed account in %s: %s", self.path, error)
+                skipped += 1
+                continue
+            if account.id != SANDBOX_ID and all(a.id != account.id for a in accounts):
+                accounts.append(account)
+        settings = AccountSettings(
+            tuple(accounts),
+            default_id=_text_or_empty(data.get("default_account")),
+            last_used_id=_text_or_empty(data.get("last_used_account")),
+        )
+        if not skipped:
+            return LoadResult(settings)
+        backup = self._backup(keep_original=True)
+        with contextlib.suppress(OSError):
+            self.save(settings)
+        return LoadResult(
+            settings,
+            (
+                f"{skipped} account(s) in {self.path} could not be read and were left out. "
+                f"The original file was kept as {backup}.",
+            ),
+        )
+
+    def save(self, settings: AccountSettings) -> None:
+        """Write the settings file atomically: a crash leaves the old or the new file, whole."""
+        data = {
+            "version": SETTINGS_VERSION,
+            "default_account": settings.default_id,
+            "last_used_account": settings.last_used_id,
+            "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
+        }
+        write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def _backup(self, *, keep_original: bool = False) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+        counter = 1
+        while backup.exists():
+            counter += 1
+            backup = self.path.with_name(f"{self.path.name}.broken-{stamp}-{counter}")
+        with contextlib.suppress(OSError):
+            if keep_original:
+                shutil.copy2(self.path, backup)
+            else:
+                os.replace(self.path, backup)
+        return backup
+
+    def _set_aside(self, why: str) -> LoadResult:
+        backup = self._backup()
+        log.warning("settings file %s set aside: %s", self.path, why)
+        return LoadResult(
+            AccountSettings(),
+            (
+                f"The settings file {self.path} was damaged: {why}. It was moved to {backup} "
+                "and Composer started without the accounts in it; add them again in Accounts.",
+            ),
+        )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to path via a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _text_or_empty(value: object) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,87 @@
+"""One send or connection check for one account: password, sandbox and transport together."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from composer.mail.accounts import Account
+from composer.mail.draft import Draft
+from composer.mail.errors import ErrorKind, SendError
+from composer.mail.message import build_message
+from composer.mail.sandbox import SandboxServer
+from composer.mail.secrets import KeyringUnavailable, SecretStore
+from composer.mail.transport import ProgressCallback, SendResult, SmtpTransport
+
+_CANCELLED = "Sending was cancelled. Your message is unchanged."
+
+
+class Delivery:
+    """Blocking work meant for a worker thread; cancel() is safe from any thread."""
+
+    def __init__(
+        self,
+        account: Account,
+        secrets: SecretStore,
+        sandbox: SandboxServer | None,
+        *,
+        password: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.account = account
+        self._secrets = secrets
+        self._sandbox = sandbox
+        self._password = password
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._transport: SmtpTransport | None = None
+
+    def send(self, draft: Draft) -> SendResult:
+        """Build draft into a message and send it; raises SendError."""
+        outgoing = build_message(draft, self.account.sender())
+        result = self._transport_for_account().send(outgoing)
+        if self.account.is_sandbox and self._sandbox is not None:
+            stored = self._sandbox.delivered_path(result.message_id)
+            result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))
+        return result
+
+    def check(self) -> str:
+        """Connect, secure and log in; returns what worked, raises SendError."""
+        return self._transport_for_account().check()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            transport = self._transport
+        if transport is not None:
+            transport.cancel()
+
+    def _transport_for_account(self) -> SmtpTransport:
+        account = self.account
+        if account.is_sandbox:
+            if self._sandbox is None:
+                raise SendError(ErrorKind.SERVER_ERROR, "The local sandbox is not available.")
+            try:
+                port = self._sandbox.ensure_started()
+            except OSError as error:
+                raise SendError(ErrorKind.SERVER_ERROR, f"{error}. Try again.") from error
+            account = dataclasses.replace(account, port=port)
+        password = self._password
+        if account.username and password is None:
+            password = self._stored_password()
+        with self._lock:
+            if self._cancelled:
+                raise SendError(ErrorKind.CANCELLED, _CANCELLED)
+            self._transport = SmtpTransport(account, password, progress=self._progress)
+            return self._transport
+
+    def _stored_password(self) -> str | None:
+        try:
+            return self._secrets.get(self.account.id)
+        except KeyringUnavailable as error:
+            raise SendError(
+                ErrorKind.KEYRING,
+                f"Could not read the password of {self.account.name} from the system keyring "
+                f"({error}). Enter the password again in Accounts.",
+            ) from error

@@ -1,0 +1,412 @@
+"""Sending a built message over SMTP with smtplib: TLS always verified, cancellable any time."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.base64mime import body_encode as encode_base64
+from typing import Any
+
+from composer.mail.accounts import Account, Security, is_loopback
+from composer.mail.errors import ErrorKind, SendError, classify, describe_refused
+from composer.mail.message import OutgoingMessage
+from composer.mail.sizes import format_size
+
+log = logging.getLogger(__name__)
+
+# The DATA phase goes out in pieces this big, so progress can be shown, cancel is prompt and
+# no step holds the GIL for long.
+CHUNK_SIZE = 64 * 1024
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a send stands; ``text`` is what the status bar shows."""
+
+    stage: str
+    host: str
+    sent: int = 0
+    total: int = 0
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.stage == "connecting":
+            return f"Connecting to {self.host}…"
+        if self.stage == "securing":
+            return f"Securing the connection to {self.host}…"
+        if self.stage == "authenticating":
+            return f"Logging in to {self.host} as {self.detail}…"
+        if self.stage == "sending" and self.total:
+            percent = 100 * self.sent // self.total
+            return (
+                f"Sending to {self.host}… {percent}% "
+                f"({format_size(self.sent)} of {format_size(self.total)})"
+            )
+        return f"Sending to {self.host}…"
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A message the server accepted for at least one recipient."""
+
+    host: str
+    message_id: str
+    accepted: tuple[str, ...]
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    size: int = 0
+    stored_at: str = ""
+
+    @property
+    def summary(self) -> str:
+        count = len(self.accepted)
+        noun = "recipient" if count == 1 else "recipients"
+        via = f"the local sandbox ({self.host})" if self.stored_at else self.host
+        if self.refused:
+            total = count + len(self.refused)
+            text = (
+                f"Sent to {count} of {total} recipients via {via}; they got it, but the "
+                f"server refused {describe_refused(self.refused)}. Correct those addresses and "
+                "send again to them."
+            )
+        else:
+            text = f"Sent to {count} {noun} via {via}."
+        if self.stored_at:
+            text += f" Saved as {self.stored_at}"
+        return text
+
+
+class Canceller:
+    """Aborts a blocked socket call from any thread.
+
+    Closing a socket from another thread does not wake a thread blocked in connect, recv or
+    sendall on Linux; shutting down a dup() of it does, within a millisecond. The dup is taken
+    before connect() and survives TLS wrapping, since it is the same kernel socket.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dup: socket.socket | None = None
+        self.cancelled = False
+
+    def connect(self, host: str, port: int, timeout: float, source: Any) -> socket.socket:
+        """Like ``socket.create_connection``, but every socket can be shut down by cancel()."""
+        error: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, 0, socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            with self._lock:
+                if self.cancelled:
+                    sock.close()
+                    break
+                self._forget_locked()
+                self._dup = sock.dup()
+            try:
+                sock.settimeout(timeout)
+                if source:
+                    sock.bind(source)
+                sock.connect(address)
+                return sock
+            except OSError as failure:
+                error = failure
+                sock.close()
+        if self.cancelled:
+            raise ConnectionAbortedError("cancelled")
+        raise error or OSError(f"no address found for {host}")
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            if self._dup is not None:
+                # Not connected yet: connect() then fails at once.
+                with contextlib.suppress(OSError):
+                    self._dup.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self._lock:
+            self._forget_locked()
+
+    def _forget_locked(self) -> None:
+        if self._dup is not None:
+            self._dup.close()
+            self._dup = None
+
+
+class _Utf8AuthMixin:
+    """AUTH that carries UTF-8 user names and passwords; smtplib's encodes only ASCII."""
+
+    _host: str  # smtplib's private copy of the host name, used to check certificates
+
+    def auth(
+        self: Any,
+        mechanism: str,
+        authobject: Callable[..., str],
+        *,
+        initial_response_ok: bool = True,
+    ) -> tuple[int, bytes]:
+        initial = authobject() if initial_response_ok else None
+        if initial is not None:
+            response = encode_base64(initial.encode("utf-8"), eol="")
+            code, reply = self.docmd("AUTH", f"{mechanism} {response}")
+        else:
+            code, reply = self.docmd("AUTH", mechanism)
+        rounds = 0
+        while code == 334:
+            rounds += 1
+            if rounds > 5:
+                raise smtplib.SMTPException("the server kept asking for more login data")
+            challenge = base64.decodebytes(reply)
+            response = encode_base64(authobject(challenge).encode("utf-8"), eol="")
+            code, reply = self.docmd(response)
+        if code in (235, 503):
+            return code, reply
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+class _SMTP(_Utf8AuthMixin, smtplib.SMTP):
+    def __init__(self, canceller: Canceller, timeout: float) -> None:
+        self._canceller = canceller
+        # An explicit local name: smtplib would otherwise call getfqdn(), a DNS lookup that
+        # can block for seconds on a badly configured network.
+        super().__init__(local_hostname="localhost", timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._canceller.connect(host, port, timeout, self.source_address)
+
+
+class _SMTPSSL(_Utf8AuthMixin, smtplib.SMTP_SSL):
+    def __init__(self, canceller: Canceller, timeout: float, context: ssl.SSLContext) -> None:
+        self._canceller = canceller
+        super().__init__(local_hostname="localhost", timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = self._canceller.connect(host, port, timeout, self.source_address)
+        try:
+            return self.context.wrap_socket(sock, server_hostname=self._host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class SmtpTransport:
+    """Talks to one account's server; send() and check() block, cancel() may come from anywhere."""
+
+    def __init__(
+        self,
+        account: Account,
+        password: str | None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.account = account
+        self._password = password
+        self._progress = progress or (lambda _: None)
+        self._canceller = Canceller()
+
+    @property
+    def host(self) -> str:
+        return self.account.host.strip()
+
+    def cancel(self) -> None:
+        """Abort whatever is in progress; the blocked call fails within a moment."""
+        self._canceller.cancel()
+
+    def check(self) -> str:
+        """Connect, secure, log in and disconnect; returns what worked, in words."""
+        smtp = self._call(self._open)
+        try:
+            self._call(smtp.quit)
+        except SendError:
+            pass  # the check already succeeded
+        finally:
+            smtp.close()
+            self._canceller.close()
+        how = self.account.security.label
+        login = f" and logged in as {self.account.username}" if self.account.username else ""
+        return f"Connected to {self.host}:{self.account.port} with {how}{login}."
+
+    def send(self, outgoing: OutgoingMessage) -> SendResult:
+        """Send outgoing; raises SendError for anything that kept it from at least one person."""
+        data = outgoing.as_bytes()
+        limit = self.account.size_limit
+        if limit and len(data) > limit:
+            raise SendError(
+                ErrorKind.TOO_LARGE,
+                f"The message is {format_size(len(data))}, larger than the "
+                f"{format_size(limit)} limit set for the account {self.account.name}. "
+                "Remove attachments or raise the limit in Accounts.",
+            )
+        smtp = self._call(self._open)
+        try:
+            refused = self._call(lambda: self._transmit(smtp, outgoing, data))
+            # The message was accepted before QUIT; a failing QUIT changes nothing.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+        finally:
+            smtp.close()
+            self._canceller.close()
+        accepted = tuple(r for r in outgoing.envelope.recipients if r not in refused)
+        return SendResult(self.host, outgoing.message_id, accepted, refused, len(data))
+
+    def _call(self, step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except BaseException as error:
+            if self._canceller.cancelled:
+                raise SendError(
+                    ErrorKind.CANCELLED, "Sending was cancelled. Your message is unchanged."
+                ) from error
+            if isinstance(error, Exception):
+                log.info("SMTP to %s:%s failed: %r", self.host, self.account.port, error)
+                raise classify(error, self.host, self.account.port) from error
+            raise
+
+    def _open(self) -> smtplib.SMTP:
+        account = self.account
+        host, port = self.host, account.port
+        plaintext = account.security is Security.NONE
+        if account.username and plaintext and not is_loopback(host):
+            raise SendError(
+                ErrorKind.INSECURE,
+                f"Composer will not send your password to {host} over an unencrypted "
+                "connection. Choose SSL/TLS or STARTTLS for this account in Accounts.",
+            )
+        context = ssl.create_default_context()
+        self._progress(Progress("connecting", host))
+        smtp: _SMTP | _SMTPSSL
+        if account.security is Security.SSL_TLS:
+            smtp = _SMTPSSL(self._canceller, account.timeout, context)
+        else:
+            smtp = _SMTP(self._canceller, account.timeout)
+        # Connecting after construction leaves smtplib's _host empty, which starttls() and
+        # SMTP_SSL need for checking the certificate's host name.
+        smtp._host = host
+        try:
+            code, reply = smtp.connect(host, port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
+            smtp.local_hostname = _address_literal(smtp.sock)
+            smtp.ehlo_or_helo_if_needed()
+            if account.security is Security.STARTTLS:
+                if not smtp.has_extn("starttls"):
+                    raise SendError(
+                        ErrorKind.STARTTLS_UNAVAILABLE,
+                        f"{host} does not offer STARTTLS, so Composer stopped before sending "
+                        "anything (your password included). Choose SSL/TLS (usually port 465) "
+                        "in Accounts, or ask your provider.",
+                    )
+                self._progress(Progress("securing", host))
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if account.username:
+                self._login(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        host = self.host
+        if self._password is None:
+            raise SendError(
+                ErrorKind.PASSWORD_MISSING,
+                f"No password is stored for {self.account.name}. Enter it in Accounts.",
+            )
+        if not smtp.has_extn("auth"):
+            raise SendError(
+                ErrorKind.AUTH_FAILED,
+                f"{host} does not offer a login, but the account has a user name. Clear the "
+                "user name in Accounts if this server needs none.",
+            )
+        offered = smtp.esmtp_features["auth"].upper().split()
+        self._progress(Progress("authenticating", host, detail=self.account.username))
+        smtp.user, smtp.password = self.account.username, self._password
+        # PLAIN and LOGIN carry any UTF-8 text; CRAM-MD5 is obsolete and ASCII-only.
+        if "PLAIN" in offered:
+            smtp.auth("PLAIN", smtp.auth_plain)
+        elif "LOGIN" in offered:
+            smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
+        else:
+            raise SendError(
+                ErrorKind.AUTH_FAILED,
+                f"{host} offers only login methods Composer does not support "
+                f"({' '.join(offered)}).",
+            )
+
+    def _transmit(
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, data: bytes
+    ) -> dict[str, tuple[int, str]]:
+        host = self.host
+        server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
+        if server_limit and len(data) > server_limit:
+            raise SendError(
+                ErrorKind.TOO_LARGE,
+                f"The message is {format_size(len(data))}, but {host} accepts at most "
+                f"{format_size(server_limit)}. Remove attachments or send them another way.",
+            )
+        options: list[str] = []
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={len(data)}")
+        if not data.isascii() and smtp.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        envelope = outgoing.envelope
+        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
+            options.append("SMTPUTF8")
+        self._progress(Progress("sending", host, 0, len(data)))
+        code, reply = smtp.mail(envelope.sender, options)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in envelope.recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(envelope.recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+        self._send_data(smtp, data)
+        return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+    def _send_data(self, smtp: smtplib.SMTP, data: bytes) -> None:
+        """DATA, written in chunks (dot-stuffed line by line) so progress and cancel work."""
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        assert smtp.sock is not None
+        total, position = len(data), 0
+        while position < total:
+            # Cut after a line end, so each piece starts a line and dot-stuffing stays exact.
+            end = data.find(b"\n", position + CHUNK_SIZE)
+            end = total if end == -1 else end + 1
+            smtp.sock.sendall(_LEADING_DOT.sub(b"..", data[position:end]))
+            position = end
+            self._progress(Progress("sending", self.host, position, total))
+        smtp.sock.sendall(b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+        code, reply = smtp.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+
+
+def _address_literal(sock: socket.socket | None) -> str:
+    """Our own address as an EHLO argument (RFC 5321 address literal)."""
+    try:
+        address = sock.getsockname()[0] if sock else ""
+    except OSError:
+        address = ""
+    if not address:
+        return "localhost"
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
