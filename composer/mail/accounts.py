@@ -122,7 +122,7 @@ def sandbox_account() -> Account:
     return Account(
         id=SANDBOX_ID,
         name="Local sandbox",
-        display_name="Composer user",
+        display_name="Local sandbox",
         email="me@sandbox.localhost",
         host="127.0.0.1",
         port=0,

@@ -22,6 +22,7 @@ class _MaildirHandler:
     """aiosmtpd handler that stores each message as a file and remembers where."""
 
     def __init__(self, maildir: Path) -> None:
+        maildir.parent.mkdir(parents=True, exist_ok=True)
         self._maildir = mailbox.Maildir(maildir, create=True)
         self._root = maildir
         self._lock = threading.Lock()

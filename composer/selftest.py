@@ -1,0 +1,57 @@
+"""``composer --self-test``: prove a build works by sending one message through the sandbox."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+_SUBJECT = "Composer self-test ✓"
+_TIMEOUT_MS = 60_000
+
+
+def run_self_test(config_dir: Path | None = None) -> int:
+    """Offscreen: build the window, send through the sandbox, check the Maildir; 0 on success."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from composer.app import create_main_window
+
+    with tempfile.TemporaryDirectory(prefix="composer-self-test-") as scratch:
+        directory = config_dir or Path(scratch)
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        window = create_main_window(directory)
+        outcome: list[bool] = []
+
+        def finished(ok: bool) -> None:
+            outcome.append(ok)
+            app.quit()
+
+        window.send_finished.connect(finished)
+        QTimer.singleShot(_TIMEOUT_MS, app.quit)
+        window.to.setText("Self Test <self-test@example.org>")
+        window.subject.setText(_SUBJECT)
+        window.body.setPlainText("Sent by composer --self-test.")
+        QTimer.singleShot(0, window.action_send.trigger)
+        app.exec()
+        status = window.statusBar().currentMessage()
+        window.close()
+        if outcome != [True]:
+            print(f"self-test failed: {status or 'no answer in time'}", file=sys.stderr)
+            return 1
+        return _check_delivery(directory, status)
+
+
+def _check_delivery(directory: Path, status: str) -> int:
+    maildir = directory / "sandbox" / "Maildir" / "new"
+    for path in sorted(maildir.iterdir()) if maildir.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["Subject"] == _SUBJECT:
+            print(f"self-test passed: {status}")
+            return 0
+    print(f"self-test failed: no message in {maildir} ({status})", file=sys.stderr)
+    return 1
