@@ -91,7 +91,7 @@ class Account:
             found.append("a valid email address")
         if not self.host.strip() and not self.is_sandbox:
             found.append("the SMTP host")
-        if any(c in self.display_name for c in "\r\n"):
+        if _has_line_break(self.display_name):
             found.append("a name without line breaks")
         return found
 
@@ -114,7 +114,11 @@ class Account:
                 raise TypeError(f"{name} must be text")
         if not values.get("id"):
             raise ValueError("account without id")
-        return cls(**values)
+        account = cls(**values)
+        # A name or host can be filled in later in Accounts; these would break every send.
+        if parse_address(account.email) is None or _has_line_break(account.display_name):
+            raise ValueError("account without a usable email address and name")
+        return account
 
 
 def sandbox_account() -> Account:
@@ -266,6 +270,10 @@ def write_atomically(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _has_line_break(text: str) -> bool:
+    return any(c in text for c in "\r\n\0")
 
 
 def _text_or_empty(value: object) -> str:

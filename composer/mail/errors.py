@@ -140,6 +140,9 @@ def classify(error: BaseException, host: str, port: int) -> SendError:
             f"{host} does not support what Composer needs: {error}.",
         )
     if isinstance(error, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+        if isinstance(error.__context__, TimeoutError):
+            return classify(error.__context__, host, port)
         return SendError(
             ErrorKind.DISCONNECTED,
             f"The connection to {where} was closed unexpectedly. Try again later.",
@@ -162,7 +165,8 @@ def classify(error: BaseException, host: str, port: int) -> SendError:
     if isinstance(error, ssl.SSLError):
         return SendError(
             ErrorKind.TLS_FAILED,
-            f"Could not set up a secure connection to {where} ({error.reason or error}). "
+            f"Could not set up a secure connection to {where} "
+            f"({getattr(error, 'reason', None) or error}). "
             "Check the port and the security setting in Accounts (465 is usually SSL/TLS, "
             "587 STARTTLS).",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -42,9 +43,16 @@ class OutgoingMessage:
         return self.message.as_bytes(policy=SMTPUTF8 if needs_utf8 else SMTP)
 
 
+# CR, LF and NUL, and the other characters str.splitlines() breaks at: the email package
+# refuses a header value containing any of them with a bare ValueError.
+_LINE_BREAKS = frozenset("\r\n\0\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# RFC 5322 field names: printable ASCII except the colon.
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
 def check_header_value(name: str, value: str) -> None:
-    """Refuse CR, LF and NUL in a header field: they could start a new header."""
-    if any(c in value for c in "\r\n\0"):
+    """Refuse line breaks and NUL in a header field: they could start a new header."""
+    if any(c in _LINE_BREAKS for c in value):
         raise SendError(
             ErrorKind.INVALID_MESSAGE,
             f"The {name} field contains a line break, which is not allowed in a mail header. "
@@ -59,7 +67,13 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         check_header_value(name, value.replace("\r\n", ",").replace("\n", ","))
     check_header_value("Subject", draft.subject)
     check_header_value("From", str(sender))
+    check_header_value("Reply-To", reply_to)
     for name, value in draft.headers:
+        if not _FIELD_NAME.fullmatch(name):
+            raise SendError(
+                ErrorKind.INVALID_MESSAGE,
+                f"{name!r} is not a valid mail header name. Remove it and send again.",
+            )
         check_header_value(name, value)
     recipients = draft.recipients()
     invalid = draft.invalid_addresses()

@@ -149,6 +149,7 @@ class _Utf8AuthMixin:
     """AUTH that carries UTF-8 user names and passwords; smtplib's encodes only ASCII."""
 
     _host: str  # smtplib's private copy of the host name, used to check certificates
+    _auth_challenge_count: int  # smtplib's private LOGIN state, see auth()
 
     def auth(
         self: Any,
@@ -163,9 +164,13 @@ class _Utf8AuthMixin:
             code, reply = self.docmd("AUTH", f"{mechanism} {response}")
         else:
             code, reply = self.docmd("AUTH", mechanism)
+        # smtplib's auth_login() tells the user-name challenge from the password one by this
+        # count, which smtplib's own auth() keeps; without it LOGIN sends the user name twice.
+        self._auth_challenge_count = 1 if initial is not None else 0
         rounds = 0
         while code == 334:
             rounds += 1
+            self._auth_challenge_count += 1
             if rounds > 5:
                 raise smtplib.SMTPException("the server kept asking for more login data")
             challenge = base64.decodebytes(reply)
@@ -315,6 +320,8 @@ class SmtpTransport:
                 self._login(smtp)
         except BaseException:
             smtp.close()
+            # The canceller's dup keeps the kernel socket (and the server's end) open.
+            self._canceller.close()
             raise
         return smtp
 

@@ -108,15 +108,15 @@ class AccountsDialog(QDialog):
             form.addRow(label, field)
         form.addRow(self.test_button, self.test_result)
         for edit in (self.account_name, self.display_name, self.email, self.host, self.username):
-            edit.textEdited.connect(self._store_fields)
-        self.password.textEdited.connect(self._store_password)
+            edit.textChanged.connect(self._store_fields)
+        self.password.textChanged.connect(self._store_password)
         self.port.valueChanged.connect(self._store_fields)
         self.timeout.valueChanged.connect(self._store_fields)
         self.security.currentIndexChanged.connect(self._on_security_changed)
         self.default_box.toggled.connect(self._on_default_toggled)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
-        box = QDialogButtonBox(
+        self.button_box = box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         box.accepted.connect(self.accept)

@@ -23,6 +23,7 @@ from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import SendError
 from composer.mail.transport import Progress, SendResult
+from composer.ui.about_dialog import AboutDialog
 from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.icons import app_icon, icon
 from composer.ui.naming import named
@@ -48,6 +49,7 @@ class ComposeWindow(QMainWindow):
         self._worker: DeliveryWorker | None = None
         self._run: WorkerThread | None = None
         self._cancelling = False
+        self._discarded: Draft | None = None
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
         self.resize(760, 620)
@@ -109,21 +111,30 @@ class ComposeWindow(QMainWindow):
             "actionNew", "&New Message", "document-new", "new", QKeySequence.StandardKey.New
         )
         self.action_new.triggered.connect(self.new_message)
+        self.action_restore = self._action(
+            "actionRestorePrevious", "&Restore Previous Message", "edit-undo", "", ""
+        )
+        self.action_restore.setEnabled(False)
+        self.action_restore.triggered.connect(self.restore_previous)
         self.action_accounts = self._action(
             "actionAccounts", "SMTP &Accounts…", "system-users", "accounts", ""
         )
         self.action_accounts.triggered.connect(self.open_accounts)
         quit_action = self._action(
-            "actionQuit", "&Quit", "application-exit", "cancel", QKeySequence.StandardKey.Quit
+            "actionQuit", "&Quit", "application-exit", "", QKeySequence.StandardKey.Quit
         )
         quit_action.triggered.connect(self.close)
 
         message_menu = self.menuBar().addMenu("&Message")
-        for action in (self.action_new, self.action_send, self.action_cancel):
+        for action in (self.action_new, self.action_restore, self.action_send, self.action_cancel):
             message_menu.addAction(action)
         message_menu.addSeparator()
         message_menu.addAction(quit_action)
         self.menuBar().addMenu("&Settings").addAction(self.action_accounts)
+        about = self._action("actionAbout", "&About Composer", "help-about", "composer", "")
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(lambda: AboutDialog(self).open())
+        self.menuBar().addMenu("&Help").addAction(about)
 
         toolbar = self.addToolBar("Compose")
         toolbar.setObjectName("composeToolBar")
@@ -200,6 +211,7 @@ class ComposeWindow(QMainWindow):
         self.from_account.setEnabled(not sending)
         self.action_send.setEnabled(not sending)
         self.action_new.setEnabled(not sending)
+        self.action_restore.setEnabled(not sending and self._discarded is not None)
         self.action_cancel.setEnabled(sending)
 
     def show_status(self, text: str) -> None:
@@ -252,14 +264,37 @@ class ComposeWindow(QMainWindow):
 
     @Slot()
     def new_message(self) -> None:
-        """Clear the form, keeping the chosen account."""
+        """Clear the form, keeping the chosen account; what was typed can be restored."""
         if self.is_sending():
             return
+        draft = self.draft()
+        self._clear_fields()
+        if draft != Draft(account_id=draft.account_id):
+            self._discarded = draft
+            self.action_restore.setEnabled(True)
+            self.show_status(
+                "New message. Message ▸ Restore Previous Message brings back the last one."
+            )
+        else:
+            self.show_status("New message.")
+
+    @Slot()
+    def restore_previous(self) -> None:
+        """Bring back the message that New Message cleared."""
+        if self._discarded is None or self.is_sending():
+            return
+        current = self.draft()
+        self.load_draft(self._discarded)
+        has_text = current != Draft(account_id=current.account_id)
+        self._discarded = current if has_text else None
+        self.action_restore.setEnabled(has_text)
+        self.show_status("Previous message restored.")
+
+    def _clear_fields(self) -> None:
         for edit in (self.to, self.cc, self.bcc, self.subject):
             edit.clear()
         self.body.clear()
         self.to.setFocus()
-        self.show_status("New message.")
 
     @Slot()
     def open_accounts(self) -> None:
@@ -294,8 +329,7 @@ class ComposeWindow(QMainWindow):
         self.show_status(result.summary)
         if not result.refused:
             # Clear what was sent; keep it when some recipients still need it.
-            self.new_message()
-            self.show_status(result.summary)
+            self._clear_fields()
         self.send_finished.emit(True)
 
     @Slot(object)

@@ -8,8 +8,8 @@ from composer.paths import resources_dir
 
 
 def icon(theme_name: str, fallback: str) -> QIcon:
-    """The theme icon theme_name, or resources/icons/<fallback>.svg."""
-    own = QIcon(str(resources_dir() / "icons" / f"{fallback}.svg"))
+    """The theme icon theme_name, or resources/icons/<fallback>.svg (none if fallback is "")."""
+    own = QIcon(str(resources_dir() / "icons" / f"{fallback}.svg")) if fallback else QIcon()
     return QIcon.fromTheme(theme_name, own)
 
 

@@ -1,0 +1,239 @@
+"""Turning failures into SendErrors with a kind and a sentence people can read."""
+
+from __future__ import annotations
+
+import errno
+import smtplib
+import socket
+import ssl
+
+import pytest
+
+from composer.mail.errors import (
+    ErrorKind,
+    SendError,
+    classify,
+    describe_refused,
+    server_reply,
+)
+
+HOST, PORT = "smtp.example.org", 587
+
+
+@pytest.mark.parametrize(
+    ("code", "passing"),
+    [
+        *[(code, True) for code in (421, 450, 451, 452, 499)],
+        *[(code, False) for code in (250, 500, 535, 550, 552, 554)],
+    ],
+)
+def test_passing_follows_the_reply_code(code, passing):
+    # The code decides even for a kind that would otherwise pass, and the other way round.
+    for kind in (ErrorKind.SERVER_ERROR, ErrorKind.DISCONNECTED):
+        assert SendError(kind, "x", smtp_code=code).passing is passing
+
+
+@pytest.mark.parametrize(
+    ("kind", "passing"),
+    [
+        (ErrorKind.UNREACHABLE, True),
+        (ErrorKind.CONNECTION_REFUSED, True),
+        (ErrorKind.TIMEOUT, True),
+        (ErrorKind.DISCONNECTED, True),
+        (ErrorKind.KEYRING, True),
+        (ErrorKind.AUTH_FAILED, False),
+        (ErrorKind.CERTIFICATE, False),
+        (ErrorKind.INVALID_MESSAGE, False),
+        (ErrorKind.TOO_LARGE, False),
+        (ErrorKind.CANCELLED, False),
+        (ErrorKind.INSECURE, False),
+    ],
+)
+def test_passing_without_a_reply_code_follows_the_kind(kind, passing):
+    assert SendError(kind, "x").passing is passing
+
+
+def test_send_error_reads_as_its_message():
+    error = SendError(ErrorKind.TIMEOUT, "It took too long.", refused={"a@b.org": (550, "no")})
+
+    assert str(error) == "It took too long."
+    assert error.refused == {"a@b.org": (550, "no")}
+    assert SendError(ErrorKind.TIMEOUT, "x").refused == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "line"),
+    [
+        (535, b"5.7.8 Authentication\r\n  failed", "535 5.7.8 Authentication failed"),
+        (550, "No such user", "550 No such user"),
+        (554, b"caf\xc3\xa9 \xff", "554 café \ufffd"),
+    ],
+)
+def test_server_reply_is_one_line(code, text, line):
+    assert server_reply(code, text) == line
+
+
+def test_describe_refused():
+    text = describe_refused({"a@x.org": (550, "No such user"), "b@x.org": (452, "Full")})
+
+    assert text == "a@x.org (550 No such user), b@x.org (452 Full)"
+
+
+# Like the ones the ssl module raises from C, which always carry these attributes.
+CERT_ERROR = ssl.SSLCertVerificationError(1, "certificate verify failed")
+CERT_ERROR.verify_message = "self-signed certificate"
+CERT_ERROR.reason = "CERTIFICATE_VERIFY_FAILED"
+TLS_ERROR = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+TLS_ERROR.reason = "WRONG_VERSION_NUMBER"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "code", "words"),
+    [
+        (
+            smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"),
+            ErrorKind.AUTH_FAILED,
+            535,
+            ["Could not log in to smtp.example.org", "535 5.7.8 Bad credentials", "Accounts"],
+        ),
+        (
+            smtplib.SMTPSenderRefused(552, b"5.3.4 Message size exceeds", "ann@example.org"),
+            ErrorKind.TOO_LARGE,
+            552,
+            ["too large", "552 5.3.4 Message size exceeds"],
+        ),
+        (
+            smtplib.SMTPSenderRefused(553, b"5.7.1 Not your address", "ann@example.org"),
+            ErrorKind.SENDER_REFUSED,
+            553,
+            ["ann@example.org", "553 5.7.1 Not your address"],
+        ),
+        (
+            smtplib.SMTPRecipientsRefused(
+                {"a@x.org": (550, b"No such user"), "b@x.org": (450, b"Try later")}
+            ),
+            ErrorKind.RECIPIENTS_REFUSED,
+            450,
+            ["a@x.org (550 No such user)", "b@x.org (450 Try later)", "nothing was sent"],
+        ),
+        (
+            smtplib.SMTPDataError(552, b"Too big"),
+            ErrorKind.TOO_LARGE,
+            552,
+            ["too large", "552 Too big"],
+        ),
+        (
+            smtplib.SMTPDataError(554, b"5.7.1 Spam"),
+            ErrorKind.SERVER_ERROR,
+            554,
+            ["did not accept", "554 5.7.1 Spam"],
+        ),
+        (
+            smtplib.SMTPDataError(451, b"4.3.0 Try again"),
+            ErrorKind.SERVER_ERROR,
+            451,
+            ["451 4.3.0 Try again"],
+        ),
+        (
+            smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"),
+            ErrorKind.SERVER_ERROR,
+            None,
+            ["SMTPUTF8"],
+        ),
+        (
+            smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+            ErrorKind.DISCONNECTED,
+            None,
+            ["smtp.example.org:587", "closed unexpectedly"],
+        ),
+        (
+            smtplib.SMTPConnectError(554, b"No service"),
+            ErrorKind.SERVER_ERROR,
+            554,
+            ["554 No service"],
+        ),
+        (CERT_ERROR, ErrorKind.CERTIFICATE, None, ["smtp.example.org", "self-signed"]),
+        (
+            TLS_ERROR,
+            ErrorKind.TLS_FAILED,
+            None,
+            ["smtp.example.org:587", "WRONG_VERSION_NUMBER", "465", "587"],
+        ),
+        (TimeoutError("timed out"), ErrorKind.TIMEOUT, None, ["smtp.example.org:587"]),
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            ErrorKind.UNREACHABLE,
+            None,
+            ["smtp.example.org", "Name or service not known"],
+        ),
+        (
+            ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+            ErrorKind.CONNECTION_REFUSED,
+            None,
+            ["smtp.example.org:587", "refused"],
+        ),
+        (
+            OSError(errno.ENETUNREACH, "Network is unreachable"),
+            ErrorKind.UNREACHABLE,
+            None,
+            ["smtp.example.org:587", "Network is unreachable"],
+        ),
+        (
+            OSError(errno.EHOSTUNREACH, "No route to host"),
+            ErrorKind.UNREACHABLE,
+            None,
+            ["No route to host"],
+        ),
+        (
+            ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+            ErrorKind.DISCONNECTED,
+            None,
+            ["smtp.example.org:587", "Connection reset by peer"],
+        ),
+        (
+            OSError(errno.EACCES, "Permission denied"),
+            ErrorKind.UNREACHABLE,
+            None,
+            ["smtp.example.org:587", "Permission denied"],
+        ),
+        (ValueError("something odd"), ErrorKind.SERVER_ERROR, None, ["something odd"]),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
+)
+def test_classify(error, kind, code, words):
+    result = classify(error, HOST, PORT)
+
+    assert result.kind is kind
+    assert result.smtp_code == code
+    for word in words:
+        assert word in result.message
+    assert "Traceback" not in result.message
+
+
+def test_classify_keeps_the_refused_recipients():
+    error = smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"No such user")})
+
+    assert classify(error, HOST, PORT).refused == {"a@x.org": (550, "No such user")}
+
+
+def test_classify_passes_a_send_error_through():
+    error = SendError(ErrorKind.INSECURE, "No.")
+
+    assert classify(error, HOST, PORT) is error
+
+
+def test_a_read_timeout_that_smtplib_reports_as_a_disconnect_is_a_timeout():
+    # smtplib's getreply() turns the socket's TimeoutError into SMTPServerDisconnected.
+    try:
+        try:
+            raise TimeoutError("timed out")
+        except OSError as error:
+            # Like smtplib: no "from", so the timeout is only the implicit __context__.
+            raise smtplib.SMTPServerDisconnected(  # noqa: B904
+                f"Connection unexpectedly closed: {error}"
+            )
+    except smtplib.SMTPServerDisconnected as disconnected:
+        result = classify(disconnected, HOST, PORT)
+
+    assert result.kind is ErrorKind.TIMEOUT
+    assert result.passing

@@ -1,0 +1,495 @@
+"""SmtpTransport against real SMTP servers on 127.0.0.1: TLS, login, refusals, limits, cancel."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import trustme
+
+from composer.mail.accounts import Security
+from composer.mail.draft import Draft
+from composer.mail.errors import ErrorKind, SendError
+from composer.mail.message import OutgoingMessage, build_message
+from composer.mail.sizes import format_size
+from composer.mail.transport import CHUNK_SIZE, Progress, SendResult, SmtpTransport
+from tests.servers import (
+    PASSWORD,
+    SmtpServer,
+    account_for,
+    free_port,
+    implicit_tls_server,
+    running,
+    server_tls_context,
+    starttls_server,
+)
+
+SUBJECT = "Grüße aus Köln – ☕"
+BODY = "Hallo Bob,\n\nschöne Grüße – 你好.\n\nAnn\n"
+
+
+def outgoing_for(account, **fields) -> OutgoingMessage:
+    values = {
+        "to": "Bob Brown <bob@example.net>",
+        "cc": "Chloé <chloe@example.com>",
+        "bcc": "dave@example.net",
+        "subject": SUBJECT,
+        "body": BODY,
+    }
+    values.update(fields)
+    return build_message(Draft(**values), account.sender())
+
+
+def send(server, security=Security.STARTTLS, password=PASSWORD, progress=None, **fields):
+    account = account_for(server, security)
+    return SmtpTransport(account, password, progress=progress).send(outgoing_for(account, **fields))
+
+
+def send_error(server, security=Security.STARTTLS, password=PASSWORD, **fields) -> SendError:
+    with pytest.raises(SendError) as caught:
+        send(server, security, password, **fields)
+    return caught.value
+
+
+def content(received) -> str:
+    return received.get_content().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "security"),
+    [("smtp_server", Security.STARTTLS), ("smtps_server", Security.SSL_TLS)],
+)
+def test_send_delivers_headers_body_and_envelope(request, fixture, security):
+    server: SmtpServer = request.getfixturevalue(fixture)
+
+    result = send(server, security)
+
+    assert isinstance(result, SendResult)
+    [received] = server.received
+    assert received["Subject"] == SUBJECT
+    assert received["From"].addresses[0].display_name == "Ann Lee"
+    assert received["From"].addresses[0].addr_spec == "ann@example.org"
+    assert [a.addr_spec for a in received["To"].addresses] == ["bob@example.net"]
+    assert received["Cc"].addresses[0].display_name == "Chloé"
+    assert "Bcc" not in received
+    assert b"dave@" not in server.raw[0]
+    assert content(received) == BODY
+    assert received["Message-ID"] == result.message_id
+    [(sender, recipients)] = server.envelopes
+    assert sender == "ann@example.org"
+    assert recipients == ("bob@example.net", "chloe@example.com", "dave@example.net")
+    assert result.accepted == recipients
+    assert result.refused == {}
+    assert result.host == "127.0.0.1"
+    assert server.auth_attempts == [("ann", PASSWORD)]
+
+
+def test_send_reports_progress_stages_in_order(smtp_server):
+    seen: list[Progress] = []
+
+    send(smtp_server, progress=seen.append)
+
+    stages = [p.stage for p in seen]
+    assert stages[:3] == ["connecting", "securing", "authenticating"]
+    assert set(stages[3:]) == {"sending"}
+    assert seen[2].detail == "ann"
+    assert seen[-1].sent == seen[-1].total > 0
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("ann", PASSWORD), ("zoë@exämple.org", "pässwört ☂"), ("ann", "plain-ascii")],
+)
+def test_login_carries_utf8_user_names_and_passwords(tls_ca, mechanism, username, password):
+    other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[mechanism]
+    server = starttls_server(
+        server_tls_context(tls_ca),
+        username=username,
+        password=password,
+        auth_exclude_mechanism=[other],
+    )
+    with running(server):
+        account = account_for(server, Security.STARTTLS)
+        SmtpTransport(account, password).send(outgoing_for(account))
+
+    assert server.auth_attempts == [(username, password)]
+    assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "security"),
+    [("smtp_server", Security.STARTTLS), ("smtps_server", Security.SSL_TLS)],
+)
+def test_wrong_password_is_auth_failed_naming_the_host(request, fixture, security):
+    server: SmtpServer = request.getfixturevalue(fixture)
+
+    error = send_error(server, security, password="wrong")
+
+    assert error.kind is ErrorKind.AUTH_FAILED
+    assert "127.0.0.1" in error.message
+    assert "535" in error.message
+    assert error.smtp_code == 535
+    assert not error.passing
+    assert server.auth_attempts == [("ann", "wrong")]
+    assert server.received == []
+
+
+def test_untrusted_certificate_stops_before_login(untrusted_server):
+    error = send_error(untrusted_server)
+
+    assert error.kind is ErrorKind.CERTIFICATE
+    assert "127.0.0.1" in error.message
+    assert untrusted_server.auth_attempts == []
+    assert untrusted_server.received == []
+
+
+def test_untrusted_certificate_with_implicit_tls():
+    server = implicit_tls_server(server_tls_context(trustme.CA()))
+    with running(server):
+        error = send_error(server, Security.SSL_TLS)
+
+    assert error.kind is ErrorKind.CERTIFICATE
+    assert server.auth_attempts == []
+
+
+def test_certificate_for_another_host_name_is_refused(tls_ca):
+    # Issued by the trusted CA, but for a name that is not the one Composer connects to.
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("mail.other.test").configure_cert(context)
+    server = starttls_server(context)
+    with running(server):
+        error = send_error(server)
+
+    assert error.kind is ErrorKind.CERTIFICATE
+    assert "127.0.0.1" in error.message
+    assert server.auth_attempts == []
+
+
+def test_starttls_not_offered_stops_before_login(plain_server):
+    error = send_error(plain_server, Security.STARTTLS)
+
+    assert error.kind is ErrorKind.STARTTLS_UNAVAILABLE
+    assert "127.0.0.1" in error.message
+    assert plain_server.auth_attempts == []
+    assert plain_server.received == []
+
+
+def test_implicit_tls_to_a_plaintext_server_is_a_tls_failure(plain_server):
+    error = send_error(plain_server, Security.SSL_TLS)
+
+    assert error.kind is ErrorKind.TLS_FAILED
+    assert f"127.0.0.1:{plain_server.port}" in error.message
+    assert plain_server.auth_attempts == []
+
+
+def test_no_encryption_with_a_password_is_allowed_on_loopback(plain_server):
+    result = send(plain_server, Security.NONE)
+
+    assert plain_server.auth_attempts == [("ann", PASSWORD)]
+    assert len(result.accepted) == 3
+    assert plain_server.received[0]["Subject"] == SUBJECT
+
+
+def test_no_encryption_without_a_user_name_logs_in_to_nothing(plain_server):
+    account = account_for(plain_server, Security.NONE, username="")
+
+    SmtpTransport(account, None).send(outgoing_for(account))
+
+    assert plain_server.auth_attempts == []
+    assert len(plain_server.received) == 1
+
+
+def test_no_encryption_with_a_password_to_another_host_is_refused_before_connecting():
+    elsewhere = SimpleNamespace(host="smtp.example.invalid", port=25)
+    account = account_for(elsewhere, Security.NONE)
+    seen: list[Progress] = []
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD, progress=seen.append).send(outgoing_for(account))
+
+    assert caught.value.kind is ErrorKind.INSECURE
+    assert "smtp.example.invalid" in caught.value.message
+    assert seen == []  # never even started connecting
+
+
+def test_missing_password_is_reported_before_login(smtp_server):
+    error = send_error(smtp_server, password=None)
+
+    assert error.kind is ErrorKind.PASSWORD_MISSING
+    assert smtp_server.auth_attempts == []
+
+
+def test_some_recipients_refused_the_others_get_it(smtp_server):
+    smtp_server.refuse = {"nobody@example.net"}
+
+    result = send(smtp_server, to="bob@example.net, nobody@example.net", cc="", bcc="")
+
+    assert result.accepted == ("bob@example.net",)
+    assert list(result.refused) == ["nobody@example.net"]
+    code, text = result.refused["nobody@example.net"]
+    assert code == 550
+    assert "No such user" in text
+    assert server_recipients(smtp_server) == [("bob@example.net",)]
+    assert "nobody@example.net" in result.summary
+    assert "1 of 2" in result.summary
+
+
+def test_every_recipient_refused_sends_nothing(smtp_server):
+    smtp_server.refuse = {"x@example.net", "y@example.net"}
+
+    error = send_error(smtp_server, to="x@example.net", cc="y@example.net", bcc="")
+
+    assert error.kind is ErrorKind.RECIPIENTS_REFUSED
+    assert set(error.refused) == {"x@example.net", "y@example.net"}
+    assert error.smtp_code == 550
+    assert "x@example.net" in error.message
+    assert smtp_server.received == []
+
+
+def test_message_over_the_servers_size_limit_is_not_sent(smtp_server):
+    smtp_server.size_limit = 2000
+    account = account_for(smtp_server, Security.STARTTLS)
+    outgoing = outgoing_for(account, body=("x" * 70 + "\n") * 100)
+    size = len(outgoing.as_bytes())
+    assert size > 2000
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD).send(outgoing)
+
+    assert caught.value.kind is ErrorKind.TOO_LARGE
+    assert format_size(size) in caught.value.message
+    assert format_size(2000) in caught.value.message
+    assert smtp_server.envelopes == []
+    assert smtp_server.received == []
+
+
+def test_message_over_the_accounts_size_limit_is_not_sent(smtp_server):
+    account = account_for(smtp_server, Security.STARTTLS, size_limit=1000)
+    outgoing = outgoing_for(account, body="y" * 2000)
+    seen: list[Progress] = []
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD, progress=seen.append).send(outgoing)
+
+    assert caught.value.kind is ErrorKind.TOO_LARGE
+    assert format_size(1000) in caught.value.message
+    assert format_size(len(outgoing.as_bytes())) in caught.value.message
+    assert "Test" in caught.value.message  # the account's name
+    assert seen == []
+    assert smtp_server.auth_attempts == []
+
+
+def test_connection_refused_names_host_and_port():
+    port = free_port()
+    account = account_for(SimpleNamespace(host="127.0.0.1", port=port), Security.STARTTLS)
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD).send(outgoing_for(account))
+
+    assert caught.value.kind is ErrorKind.CONNECTION_REFUSED
+    assert f"127.0.0.1:{port}" in caught.value.message
+    assert caught.value.passing
+
+
+@pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL_TLS])
+def test_silent_server_times_out(silent_server, security):
+    account = account_for(silent_server, security, timeout=1)
+
+    started = time.monotonic()
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD).send(outgoing_for(account))
+
+    assert caught.value.kind is ErrorKind.TIMEOUT
+    assert f"127.0.0.1:{silent_server.port}" in caught.value.message
+    assert caught.value.passing
+    assert time.monotonic() - started < 5
+
+
+def send_in_thread(transport: SmtpTransport, outgoing: OutgoingMessage):
+    """Start transport.send(outgoing) on a thread; returns the thread and its outcome list."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(transport.send(outgoing))
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL_TLS])
+def test_cancel_from_another_thread_wakes_a_blocked_send(silent_server, security):
+    account = account_for(silent_server, security, timeout=60)
+    transport = SmtpTransport(account, PASSWORD)
+    thread, outcome = send_in_thread(transport, outgoing_for(account))
+    assert silent_server.wait_for_connection(timeout=5)
+
+    cancelled_at = time.monotonic()
+    transport.cancel()
+    thread.join(5)
+
+    assert not thread.is_alive()
+    assert time.monotonic() - cancelled_at < 5  # far below the 60 s timeout
+    [error] = outcome
+    assert isinstance(error, SendError)
+    assert error.kind is ErrorKind.CANCELLED
+
+
+def test_cancel_before_sending_does_not_connect(silent_server):
+    account = account_for(silent_server, Security.STARTTLS)
+    transport = SmtpTransport(account, PASSWORD)
+    transport.cancel()
+
+    with pytest.raises(SendError) as caught:
+        transport.send(outgoing_for(account))
+
+    assert caught.value.kind is ErrorKind.CANCELLED
+    assert silent_server.accepted == 0
+
+
+def test_cancel_during_data_delivers_nothing(smtp_server):
+    account = account_for(smtp_server, Security.STARTTLS)
+    outgoing = outgoing_for(account, body="line of text\n" * (4 * CHUNK_SIZE // 13))
+    transport: SmtpTransport
+
+    def on_progress(progress: Progress) -> None:
+        if progress.stage == "sending" and progress.sent > 0:
+            transport.cancel()
+
+    transport = SmtpTransport(account, PASSWORD, progress=on_progress)
+    with pytest.raises(SendError) as caught:
+        transport.send(outgoing)
+
+    assert caught.value.kind is ErrorKind.CANCELLED
+    assert smtp_server.received == []
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp_server):
+    body = ".\n..\n.hidden\nnot a dot\n. space\n...three\n.\n"
+
+    send(smtp_server, body=body)
+
+    assert content(smtp_server.received[0]) == body
+
+
+def test_large_body_arrives_intact_with_monotonic_progress(smtp_server):
+    # Lines of many lengths, some starting with a dot, so chunk boundaries fall everywhere.
+    lines = [("." if i % 7 == 0 else "") + "ab" * (i % 40) + str(i) for i in range(40_000)]
+    body = "\n".join(lines) + "\n"
+    account = account_for(smtp_server, Security.STARTTLS)
+    outgoing = outgoing_for(account, body=body)
+    total = len(outgoing.as_bytes())
+    assert total > 4 * CHUNK_SIZE
+    sending: list[Progress] = []
+
+    SmtpTransport(
+        account,
+        PASSWORD,
+        progress=lambda p: sending.append(p) if p.stage == "sending" else None,
+    ).send(outgoing)
+
+    assert content(smtp_server.received[0]) == body
+    sent = [p.sent for p in sending]
+    assert sent == sorted(sent)
+    assert len(set(sent)) >= 4
+    assert sent[-1] == total
+    assert {p.total for p in sending} == {total}
+    assert "100%" in sending[-1].text
+
+
+def test_non_ascii_body_with_long_lines_arrives_intact(smtp_server):
+    body = "ä" * 3000 + "\n" + "word " * 400 + "\n"
+
+    send(smtp_server, body=body)
+
+    assert content(smtp_server.received[0]) == body
+    assert max(len(line) for line in smtp_server.raw[0].split(b"\r\n")) <= 998
+
+
+def server_recipients(server: SmtpServer) -> list[tuple[str, ...]]:
+    return [recipients for _, recipients in server.envelopes]
+
+
+def test_duplicate_recipients_get_one_copy(smtp_server):
+    send(
+        smtp_server,
+        to="bob@example.net, Bob <bob@EXAMPLE.net>",
+        cc="bob@example.net",
+        bcc="bob@example.net; carol@example.net",
+    )
+
+    assert server_recipients(smtp_server) == [("bob@example.net", "carol@example.net")]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "security", "how"),
+    [("smtp_server", Security.STARTTLS, "STARTTLS"), ("smtps_server", Security.SSL_TLS, "SSL/TLS")],
+)
+def test_check_connects_and_logs_in(request, fixture, security, how):
+    server: SmtpServer = request.getfixturevalue(fixture)
+    account = account_for(server, security)
+
+    text = SmtpTransport(account, PASSWORD).check()
+
+    assert f"127.0.0.1:{server.port}" in text
+    assert how in text
+    assert "logged in as ann" in text
+    assert server.auth_attempts == [("ann", PASSWORD)]
+    assert server.received == []
+
+
+def test_check_reports_a_wrong_password(smtp_server):
+    account = account_for(smtp_server, Security.STARTTLS)
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, "nope").check()
+
+    assert caught.value.kind is ErrorKind.AUTH_FAILED
+    assert "127.0.0.1" in caught.value.message
+
+
+def test_check_reports_an_untrusted_certificate(untrusted_server):
+    account = account_for(untrusted_server, Security.STARTTLS)
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, PASSWORD).check()
+
+    assert caught.value.kind is ErrorKind.CERTIFICATE
+    assert untrusted_server.auth_attempts == []
+
+
+def test_ascii_message_needs_no_smtp_extensions(smtp_server):
+    account = account_for(smtp_server, Security.STARTTLS)
+    outgoing = outgoing_for(account)  # non-ASCII text, but MIME-encoded to ASCII
+
+    SmtpTransport(account, PASSWORD).send(outgoing)
+
+    assert outgoing.as_bytes().isascii()
+    assert smtp_server.mail_options == [(f"SIZE={len(outgoing.as_bytes())}",)]
+
+
+def test_non_ascii_addresses_are_sent_with_smtputf8(plain_server):
+    account = account_for(plain_server, Security.NONE, username="")
+    outgoing = outgoing_for(account, to="Jürgen <jürgen@exämple.org>", cc="", bcc="")
+
+    SmtpTransport(account, None).send(outgoing)
+
+    [options] = plain_server.mail_options
+    assert "SMTPUTF8" in options
+    assert "BODY=8BITMIME" in options
+    assert plain_server.envelopes == [("ann@example.org", ("jürgen@exämple.org",))]
+    assert "Jürgen <jürgen@exämple.org>".encode() in plain_server.raw[0]
+    assert plain_server.received[0]["Subject"] == SUBJECT
+
+
+def test_ehlo_names_our_address_instead_of_looking_up_a_host_name(smtp_server):
+    send(smtp_server)
+
+    assert smtp_server.helo_names == ["[127.0.0.1]"]

@@ -1,0 +1,322 @@
+"""Real SMTP servers on 127.0.0.1: aiosmtpd with trustme certificates, and a silent one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import email.policy
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from composer.mail.accounts import Account, Security
+
+HOST = "127.0.0.1"
+USERNAME = "ann"
+PASSWORD = "s3cret-pässwörd"  # non-ASCII on purpose: smtplib alone only encodes ASCII
+_START_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (it may be taken again by the time it is used)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def server_tls_context(ca: Any) -> ssl.SSLContext:
+    """A server-side context with a certificate from ca for 127.0.0.1 and localhost."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST, "localhost").configure_cert(context)
+    return context
+
+
+class _Handler:
+    """aiosmtpd hooks; kept apart from SmtpServer because aiosmtpd turns any attribute of the
+    handler whose name starts with ``auth_`` into an AUTH mechanism."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self._server.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
+        message = BytesParser(policy=email.policy.default).parsebytes(content)
+        assert isinstance(message, EmailMessage)
+        with self._server.lock:
+            self._server.raw.append(content)
+            self._server.received.append(message)
+            self._server.envelopes.append((envelope.mail_from, tuple(envelope.rcpt_tos)))
+            self._server.mail_options.append(tuple(envelope.mail_options))
+            self._server.helo_names.append(session.host_name)
+        return "250 2.0.0 Message accepted"
+
+
+class _TrackedSMTP(SMTP):
+    """aiosmtpd's protocol, telling its SmtpServer when a connection opens and closes."""
+
+    def __init__(self, handler: Any, *, owner: SmtpServer, implicit_tls: bool, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self._owner = owner
+        if implicit_tls:
+            # aiosmtpd counts only STARTTLS as TLS and would never offer AUTH on port 465
+            # style connections; the whole connection is encrypted here.
+            self._auth_require_tls = False
+
+    def connection_made(self, transport: Any) -> None:
+        first = self._original_transport is None  # called again after STARTTLS
+        super().connection_made(transport)
+        if first:
+            self._owner._opened(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            self._owner._closed(self)
+
+
+class _Controller(Controller):
+    def __init__(self, owner: SmtpServer, *args: Any, **kwargs: Any) -> None:
+        self._owner = owner
+        super().__init__(*args, **kwargs)
+
+    def factory(self) -> SMTP:
+        implicit_tls = self.ssl_context is not None
+        return _TrackedSMTP(
+            self.handler, owner=self._owner, implicit_tls=implicit_tls, **self.SMTP_kwargs
+        )
+
+
+class SmtpServer:
+    """An aiosmtpd server on 127.0.0.1 and a free port that records what it was sent.
+
+    ``refuse`` holds recipients answered with 550 at RCPT; ``size_limit`` is aiosmtpd's
+    data_size_limit (advertised as SIZE) and applies to connections made after it is set.
+    """
+
+    def __init__(
+        self,
+        *,
+        username: str = USERNAME,
+        password: str = PASSWORD,
+        size_limit: int = 32 * 1024 * 1024,
+        **smtp_options: Any,
+    ) -> None:
+        self.host = HOST
+        self.port = 0
+        self.username = username
+        self.password = password
+        self.received: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+        self.envelopes: list[tuple[str, tuple[str, ...]]] = []
+        self.auth_attempts: list[tuple[str, str]] = []
+        self.mail_options: list[tuple[str, ...]] = []  # MAIL FROM parameters, per message
+        self.helo_names: list[str] = []  # what the client called itself in EHLO, per message
+        self.refuse: set[str] = set()
+        self.lock = threading.Lock()
+        self._connections: set[SMTP] = set()
+        self._drained = threading.Condition(self.lock)
+        self._size_limit = size_limit
+        self._options = smtp_options
+        self._controller: Controller | None = None
+
+    @property
+    def size_limit(self) -> int:
+        return self._size_limit
+
+    @size_limit.setter
+    def size_limit(self, value: int) -> None:
+        self._size_limit = value
+        if self._controller is not None:
+            # aiosmtpd builds one SMTP protocol object per connection from these.
+            self._controller.SMTP_kwargs["data_size_limit"] = value
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        with self.lock:
+            self.auth_attempts.append((login, password))
+        ok = (login, password) == (self.username, self.password)
+        return AuthResult(success=ok, handled=False)
+
+    def start(self) -> SmtpServer:
+        error: Exception | None = None
+        for _ in range(_START_ATTEMPTS):
+            port = free_port()
+            controller = _Controller(
+                self,
+                _Handler(self),
+                hostname=HOST,
+                port=port,
+                server_hostname="mail.test",  # otherwise aiosmtpd calls getfqdn()
+                authenticator=self.authenticate,
+                data_size_limit=self._size_limit,
+                ready_timeout=10,
+                **self._options,
+            )
+            try:
+                controller.start()
+            except Exception as failure:  # someone else took the port meanwhile
+                error = failure
+                with contextlib.suppress(Exception):
+                    controller.stop(no_assert=True)
+                if not controller.loop.is_closed():
+                    controller.loop.close()
+                continue
+            self._controller, self.port = controller, port
+            return self
+        raise RuntimeError(f"test SMTP server could not start: {error}")
+
+    def _opened(self, connection: SMTP) -> None:
+        with self.lock:
+            self._connections.add(connection)
+
+    def _closed(self, connection: SMTP) -> None:
+        with self.lock:
+            self._connections.discard(connection)
+            self._drained.notify_all()
+
+    def stop(self) -> None:
+        """Let clients finish disconnecting, close what is left, stop the event loop."""
+        controller, self._controller = self._controller, None
+        if controller is None:
+            return
+        # Stopping the loop with a connection still open leaks its socket (a ResourceWarning,
+        # an error under filterwarnings=error), even when the client already closed its end.
+        with self.lock:
+            self._drained.wait_for(lambda: not self._connections, timeout=5)
+            leftover = list(self._connections)
+        if leftover:
+            asyncio.run_coroutine_threadsafe(_abort(leftover), controller.loop).result(5)
+        controller.stop()
+
+
+async def _abort(connections: list[SMTP]) -> None:
+    for connection in connections:
+        for transport in (connection.transport, connection._original_transport):
+            if transport is not None:
+                transport.abort()
+    # Let the transports' connection_lost callbacks run and close their sockets.
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never writes a byte."""
+
+    def __init__(self) -> None:
+        self.host = HOST
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind((HOST, 0))
+        self._listener.listen(8)
+        self.port = int(self._listener.getsockname()[1])
+        self._connections: list[socket.socket] = []
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def accepted(self) -> int:
+        with self._condition:
+            return len(self._connections)
+
+    def wait_for_connection(self, count: int = 1, timeout: float = 5) -> bool:
+        """True once count connections were accepted, False if timeout passed first."""
+        with self._condition:
+            return self._condition.wait_for(lambda: len(self._connections) >= count, timeout)
+
+    def start(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._condition:
+                if self._stopping:
+                    connection.close()
+                    return
+                self._connections.append(connection)
+                self._condition.notify_all()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopping = True
+        # accept() is not woken by close() from another thread; a last connection wakes it.
+        with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 5):
+            pass
+        self._thread.join(10)
+        self._listener.close()
+        with self._condition:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+
+@contextlib.contextmanager
+def running(server: SmtpServer) -> Iterator[SmtpServer]:
+    """Start server, yield it, and stop it whatever happens."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def starttls_server(tls_context: ssl.SSLContext, **options: Any) -> SmtpServer:
+    """STARTTLS and AUTH required, AUTH only after STARTTLS."""
+    return SmtpServer(
+        tls_context=tls_context,
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        **options,
+    )
+
+
+def implicit_tls_server(ssl_context: ssl.SSLContext, **options: Any) -> SmtpServer:
+    """TLS from the first byte (port 465 style), AUTH required."""
+    return SmtpServer(ssl_context=ssl_context, auth_required=True, auth_require_tls=True, **options)
+
+
+def plaintext_server(**options: Any) -> SmtpServer:
+    """No TLS at all; AUTH offered over plaintext."""
+    return SmtpServer(auth_required=False, auth_require_tls=False, **options)
+
+
+def account_for(server: Any, security: Security, **changes: Any) -> Account:
+    """An account that sends through server as its user, with security as given."""
+    account = Account(
+        name="Test",
+        display_name="Ann Lee",
+        email="ann@example.org",
+        host=server.host,
+        port=server.port,
+        security=security,
+        username=getattr(server, "username", USERNAME),
+        timeout=10,
+    )
+    return dataclasses.replace(account, **changes)

@@ -1,0 +1,99 @@
+"""Fixtures for driving Composer's windows with pytest-qt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from composer.app import create_main_window
+from composer.mail.accounts import Account, AccountSettings, AccountStore
+from composer.mail.secrets import SecretStore
+from composer.ui.compose_window import ComposeWindow
+
+MakeWindow = Callable[[], ComposeWindow]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """The directory given to create_main_window: every file Composer writes goes here."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, config_dir: Path) -> Iterator[MakeWindow]:
+    """Builds (and at teardown closes) compose windows over config_dir, as the app does."""
+    windows: list[ComposeWindow] = []
+
+    def make() -> ComposeWindow:
+        window = create_main_window(config_dir)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def configure(config_dir: Path, *accounts: Account, password: str | None = None) -> None:
+    """Store accounts in config_dir's settings file and password in the (test) keyring."""
+    AccountStore(config_dir / "settings.json").save(
+        AccountSettings(tuple(accounts), default_id=accounts[0].id)
+    )
+    if password is not None:
+        for account in accounts:
+            SecretStore().set(account.id, password)
+
+
+def fill(
+    window: ComposeWindow,
+    *,
+    to: str = "",
+    cc: str = "",
+    bcc: str = "",
+    subject: str = "",
+    body: str = "",
+) -> None:
+    """Type a message into the window's fields."""
+    window.to.setText(to)
+    window.cc.setText(cc)
+    window.bcc.setText(bcc)
+    window.subject.setText(subject)
+    window.body.setPlainText(body)
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    """Type text key by key, as a keyboard would (QTest.keyClicks only handles ASCII)."""
+    for char in text:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char)
+            QApplication.sendEvent(widget, event)
+
+
+def send(qtbot: QtBot, window: ComposeWindow, timeout: int = 20_000) -> bool:
+    """Trigger actionSend and wait for the outcome; returns send_finished's argument."""
+    with qtbot.waitSignal(window.send_finished, timeout=timeout) as blocker:
+        window.action_send.trigger()
+    return bool(blocker.args[0])
+
+
+def snapshot(window: ComposeWindow) -> tuple[str, ...]:
+    """Everything the user typed, to prove a failure changed nothing."""
+    return (
+        window.from_account.currentText(),
+        window.to.text(),
+        window.cc.text(),
+        window.bcc.text(),
+        window.subject.text(),
+        window.body.toPlainText(),
+    )
