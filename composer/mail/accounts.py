@@ -62,6 +62,12 @@ class Account:
     username: str = ""
     timeout: int = DEFAULT_TIMEOUT
     size_limit: int = DEFAULT_SIZE_LIMIT
+    reply_to: str = ""
+    default_cc: str = ""
+    default_bcc: str = ""
+    # Inserted below "-- " in new messages; HTML when signature_html is set.
+    signature: str = ""
+    signature_html: bool = False
 
     @property
     def is_sandbox(self) -> bool:
@@ -109,7 +115,10 @@ class Account:
         for name in ("port", "timeout", "size_limit"):
             if name in values and (not isinstance(values[name], int) or values[name] < 0):
                 raise ValueError(f"{name} must be a whole number")
-        for name in ("id", "name", "display_name", "email", "host", "username"):
+        if not isinstance(values.get("signature_html", False), bool):
+            raise TypeError("signature_html must be true or false")
+        text_fields = ("id", "name", "display_name", "email", "host", "username", "reply_to")
+        for name in (*text_fields, "default_cc", "default_bcc", "signature"):
             if name in values and not isinstance(values[name], str):
                 raise TypeError(f"{name} must be text")
         if not values.get("id"):

@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from composer.mail.addresses import ParsedAddresses, parse_list
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file to attach; it is read only when the message is built, off the GUI thread."""
+
+    path: Path
+    # The name recipients see; the file's own name unless given.
+    filename: str = ""
+    # A MIME type such as "application/pdf"; guessed from the name when empty.
+    content_type: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.filename or self.path.name
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image shown inside a formatted body, referenced from the HTML as ``cid:<cid>``."""
+
+    cid: str
+    data: bytes
+    content_type: str = "image/png"
+    filename: str = ""
+
+
+@dataclass(frozen=True)
 class Draft:
-    """What the compose window holds; fields are kept exactly as typed."""
+    """What the compose window holds; fields are kept exactly as typed.
+
+    ``body`` is always the plain text. ``html`` is set only when the user formatted the
+    message; it may reference ``inline_images`` by ``cid:``.
+    """
 
     account_id: str = ""
     to: str = ""
@@ -17,6 +47,10 @@ class Draft:
     bcc: str = ""
     subject: str = ""
     body: str = ""
+    html: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    inline_images: tuple[InlineImage, ...] = ()
+    in_reply_to: str = ""
     headers: tuple[tuple[str, str], ...] = field(default=())
 
     def recipients(self) -> dict[str, ParsedAddresses]:
@@ -30,3 +64,7 @@ class Draft:
     def has_recipients(self) -> bool:
         """True when at least one recipient field holds something."""
         return any(parsed.valid or parsed.invalid for parsed in self.recipients().values())
+
+    def is_empty(self) -> bool:
+        """True when nothing was typed or attached (the account does not count)."""
+        return self == Draft(account_id=self.account_id)

@@ -269,7 +269,7 @@ class ComposeWindow(QMainWindow):
             return
         draft = self.draft()
         self._clear_fields()
-        if draft != Draft(account_id=draft.account_id):
+        if not draft.is_empty():
             self._discarded = draft
             self.action_restore.setEnabled(True)
             self.show_status(
@@ -285,7 +285,7 @@ class ComposeWindow(QMainWindow):
             return
         current = self.draft()
         self.load_draft(self._discarded)
-        has_text = current != Draft(account_id=current.account_id)
+        has_text = not current.is_empty()
         self._discarded = current if has_text else None
         self.action_restore.setEnabled(has_text)
         self.show_status("Previous message restored.")
