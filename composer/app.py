@@ -1,39 +1,80 @@
-"""Starting Composer: command line, QApplication, and the main window."""
+"""Starting Composer: command line, single instance, QApplication, and the compose windows."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from PySide6.QtWidgets import QApplication
+from typing import TYPE_CHECKING
 
 from composer import __version__
-from composer.context import AppContext
+from composer.mail.draft import Attachment, Draft
+from composer.mail.mailto import MailtoError, parse_mailto
 from composer.paths import Paths
-from composer.ui.compose_window import ComposeWindow
-from composer.ui.icons import app_icon
+from composer.ui.instance import InstanceServer, instance_name, send_to_running_instance
+
+if TYPE_CHECKING:
+    from composer.ui.compose_window import ComposeWindow
+
+# The widgets are imported only once this launch knows it will show a window, so that a
+# launch handing a mailto: link to the running Composer stays quick.
 
 log = logging.getLogger(__name__)
+
+
+class CommandLineError(ValueError):
+    """Arguments that cannot be used; str(error) is a sentence for stderr."""
 
 
 def create_main_window(config_dir: Path, *, data_dir: Path | None = None) -> ComposeWindow:
     """Build a compose window (a QMainWindow, not shown) keeping all its state under config_dir.
 
     Needs a running QApplication. data_dir defaults to config_dir, so that a given directory
-    holds every file Composer writes.
+    holds every file Composer writes. The window's New Window action opens further windows
+    that share its accounts and sandbox.
     """
+    from composer.ui.application import ComposerApplication
+
     paths = Paths(Path(config_dir), Path(data_dir) if data_dir else Path(config_dir))
-    return ComposeWindow(AppContext(paths))
+    owner = ComposerApplication(paths)
+    window = owner.new_window()
+    # Nothing else holds the owner: the window keeps it (and the windows it opens) alive.
+    owner.setParent(window)
+    return window
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="composer", description="Write and send email through your SMTP accounts."
+        prog="composer",
+        description="Write and send email through your SMTP accounts. If Composer is "
+        "already running, the message opens in a new window there.",
+        epilog="Options add to what the mailto: link gives: --to, --cc and --bcc add "
+        "recipients, --subject and --body replace the link's.",
     )
     parser.add_argument("--version", action="version", version=f"Composer {__version__}")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        metavar="URL",
+        help="a mailto: link (RFC 6068) to fill the message from, e.g. "
+        "'mailto:ann@example.org?subject=Hello'",
+    )
+    for option, what in (("--to", "To"), ("--cc", "Cc"), ("--bcc", "Bcc")):
+        parser.add_argument(
+            option,
+            action="append",
+            default=[],
+            metavar="ADDR",
+            help=f"add an address (or a comma-separated list) to {what}; repeatable",
+        )
+    parser.add_argument("--subject", metavar="TEXT", help="the subject")
+    parser.add_argument("--body", metavar="TEXT", help="the message text")
+    parser.add_argument(
+        "--attach", action="append", default=[], metavar="FILE", help="attach FILE; repeatable"
+    )
     parser.add_argument(
         "--config-dir",
         type=Path,
@@ -48,6 +89,65 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def drafts_from_arguments(arguments: argparse.Namespace) -> list[Draft]:
+    """The messages the command line asks for (one; empty when nothing was given).
+
+    Raises CommandLineError for a malformed mailto: link, a missing file to attach, or
+    text that cannot be a header field.
+    """
+    try:
+        draft = parse_mailto(arguments.url) if arguments.url else Draft()
+    except MailtoError as error:
+        raise CommandLineError(str(error)) from None
+    recipients: dict[str, str] = {}
+    for name in ("to", "cc", "bcc"):
+        added = [_header_text(value, f"--{name}") for value in getattr(arguments, name)]
+        recipients[name] = ", ".join(part for part in (getattr(draft, name), *added) if part)
+    subject = draft.subject
+    if arguments.subject is not None:
+        subject = _header_text(arguments.subject, "--subject")
+    body = draft.body
+    if arguments.body is not None:
+        body = _text(arguments.body, "--body").replace("\r\n", "\n").replace("\r", "\n")
+    return [
+        Draft(
+            to=recipients["to"],
+            cc=recipients["cc"],
+            bcc=recipients["bcc"],
+            subject=subject,
+            body=body,
+            in_reply_to=draft.in_reply_to,
+            attachments=tuple(_attachment(name) for name in arguments.attach),
+        )
+    ]
+
+
+def _text(value: str, option: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes in argv that are not UTF-8
+        raise CommandLineError(f"The text given with {option} is not valid UTF-8.") from None
+    return value
+
+
+def _header_text(value: str, option: str) -> str:
+    if any(char in "\r\n" for char in _text(value, option)):
+        raise CommandLineError(f"The text given with {option} must be one line.")
+    return value.strip()
+
+
+def _attachment(name: str) -> Attachment:
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise CommandLineError(f"Cannot attach '{name}': there is no such file.")
+    if not path.is_file():
+        raise CommandLineError(f"Cannot attach '{name}': it is not a file.")
+    if not os.access(path, os.R_OK):
+        raise CommandLineError(f"Cannot attach '{name}': it cannot be read (permission denied).")
+    # abspath rather than resolve(): a symbolic link keeps the name the user gave it.
+    return Attachment(Path(os.path.abspath(path)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the program; returns the exit status."""
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
@@ -56,6 +156,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from composer.selftest import run_self_test
 
         return run_self_test(arguments.config_dir)
+    try:
+        drafts = drafts_from_arguments(arguments)
+    except CommandLineError as error:
+        print(f"composer: error: {error}", file=sys.stderr)
+        return 2
+    paths = Paths.under(arguments.config_dir) if arguments.config_dir else None
+    paths = paths or Paths.platform_default()
+    name = instance_name(paths.config_dir)
+    if send_to_running_instance(name, drafts):
+        return 0
+    return _run(paths, name, drafts)
+
+
+def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
+    """Be the running Composer: open the windows and listen for later launches."""
+    from PySide6.QtWidgets import QApplication
+
+    from composer.ui.application import ComposerApplication
+    from composer.ui.icons import app_icon
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
@@ -63,9 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("composer")
     app.setWindowIcon(app_icon())
-    if arguments.config_dir:
-        window = create_main_window(arguments.config_dir)
-    else:
-        window = ComposeWindow(AppContext(Paths.platform_default()))
-    window.show()
-    return int(app.exec())
+    owner = ComposerApplication(paths)
+    server = InstanceServer()
+    server.drafts_received.connect(owner.open_drafts)
+    server.listen(name)
+    owner.open_drafts(drafts)
+    try:
+        return int(app.exec())
+    finally:
+        server.close()

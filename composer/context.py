@@ -6,6 +6,7 @@ import dataclasses
 import threading
 
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
+from composer.mail.addressbook import AddressBook
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 from composer.paths import Paths
@@ -21,6 +22,9 @@ class AppContext:
         self.settings: AccountSettings = loaded.settings
         self.warnings: list[str] = list(loaded.warnings)
         self.secrets = secrets or SecretStore()
+        # Loaded once here (a small file); searched from memory while typing, written by workers.
+        self.address_book = AddressBook(paths.address_book)
+        self.warnings.extend(self.address_book.load())
         self.sandbox = SandboxServer(paths.sandbox_maildir)
         self._lock = threading.Lock()
         self._users = 0

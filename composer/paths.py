@@ -35,6 +35,10 @@ class Paths:
         return self.config_dir / "settings.json"
 
     @property
+    def address_book(self) -> Path:
+        return self.data_dir / "addressbook.sqlite3"
+
+    @property
     def sandbox_maildir(self) -> Path:
         return self.data_dir / "sandbox" / "Maildir"
 

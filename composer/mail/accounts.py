@@ -10,15 +10,14 @@ import json
 import logging
 import os
 import shutil
-import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
-from composer.mail.addresses import parse_address
+from composer.mail.addresses import parse_address, parse_list
+from composer.mail.files import broken_copy_path, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +96,10 @@ class Account:
             found.append("a valid email address")
         if not self.host.strip() and not self.is_sandbox:
             found.append("the SMTP host")
+        if self.reply_to and parse_address(self.reply_to) is None:
+            found.append("a valid Reply-To address")
+        if parse_list(self.default_cc).invalid or parse_list(self.default_bcc).invalid:
+            found.append("valid addresses in Always Cc and Always Bcc")
         if _has_line_break(self.display_name):
             found.append("a name without line breaks")
         return found
@@ -240,12 +243,7 @@ class AccountStore:
         write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def _backup(self, *, keep_original: bool = False) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = self.path.with_name(f"{self.path.name}.broken-{stamp}")
-        counter = 1
-        while backup.exists():
-            counter += 1
-            backup = self.path.with_name(f"{self.path.name}.broken-{stamp}-{counter}")
+        backup = broken_copy_path(self.path)
         with contextlib.suppress(OSError):
             if keep_original:
                 shutil.copy2(self.path, backup)
@@ -263,22 +261,6 @@ class AccountStore:
                 "and Composer started without the accounts in it; add them again in Accounts.",
             ),
         )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def _has_line_break(text: str) -> bool:

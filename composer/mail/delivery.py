@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 
 from composer.mail.accounts import Account
+from composer.mail.addressbook import AddressBook
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import build_message
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
 from composer.mail.transport import ProgressCallback, SendResult, SmtpTransport
+
+log = logging.getLogger(__name__)
 
 _CANCELLED = "Sending was cancelled. Your message is unchanged."
 
@@ -27,23 +31,26 @@ class Delivery:
         *,
         password: str | None = None,
         progress: ProgressCallback | None = None,
+        address_book: AddressBook | None = None,
     ) -> None:
         self.account = account
         self._secrets = secrets
         self._sandbox = sandbox
         self._password = password
         self._progress = progress
+        self._address_book = address_book
         self._lock = threading.Lock()
         self._cancelled = False
         self._transport: SmtpTransport | None = None
 
     def send(self, draft: Draft) -> SendResult:
         """Build draft into a message and send it; raises SendError."""
-        outgoing = build_message(draft, self.account.sender())
+        outgoing = build_message(draft, self.account.sender(), self.account.reply_to)
         result = self._transport_for_account().send(outgoing)
         if self.account.is_sandbox and self._sandbox is not None:
             stored = self._sandbox.delivered_path(result.message_id)
             result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))
+        self._remember_recipients(draft, result)
         return result
 
     def check(self) -> str:
@@ -75,6 +82,23 @@ class Delivery:
                 raise SendError(ErrorKind.CANCELLED, _CANCELLED)
             self._transport = SmtpTransport(account, password, progress=self._progress)
             return self._transport
+
+    def _remember_recipients(self, draft: Draft, result: SendResult) -> None:
+        """Add the recipients the server accepted, names as typed, to the address book."""
+        if self._address_book is None:
+            return
+
+        def key(addr_spec: str) -> str:
+            local, _at, domain = addr_spec.rpartition("@")
+            return f"{local}@{domain.lower()}"
+
+        accepted = {key(spec) for spec in result.accepted}
+        typed = [a for parsed in draft.recipients().values() for a in parsed.valid]
+        try:
+            self._address_book.record(a for a in typed if key(a.addr_spec) in accepted)
+        except Exception:
+            # The message has gone; a broken address book must not report the send as failed.
+            log.exception("could not record the recipients in the address book")
 
     def _stored_password(self) -> str | None:
         try:

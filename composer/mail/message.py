@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import mimetypes
 import re
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, localtime, make_msgid
+from functools import cached_property
+from typing import BinaryIO
 
 from composer import __version__
 from composer.mail.addresses import unique_addr_specs
-from composer.mail.draft import Draft
+from composer.mail.bodies import StreamedBody
+from composer.mail.draft import Attachment, Draft, InlineImage
 from composer.mail.errors import ErrorKind, SendError
 
 # Lines are folded at 78 characters and end in CRLF, as on the wire.
 POLICY = SMTP
+# Text between streamed bodies is handed out in pieces no larger than this.
+TEXT_PIECE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,19 +36,82 @@ class Envelope:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A built message with its envelope; Bcc recipients are only in the envelope."""
+    """A built message with its envelope; Bcc recipients are only in the envelope.
+
+    Attachments and inline images are not in ``message`` itself: each of their parts holds a
+    placeholder line, and ``bodies`` says what replaces it. chunks() reads and encodes them
+    a bounded piece at a time, so memory stays flat and no step holds the GIL for long.
+    """
 
     message: EmailMessage
     envelope: Envelope
+    bodies: tuple[StreamedBody, ...] = ()
 
     @property
     def message_id(self) -> str:
         return str(self.message["Message-ID"])
 
+    def size(self) -> int:
+        """The exact number of bytes on the wire (before dot-stuffing), without reading files."""
+        return sum(len(text) for text, _ in self.segments()) + sum(
+            body.wire_size for body in self.bodies
+        )
+
+    def check_files(self) -> None:
+        """Raise SendError(FILE) if an attached file is gone or changed since the build."""
+        for body in self.bodies:
+            body.check()
+
+    def is_ascii(self) -> bool:
+        """True when every byte on the wire is 7-bit (streamed bodies are base64, so ASCII)."""
+        return all(text.isascii() for text, _ in self.segments())
+
+    def chunks(self) -> Iterator[bytes]:
+        """The message as it goes on the wire (CRLF line ends, no Bcc header), in pieces.
+
+        Raises SendError(FILE) when an attached file vanished or changed since it was built.
+        """
+        for text, body in self.segments():
+            for start in range(0, len(text), TEXT_PIECE):
+                yield text[start : start + TEXT_PIECE]
+            if body is not None:
+                yield from body.pieces()
+
     def as_bytes(self) -> bytes:
-        """The message as it goes on the wire (CRLF line ends, no Bcc header)."""
+        """The message as it goes on the wire (CRLF line ends, no Bcc header), all at once."""
+        return b"".join(self.chunks())
+
+    def write_to(self, stream: BinaryIO) -> int:
+        """Write the exact bytes that would be sent to stream (an .eml file); returns the count."""
+        written = 0
+        for piece in self.chunks():
+            stream.write(piece)
+            written += len(piece)
+        return written
+
+    def segments(self) -> tuple[tuple[bytes, StreamedBody | None], ...]:
+        """The wire form as pieces of text, each followed by the streamed body that comes next."""
+        return self._segments
+
+    @cached_property
+    def _segments(self) -> tuple[tuple[bytes, StreamedBody | None], ...]:
+        # The generator picks each boundary so that no line of the text around it starts with
+        # "--boundary"; the base64 spliced in later has no "-" at all, so it cannot either.
         needs_utf8 = any(not r.isascii() for r in (self.envelope.sender, *self.envelope.recipients))
-        return self.message.as_bytes(policy=SMTPUTF8 if needs_utf8 else SMTP)
+        skeleton = self.message.as_bytes(policy=SMTPUTF8 if needs_utf8 else SMTP)
+        found: list[tuple[int, StreamedBody]] = []
+        for body in self.bodies:
+            line = body.placeholder + b"\r\n"
+            if skeleton.count(line) != 1:
+                raise RuntimeError(f"placeholder for {body.name!r} not found exactly once")
+            found.append((skeleton.index(line), body))
+        segments: list[tuple[bytes, StreamedBody | None]] = []
+        position = 0
+        for start, body in sorted(found, key=lambda item: item[0]):
+            segments.append((skeleton[position:start], body))
+            position = start + len(body.placeholder) + 2
+        segments.append((skeleton[position:], None))
+        return tuple(segments)
 
 
 # CR, LF and NUL, and the other characters str.splitlines() breaks at: the email package
@@ -68,6 +139,7 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
     check_header_value("Subject", draft.subject)
     check_header_value("From", str(sender))
     check_header_value("Reply-To", reply_to)
+    check_header_value("In-Reply-To", draft.in_reply_to)
     for name, value in draft.headers:
         if not _FIELD_NAME.fullmatch(name):
             raise SendError(
@@ -96,6 +168,9 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         message["To"] = recipients["To"].valid
     if recipients["Cc"].valid:
         message["Cc"] = recipients["Cc"].valid
+    if not recipients["To"].valid and not recipients["Cc"].valid:
+        # Everyone is in Bcc: an empty group says so, as RFC 5322 suggests.
+        message["To"] = "undisclosed-recipients:;"
     if reply_to:
         message["Reply-To"] = reply_to
     message["Subject"] = draft.subject
@@ -103,18 +178,137 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
     message["Message-ID"] = make_msgid(domain=sender.domain or None)
     message["MIME-Version"] = "1.0"
     message["User-Agent"] = f"Composer/{__version__}"
+    if draft.in_reply_to.strip():
+        # Threads the reply under the message a mailto: link answered.
+        message["In-Reply-To"] = draft.in_reply_to.strip()
+        message["References"] = draft.in_reply_to.strip()
     for name, value in draft.headers:
         message[name] = value
-    body = draft.body.replace("\r\n", "\n").replace("\r", "\n")
-    if not body.endswith("\n"):
-        body += "\n"
     # quoted-printable keeps mostly-ASCII text readable and lines short; the policy picks
     # 8bit or base64 otherwise.
+    body = _normalised_text(draft.body)
     message.set_content(body, subtype="plain", charset="utf-8", cte=_transfer_encoding(body))
-    return OutgoingMessage(message, Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone))))
+    bodies: list[StreamedBody] = []
+    if draft.html:
+        html = _normalised_text(draft.html)
+        message.add_alternative(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html))
+        if draft.inline_images:
+            _, html_part = message.iter_parts()
+            html_part.make_related()
+            for image in draft.inline_images:
+                part, streamed = _inline_image_part(image)
+                html_part.attach(part)
+                bodies.append(streamed)
+    if draft.attachments:
+        message.make_mixed()
+        for attachment in draft.attachments:
+            part, streamed = _attachment_part(attachment)
+            message.attach(part)
+            bodies.append(streamed)
+    for part in message.walk():
+        if part is not message:
+            # EmailMessage.set_content adds one to each part it makes; only the top needs it.
+            del part["MIME-Version"]
+    outgoing = OutgoingMessage(
+        message, Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone))), tuple(bodies)
+    )
+    outgoing.size()  # serialise now, so a problem shows while building
+    return outgoing
+
+
+def _normalised_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _transfer_encoding(body: str) -> str:
     if body.isascii() and all(len(line) <= 998 for line in body.split("\n")):
         return "7bit"
     return "quoted-printable"
+
+
+# RFC 6838 type and subtype names.
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
+# What mimetypes reports as an encoding is, for a file sent as is, its content type.
+_COMPRESSED_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+
+
+def _attachment_part(attachment: Attachment) -> tuple[EmailMessage, StreamedBody]:
+    name = _readable_name(attachment.name)
+    content_type = _content_type(attachment.content_type, name)
+    streamed = StreamedBody.from_file(_placeholder(), attachment.path, name)
+    part = _streamed_part(content_type, "attachment", name, streamed)
+    return part, streamed
+
+
+def _inline_image_part(image: InlineImage) -> tuple[EmailMessage, StreamedBody]:
+    cid = image.cid.strip().removeprefix("<").removesuffix(">")
+    check_header_value("Content-ID", cid)
+    if not cid or not cid.isascii() or any(c.isspace() or c in "<>" for c in cid):
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            f"The image reference {image.cid!r} is not valid. Insert the image again.",
+        )
+    name = _readable_name(image.filename) if image.filename else ""
+    content_type = _content_type(image.content_type, name or "image")
+    streamed = StreamedBody.from_bytes(_placeholder(), image.data, name or cid)
+    part = _streamed_part(content_type, "inline", name, streamed)
+    part.set_raw("Content-ID", f"<{cid}>")
+    return part, streamed
+
+
+def _streamed_part(
+    content_type: str, disposition: str, name: str, streamed: StreamedBody
+) -> EmailMessage:
+    """A base64 part whose body is streamed.body's placeholder line.
+
+    Its parameters are folded with the SMTP policy even when the message goes out as
+    SMTPUTF8, so non-ASCII file names are always in RFC 2231 form (filename*=utf-8''…),
+    which every client reads; the name is also given as the Content-Type's name parameter,
+    which some clients read instead.
+    """
+    rendered = EmailMessage(policy=SMTP)
+    rendered["Content-Type"] = content_type
+    rendered["Content-Disposition"] = disposition
+    if name:
+        rendered.set_param("name", name)
+        rendered.set_param("filename", name, header="Content-Disposition")
+    part = EmailMessage(policy=POLICY)
+    for header, value in rendered.items():
+        folded = SMTP.fold(header, value)
+        part.set_raw(header, folded[len(header) + 2 :].rstrip("\r\n"))
+    part.set_raw("Content-Transfer-Encoding", "base64")
+    part.set_payload(streamed.placeholder.decode("ascii") + "\n")
+    return part
+
+
+def _content_type(given: str, name: str) -> str:
+    if not given:
+        guessed, encoding = mimetypes.guess_type(name, strict=False)
+        if encoding:
+            return _COMPRESSED_TYPES.get(encoding, "application/octet-stream")
+        return guessed or "application/octet-stream"
+    if not _MIME_TYPE.fullmatch(given.strip()):
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            f"{given!r} is not a valid type for {name}. Attach the file again.",
+        )
+    return given.strip().lower()
+
+
+def _readable_name(name: str) -> str:
+    """name with control characters replaced; undecodable bytes (from the file system) too."""
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = "".join("_" if c in _LINE_BREAKS or ord(c) < 32 or c == "\x7f" else c for c in name)
+    return name.strip() or "attachment"
+
+
+def _placeholder() -> bytes:
+    # Random, so it cannot occur in the text around it; streaming checks it occurs once.
+    return f"composer-streamed-body-{secrets.token_hex(16)}".encode("ascii")

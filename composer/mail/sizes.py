@@ -14,3 +14,17 @@ def format_size(size: int) -> str:
             text = f"{value:.1f}".removesuffix(".0")
             return f"{text} {unit}"
     raise AssertionError("unreachable")
+
+
+# RFC 2045 base64: 57 input bytes make one 76-character line; every line ends in CRLF.
+BASE64_LINE_INPUT = 57
+BASE64_LINE_LENGTH = 76
+
+
+def base64_wire_size(size: int) -> int:
+    """Bytes that size bytes take on the wire as base64 in 76-character lines, CRLF included."""
+    if size < 0:
+        raise ValueError(f"a size cannot be negative: {size}")
+    encoded = 4 * -(-size // 3)
+    lines = -(-encoded // BASE64_LINE_LENGTH)
+    return encoded + 2 * lines

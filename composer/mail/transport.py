@@ -5,27 +5,25 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import re
 import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from email.base64mime import body_encode as encode_base64
 from typing import Any
 
 from composer.mail.accounts import Account, Security, is_loopback
 from composer.mail.errors import ErrorKind, SendError, classify, describe_refused
-from composer.mail.message import OutgoingMessage
+from composer.mail.message import TEXT_PIECE, OutgoingMessage
 from composer.mail.sizes import format_size
 
 log = logging.getLogger(__name__)
 
-# The DATA phase goes out in pieces this big, so progress can be shown, cancel is prompt and
-# no step holds the GIL for long.
-CHUNK_SIZE = 64 * 1024
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+# The DATA phase goes out in pieces of at most about this size (OutgoingMessage.chunks()), so
+# progress can be shown, cancel is prompt and no step holds the GIL for long.
+CHUNK_SIZE = TEXT_PIECE
 
 
 @dataclass(frozen=True)
@@ -245,26 +243,29 @@ class SmtpTransport:
 
     def send(self, outgoing: OutgoingMessage) -> SendResult:
         """Send outgoing; raises SendError for anything that kept it from at least one person."""
-        data = outgoing.as_bytes()
+        # Before connecting: a vanished file should not cost a half-finished SMTP session.
+        outgoing.check_files()
+        size = outgoing.size()
         limit = self.account.size_limit
-        if limit and len(data) > limit:
+        if limit and size > limit:
             raise SendError(
                 ErrorKind.TOO_LARGE,
-                f"The message is {format_size(len(data))}, larger than the "
+                f"The message is {format_size(size)}, larger than the "
                 f"{format_size(limit)} limit set for the account {self.account.name}. "
                 "Remove attachments or raise the limit in Accounts.",
             )
         smtp = self._call(self._open)
         try:
-            refused = self._call(lambda: self._transmit(smtp, outgoing, data))
+            refused = self._call(lambda: self._transmit(smtp, outgoing, size))
             # The message was accepted before QUIT; a failing QUIT changes nothing.
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 smtp.quit()
         finally:
+            # Closing without QUIT in the middle of DATA makes the server discard the message.
             smtp.close()
             self._canceller.close()
         accepted = tuple(r for r in outgoing.envelope.recipients if r not in refused)
-        return SendResult(self.host, outgoing.message_id, accepted, refused, len(data))
+        return SendResult(self.host, outgoing.message_id, accepted, refused, size)
 
     def _call(self, step: Callable[[], Any]) -> Any:
         try:
@@ -354,25 +355,25 @@ class SmtpTransport:
             )
 
     def _transmit(
-        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, data: bytes
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int
     ) -> dict[str, tuple[int, str]]:
         host = self.host
         server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
-        if server_limit and len(data) > server_limit:
+        if server_limit and size > server_limit:
             raise SendError(
                 ErrorKind.TOO_LARGE,
-                f"The message is {format_size(len(data))}, but {host} accepts at most "
+                f"The message is {format_size(size)}, but {host} accepts at most "
                 f"{format_size(server_limit)}. Remove attachments or send them another way.",
             )
         options: list[str] = []
         if smtp.has_extn("size"):
-            options.append(f"SIZE={len(data)}")
-        if not data.isascii() and smtp.has_extn("8bitmime"):
+            options.append(f"SIZE={size}")
+        if not outgoing.is_ascii() and smtp.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         envelope = outgoing.envelope
         if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
             options.append("SMTPUTF8")
-        self._progress(Progress("sending", host, 0, len(data)))
+        self._progress(Progress("sending", host, 0, size))
         code, reply = smtp.mail(envelope.sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
@@ -385,24 +386,53 @@ class SmtpTransport:
                 raise smtplib.SMTPRecipientsRefused(refused)
         if len(refused) == len(envelope.recipients):
             raise smtplib.SMTPRecipientsRefused(refused)
-        self._send_data(smtp, data)
+        self._send_data(smtp, outgoing, size)
         return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
 
-    def _send_data(self, smtp: smtplib.SMTP, data: bytes) -> None:
-        """DATA, written in chunks (dot-stuffed line by line) so progress and cancel work."""
+    def _send_data(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> None:
+        """DATA, streamed piece by piece (dot-stuffed) so memory stays flat and cancel works.
+
+        If an attached file fails mid-way, the connection is closed without the final ".",
+        so the server discards what it got.
+        """
         code, reply = smtp.docmd("DATA")
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
         assert smtp.sock is not None
-        total, position = len(data), 0
-        while position < total:
-            # Cut after a line end, so each piece starts a line and dot-stuffing stays exact.
-            end = data.find(b"\n", position + CHUNK_SIZE)
-            end = total if end == -1 else end + 1
-            smtp.sock.sendall(_LEADING_DOT.sub(b"..", data[position:end]))
-            position = end
-            self._progress(Progress("sending", self.host, position, total))
-        smtp.sock.sendall(b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+        sent = 0
+        line_start = True  # whether the last byte sent ended a line
+        pieces = outgoing.chunks()
+        try:
+            for piece in pieces:
+                if self._canceller.cancelled:
+                    raise ConnectionAbortedError("cancelled")
+                if not piece:
+                    continue
+                # A line may be split across pieces: its dot is doubled only where it starts.
+                stuffed = piece.replace(b"\n.", b"\n..")
+                if line_start and piece.startswith(b"."):
+                    stuffed = b"." + stuffed
+                smtp.sock.sendall(stuffed)
+                line_start = piece.endswith(b"\n")
+                sent += len(piece)
+                self._progress(Progress("sending", self.host, sent, size))
+        except SendError as error:
+            if error.kind is not ErrorKind.FILE:
+                raise
+            raise SendError(
+                ErrorKind.FILE, f"Composer stopped sending, so nobody got the message. {error}"
+            ) from error
+        finally:
+            if isinstance(pieces, Generator):
+                pieces.close()  # closes the file being read
+        if sent != size:
+            # Cannot happen unless a file changed unnoticed; never send a message of another size.
+            raise SendError(
+                ErrorKind.FILE,
+                f"The message came out {sent} bytes long instead of {size}, so Composer stopped "
+                "sending and nobody got it. Attach the files again and send again.",
+            )
+        smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)

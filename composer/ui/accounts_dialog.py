@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QTabWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -29,9 +31,11 @@ from composer.mail.delivery import Delivery
 from composer.mail.errors import SendError
 from composer.mail.secrets import KeyringUnavailable
 from composer.ui.naming import named
+from composer.ui.rich_text import document_parts
 from composer.ui.send_worker import DeliveryWorker, WorkerThread
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
+_MB = 1000 * 1000
 
 
 class AccountsDialog(QDialog):
@@ -91,9 +95,19 @@ class AccountsDialog(QDialog):
         self.test_result = named("connectionResult", QLabel(wordWrap=True))
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form_widget = QWidget()
-        form = QFormLayout(self.form_widget)
-        for label, field in (
+        self.size_limit = named("sizeLimit", QSpinBox(minimum=0, maximum=2000, suffix=" MB"))
+        self.size_limit.setSpecialValueText("No limit")
+        self.size_limit.setToolTip("Messages larger than this are refused before sending.")
+        self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
+        self.default_cc = named("defaultCc", QLineEdit())
+        self.default_bcc = named("defaultBcc", QLineEdit())
+        self.signature = named("signature", QTextEdit())
+        self.signature.setAccessibleName("Signature")
+        self.signature.setPlaceholderText("Added below “-- ” in new messages; paste to format")
+
+        server = QWidget()
+        form = QFormLayout(server)
+        server_fields: tuple[tuple[str, QWidget], ...] = (
             ("Account &name:", self.account_name),
             ("Your na&me:", self.display_name),
             ("&Email address:", self.email),
@@ -103,15 +117,42 @@ class AccountsDialog(QDialog):
             ("&User name:", self.username),
             ("Pass&word:", self.password),
             ("T&imeout:", self.timeout),
+            ("Size &limit:", self.size_limit),
             ("Default:", self.default_box),
-        ):
+        )
+        for label, field in server_fields:
             form.addRow(label, field)
         form.addRow(self.test_button, self.test_result)
-        for edit in (self.account_name, self.display_name, self.email, self.host, self.username):
+        identity = QWidget()
+        extras = QFormLayout(identity)
+        identity_fields: tuple[tuple[str, QWidget], ...] = (
+            ("&Reply-To:", self.reply_to),
+            ("Always &Cc:", self.default_cc),
+            ("Always &Bcc:", self.default_bcc),
+            ("Si&gnature:", self.signature),
+        )
+        for label, field in identity_fields:
+            extras.addRow(label, field)
+        self.form_widget = named("accountTabs", QTabWidget())
+        self.form_widget.addTab(server, "Server")
+        self.form_widget.addTab(identity, "Identity")
+
+        for edit in (
+            self.account_name,
+            self.display_name,
+            self.email,
+            self.host,
+            self.username,
+            self.reply_to,
+            self.default_cc,
+            self.default_bcc,
+        ):
             edit.textChanged.connect(self._store_fields)
+        self.signature.textChanged.connect(self._store_fields)
         self.password.textChanged.connect(self._store_password)
         self.port.valueChanged.connect(self._store_fields)
         self.timeout.valueChanged.connect(self._store_fields)
+        self.size_limit.valueChanged.connect(self._store_fields)
         self.security.currentIndexChanged.connect(self._on_security_changed)
         self.default_box.toggled.connect(self._on_default_toggled)
 
@@ -162,6 +203,14 @@ class AccountsDialog(QDialog):
             else ""
         )
         self.timeout.setValue(account.timeout)
+        self.size_limit.setValue(account.size_limit // _MB)
+        self.reply_to.setText(account.reply_to)
+        self.default_cc.setText(account.default_cc)
+        self.default_bcc.setText(account.default_bcc)
+        if account.signature_html:
+            self.signature.setHtml(account.signature)
+        else:
+            self.signature.setPlainText(account.signature)
         self.default_box.setChecked(account.id == self._effective_default())
         self._loading = False
 
@@ -175,6 +224,7 @@ class AccountsDialog(QDialog):
         account = self.current()
         if account is None or self._loading:
             return
+        signature, is_html = self._signature()
         self._replace_current(
             dataclasses.replace(
                 account,
@@ -186,8 +236,21 @@ class AccountsDialog(QDialog):
                 security=_SECURITIES[self.security.currentIndex()],
                 username=self.username.text(),
                 timeout=self.timeout.value(),
+                size_limit=self.size_limit.value() * _MB,
+                reply_to=self.reply_to.text().strip(),
+                default_cc=self.default_cc.text().strip(),
+                default_bcc=self.default_bcc.text().strip(),
+                signature=signature,
+                signature_html=is_html,
             )
         )
+
+    def _signature(self) -> tuple[str, bool]:
+        """The signature as typed: HTML when it has formatting, else plain text."""
+        parts = document_parts(self.signature.document())
+        if parts.formatted:
+            return parts.html, True
+        return parts.plain.strip("\n"), False
 
     @Slot(str)
     def _store_password(self, text: str) -> None:

@@ -1,33 +1,47 @@
-"""The compose window: From, To, Cc, Bcc, Subject, Body, and sending in the background."""
+"""The compose window: From, To, Cc, Bcc, Subject, attachments, Body, and sending it."""
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QTextEdit,
+    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.context import AppContext
+from composer.mail.accounts import Account
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import SendError
 from composer.mail.transport import Progress, SendResult
 from composer.ui.about_dialog import AboutDialog
 from composer.ui.accounts_dialog import AccountsDialog
-from composer.ui.icons import app_icon, icon
+from composer.ui.compose_actions import build_actions, build_menus
+from composer.ui.icons import app_icon
 from composer.ui.naming import named
-from composer.ui.send_worker import DeliveryWorker, WorkerThread
+from composer.ui.rich_text import document_parts
+from composer.ui.send_checks import confirm_send
+from composer.ui.send_worker import DeliveryWorker, TaskWorker, WorkerThread
+from composer.ui.signature import SignatureKeeper
+from composer.ui.source_dialog import SourceDialog, message_source_job, save_eml_job
+from composer.ui.widgets.address_edit import AddressLineEdit
+from composer.ui.widgets.attachment_list import AttachmentList
+from composer.ui.widgets.body_edit import BodyEdit
+from composer.ui.widgets.format_toolbar import FormatToolBar
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +51,11 @@ class ComposeWindow(QMainWindow):
 
     Signals:
         send_finished(bool): a send ended; True when at least one recipient got the message.
+        new_window_requested(): the user asked for another compose window.
     """
 
     send_finished = Signal(bool)
+    new_window_requested = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,14 +64,20 @@ class ComposeWindow(QMainWindow):
         self._warned = False
         self._worker: DeliveryWorker | None = None
         self._run: WorkerThread | None = None
+        self._tasks: list[WorkerThread] = []
         self._cancelling = False
         self._discarded: Draft | None = None
+        self._account: Account | None = None
+        # Carried from a loaded draft (a mailto: link's In-Reply-To), not shown in a field.
+        self._carried: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
-        self.resize(760, 620)
+        self.resize(800, 680)
+        self.setAcceptDrops(True)
         self._build_fields()
         self._build_actions()
         self._fill_accounts()
+        self._start_message()
         self.subject.textChanged.connect(self._update_title)
         self._update_title()
         self.show_status(" ".join(context.warnings) or "Ready.")
@@ -66,14 +88,23 @@ class ComposeWindow(QMainWindow):
         self.from_account = named("fromAccount", QComboBox())
         self.from_account.setAccessibleName("From")
         self.from_account.currentIndexChanged.connect(self._on_account_chosen)
-        self.to = self._line_edit("to", "To", "Ann Lee <ann@example.org>, bob@example.net")
-        self.cc = self._line_edit("cc", "Cc", "")
-        self.bcc = self._line_edit("bcc", "Bcc", "Hidden from the other recipients")
-        self.subject = self._line_edit("subject", "Subject", "")
-        self.body = named("body", QTextEdit())
-        self.body.setAcceptRichText(False)
+        book = self._context.address_book
+        self.to = self._address_edit("to", "To", "Ann Lee <ann@example.org>, bob@example.net")
+        self.cc = self._address_edit("cc", "Cc", "")
+        self.bcc = self._address_edit("bcc", "Bcc", "Hidden from the other recipients")
+        for edit in (self.to, self.cc, self.bcc):
+            edit.set_address_book(book)
+        self.subject = named("subject", QLineEdit())
+        self.subject.setAccessibleName("Subject")
+        self.attachment_list = AttachmentList()
+        self.attachment_list.changed.connect(self._on_attachments_changed)
+        self.attachment_total = named("attachmentTotal", QLabel())
+        self.attachment_total.setVisible(False)
+        self.body = named("body", BodyEdit())
         self.body.setAccessibleName("Message body")
-        self.body.setTabChangesFocus(False)
+        self.body.files_dropped.connect(self.attach_files)
+        self.signature = SignatureKeeper(self.body)
+        self.format_bar = FormatToolBar(self.body)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -88,88 +119,65 @@ class ComposeWindow(QMainWindow):
         central = named("composeArea", QWidget())
         layout = QVBoxLayout(central)
         layout.addLayout(form)
+        layout.addWidget(self.attachment_list)
+        layout.addWidget(self.attachment_total)
+        layout.addWidget(self.format_bar)
         layout.addWidget(self.body, 1)
         self.setCentralWidget(central)
+        # Files dropped on a header field or the list are attached, not pasted as text.
+        for widget in (self.to, self.cc, self.bcc, self.subject, self.attachment_list):
+            widget.installEventFilter(self)
+        self.progress_bar = named("sendProgress", QProgressBar())
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setVisible(False)
+        self.statusBar().addPermanentWidget(self.progress_bar)
 
-    def _line_edit(self, name: str, accessible: str, placeholder: str) -> QLineEdit:
-        edit = named(name, QLineEdit())
+    def _address_edit(self, name: str, accessible: str, placeholder: str) -> AddressLineEdit:
+        edit = named(name, AddressLineEdit())
         edit.setAccessibleName(accessible)
         edit.setPlaceholderText(placeholder)
-        edit.setClearButtonEnabled(False)
         return edit
 
     def _build_actions(self) -> None:
-        self.action_send = self._action("actionSend", "&Send", "mail-send", "send", "Ctrl+Return")
-        self.action_send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.action_send.triggered.connect(self.start_send)
-        self.action_cancel = self._action(
-            "actionCancelSend", "&Cancel Sending", "process-stop", "cancel", ""
-        )
-        self.action_cancel.setEnabled(False)
-        self.action_cancel.triggered.connect(self.cancel_send)
-        self.action_new = self._action(
-            "actionNew", "&New Message", "document-new", "new", QKeySequence.StandardKey.New
-        )
-        self.action_new.triggered.connect(self.new_message)
-        self.action_restore = self._action(
-            "actionRestorePrevious", "&Restore Previous Message", "edit-undo", "", ""
-        )
-        self.action_restore.setEnabled(False)
-        self.action_restore.triggered.connect(self.restore_previous)
-        self.action_accounts = self._action(
-            "actionAccounts", "SMTP &Accounts…", "system-users", "accounts", ""
-        )
-        self.action_accounts.triggered.connect(self.open_accounts)
-        quit_action = self._action(
-            "actionQuit", "&Quit", "application-exit", "", QKeySequence.StandardKey.Quit
-        )
-        quit_action.triggered.connect(self.close)
-
-        message_menu = self.menuBar().addMenu("&Message")
-        for action in (self.action_new, self.action_restore, self.action_send, self.action_cancel):
-            message_menu.addAction(action)
-        message_menu.addSeparator()
-        message_menu.addAction(quit_action)
-        self.menuBar().addMenu("&Settings").addAction(self.action_accounts)
-        about = self._action("actionAbout", "&About Composer", "help-about", "composer", "")
-        about.setMenuRole(QAction.MenuRole.AboutRole)
-        about.triggered.connect(lambda: AboutDialog(self).open())
-        self.menuBar().addMenu("&Help").addAction(about)
-
-        toolbar = self.addToolBar("Compose")
-        toolbar.setObjectName("composeToolBar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.action_send, self.action_cancel, self.action_new):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.action_accounts)
-
-    def _action(
-        self,
-        name: str,
-        text: str,
-        theme: str,
-        fallback: str,
-        shortcut: str | QKeySequence.StandardKey,
-    ) -> QAction:
-        action = QAction(icon(theme, fallback), text, self)
-        action.setObjectName(name)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        return action
+        self.actions_ = actions = build_actions(self)
+        self.action_send, self.action_cancel = actions.send, actions.cancel
+        self.action_new, self.action_restore = actions.new, actions.restore
+        self.action_accounts, self.action_attach = actions.accounts, actions.attach
+        for action, slot in (
+            (actions.send, self.start_send),
+            (actions.cancel, self.cancel_send),
+            (actions.new, self.new_message),
+            (actions.new_window, self.new_window_requested.emit),
+            (actions.restore, self.restore_previous),
+            (actions.attach, self.choose_attachments),
+            (actions.show_source, self.show_source),
+            (actions.save_eml, self.save_eml),
+            (actions.accounts, self.open_accounts),
+            (actions.about, lambda: AboutDialog(self).open()),
+            (actions.quit, self.close),
+        ):
+            action.triggered.connect(slot)
+        actions.plain_text.toggled.connect(self.format_bar.set_plain_mode)
+        build_menus(self, actions)
 
     # --- state ----------------------------------------------------------------------------
 
     def draft(self) -> Draft:
-        """The message exactly as typed."""
+        """The message exactly as typed (formatting only when there is any, and allowed)."""
+        parts = document_parts(self.body.document())
+        formatted = parts.formatted and not self.actions_.plain_text.isChecked()
         return Draft(
             account_id=str(self.from_account.currentData() or ""),
             to=self.to.text(),
             cc=self.cc.text(),
             bcc=self.bcc.text(),
             subject=self.subject.text(),
-            body=self.body.toPlainText(),
+            body=parts.plain,
+            html=parts.html if formatted else "",
+            attachments=self.attachment_list.attachments(),
+            inline_images=parts.images if formatted else (),
+            in_reply_to=self._carried[0],
+            headers=self._carried[1],
         )
 
     def load_draft(self, draft: Draft) -> None:
@@ -181,7 +189,15 @@ class ComposeWindow(QMainWindow):
         self.cc.setText(draft.cc)
         self.bcc.setText(draft.bcc)
         self.subject.setText(draft.subject)
-        self.body.setPlainText(draft.body)
+        self._carried = (draft.in_reply_to, draft.headers)
+        self.signature.forget()
+        if draft.html:
+            self.body.set_html_with_images(draft.html, draft.inline_images)
+        else:
+            self.body.setPlainText(draft.body)
+        problems = self.attachment_list.set_attachments(draft.attachments)
+        if problems:
+            self.show_status("Could not attach: " + "; ".join(problems) + ".")
 
     def is_sending(self) -> bool:
         return self._worker is not None
@@ -197,6 +213,27 @@ class ComposeWindow(QMainWindow):
             index = self.from_account.findData(self._context.preferred_account_id())
         self.from_account.setCurrentIndex(max(index, 0))
         self.from_account.blockSignals(False)
+        self._switch_identity(self._context.account(str(self.from_account.currentData())))
+
+    def _start_message(self) -> None:
+        """A fresh message: the account's signature and default Cc/Bcc."""
+        self.signature.insert(self._account)
+        if self._account is not None:
+            self.cc.setText(self._account.default_cc)
+            self.bcc.setText(self._account.default_bcc)
+
+    def _switch_identity(self, account: Account | None) -> None:
+        """Follow the From account: signature and default Cc/Bcc, where still untouched."""
+        previous, self._account = self._account, account
+        if previous is None or account is None or previous.id == account.id:
+            return
+        self.signature.switch(account)
+        for edit, old, new in (
+            (self.cc, previous.default_cc, account.default_cc),
+            (self.bcc, previous.default_bcc, account.default_bcc),
+        ):
+            if edit.text() == old:
+                edit.setText(new)
 
     def _update_title(self) -> None:
         subject = self.subject.text().strip() or "New Message"
@@ -208,20 +245,25 @@ class ComposeWindow(QMainWindow):
         for edit in (self.to, self.cc, self.bcc, self.subject):
             edit.setReadOnly(sending)
         self.body.setReadOnly(sending)
+        self.format_bar.setEnabled(not sending)
+        self.attachment_list.setEnabled(not sending)
         self.from_account.setEnabled(not sending)
-        self.action_send.setEnabled(not sending)
-        self.action_new.setEnabled(not sending)
+        for action in (self.action_send, self.action_new, self.action_attach):
+            action.setEnabled(not sending)
         self.action_restore.setEnabled(not sending and self._discarded is not None)
         self.action_cancel.setEnabled(sending)
+        self.progress_bar.setVisible(sending)
+        self.progress_bar.setRange(0, 0)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+        self.statusBar().setToolTip(text)
 
-    # --- slots ----------------------------------------------------------------------------
+    # --- sending --------------------------------------------------------------------------
 
     @Slot()
     def start_send(self) -> None:
-        """Check the form, then send it on a worker thread."""
+        """Check the form, ask what needs asking, then send on a worker thread."""
         if self.is_sending():
             return
         draft = self.draft()
@@ -239,13 +281,24 @@ class ComposeWindow(QMainWindow):
                 f"These addresses are not valid: {', '.join(invalid)}. Correct them and send again."
             )
             return
-        if not draft.subject.strip() and not self._confirm_empty_subject():
-            self.show_status("Not sent: add a subject, or send again and confirm.")
-            self.subject.setFocus()
+        confirmed = confirm_send(self, draft)
+        if confirmed is None:
+            self.show_status("Not sent. Change what you need and send again.")
             return
+        if confirmed != draft:
+            # What the fields show is what is sent.
+            self.to.setText(confirmed.to)
+            self.cc.setText(confirmed.cc)
+            self.bcc.setText(confirmed.bcc)
         self._context.remember_last_used(account.id)
-        make = functools.partial(Delivery, account, self._context.secrets, self._context.sandbox)
-        worker = DeliveryWorker(make, lambda delivery: delivery.send(draft))
+        make = functools.partial(
+            Delivery,
+            account,
+            self._context.secrets,
+            self._context.sandbox,
+            address_book=self._context.address_book,
+        )
+        worker = DeliveryWorker(make, lambda delivery: delivery.send(confirmed))
         worker.progressed.connect(self._on_progress)
         worker.succeeded.connect(self._on_sent)
         worker.failed.connect(self._on_failed)
@@ -262,74 +315,24 @@ class ComposeWindow(QMainWindow):
             self.show_status("Cancelling…")
             self._worker.cancel()
 
-    @Slot()
-    def new_message(self) -> None:
-        """Clear the form, keeping the chosen account; what was typed can be restored."""
-        if self.is_sending():
-            return
-        draft = self.draft()
-        self._clear_fields()
-        if not draft.is_empty():
-            self._discarded = draft
-            self.action_restore.setEnabled(True)
-            self.show_status(
-                "New message. Message ▸ Restore Previous Message brings back the last one."
-            )
-        else:
-            self.show_status("New message.")
-
-    @Slot()
-    def restore_previous(self) -> None:
-        """Bring back the message that New Message cleared."""
-        if self._discarded is None or self.is_sending():
-            return
-        current = self.draft()
-        self.load_draft(self._discarded)
-        has_text = not current.is_empty()
-        self._discarded = current if has_text else None
-        self.action_restore.setEnabled(has_text)
-        self.show_status("Previous message restored.")
-
-    def _clear_fields(self) -> None:
-        for edit in (self.to, self.cc, self.bcc, self.subject):
-            edit.clear()
-        self.body.clear()
-        self.to.setFocus()
-
-    @Slot()
-    def open_accounts(self) -> None:
-        dialog = AccountsDialog(self._context, self)
-        dialog.finished.connect(lambda _result: self._fill_accounts())
-        dialog.open()
-
-    def _confirm_empty_subject(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Send without a subject?",
-            "This message has no subject. Send it anyway?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    @Slot(int)
-    def _on_account_chosen(self, _index: int) -> None:
-        account_id = self.from_account.currentData()
-        if account_id:
-            self._context.remember_last_used(str(account_id))
-
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
-        if self._worker is not None and not self._cancelling:
-            self.show_status(progress.text)
+        if self._worker is None or self._cancelling:
+            return
+        self.show_status(progress.text)
+        if progress.total:
+            # Kilobytes keep a 2 GB message within the progress bar's int range.
+            self.progress_bar.setRange(0, max(1, progress.total // 1024))
+            self.progress_bar.setValue(progress.sent // 1024)
 
     @Slot(object)
     def _on_sent(self, result: SendResult) -> None:
         self._finish()
-        self.show_status(result.summary)
         if not result.refused:
             # Clear what was sent; keep it when some recipients still need it.
             self._clear_fields()
+            self._start_message()
+        self.show_status(result.summary)
         self.send_finished.emit(True)
 
     @Slot(object)
@@ -346,6 +349,114 @@ class ComposeWindow(QMainWindow):
         self._worker = None
         self._set_sending(False)
 
+    # --- other actions --------------------------------------------------------------------
+
+    @Slot()
+    def new_message(self) -> None:
+        """Clear the form, keeping the chosen account; what was typed can be restored."""
+        if self.is_sending():
+            return
+        draft = self.draft()
+        self._clear_fields()
+        self._start_message()
+        fresh = self.draft()
+        if draft != fresh:
+            self._discarded = draft
+            self.action_restore.setEnabled(True)
+            self.show_status(
+                "New message. Message ▸ Restore Previous Message brings back the last one."
+            )
+        else:
+            self.show_status("New message.")
+
+    @Slot()
+    def restore_previous(self) -> None:
+        """Bring back the message that New Message cleared."""
+        if self._discarded is None or self.is_sending():
+            return
+        current = self.draft()
+        self.load_draft(self._discarded)
+        self._discarded = None if current.is_empty() else current
+        self.action_restore.setEnabled(self._discarded is not None)
+        self.show_status("Previous message restored.")
+
+    def _clear_fields(self) -> None:
+        for edit in (self.to, self.cc, self.bcc, self.subject):
+            edit.clear()
+        self.body.clear()
+        self._carried = ("", ())
+        self.signature.forget()
+        self.attachment_list.set_attachments(())
+        self.to.setFocus()
+
+    @Slot()
+    def choose_attachments(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach Files")
+        self.attach_files([Path(p) for p in paths])
+
+    @Slot(list)
+    def attach_files(self, paths: list[Path]) -> None:
+        """Attach files (from the dialog, a drop or the command line)."""
+        if self.is_sending() or not paths:
+            return
+        problems = self.attachment_list.add_files(paths)
+        if problems:
+            self.show_status("Could not attach: " + "; ".join(problems) + ".")
+
+    @Slot()
+    def _on_attachments_changed(self) -> None:
+        summary = self.attachment_list.summary()
+        self.attachment_total.setText(summary)
+        self.attachment_total.setVisible(bool(summary))
+
+    @Slot()
+    def show_source(self) -> None:
+        """The message as it will be sent, built off the GUI thread."""
+        account = self._context.account(str(self.from_account.currentData()))
+        if account is not None:
+            self._run_task(message_source_job(self.draft(), account), self._on_source_ready)
+
+    def _on_source_ready(self, text: object) -> None:
+        dialog = SourceDialog(str(text), self)
+        dialog.save_requested.connect(self.save_eml)
+        dialog.open()
+
+    @Slot()
+    def save_eml(self) -> None:
+        account = self._context.account(str(self.from_account.currentData()))
+        if account is None:
+            return
+        name = (self.subject.text().strip() or "message").replace("/", "-")[:80]
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save as .eml", str(Path.home() / f"{name}.eml"), "Email message (*.eml)"
+        )
+        if path:
+            self._run_task(
+                save_eml_job(self.draft(), account, Path(path)),
+                lambda _: self.show_status(f"Saved as {path}."),
+            )
+
+    def _run_task(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        worker = TaskWorker(job)
+        worker.succeeded.connect(done)
+        worker.failed.connect(lambda error: self.show_status(str(error)))
+        run = WorkerThread(self, worker)
+        self._tasks.append(run)
+        run.finished.connect(lambda: self._tasks.remove(run))
+
+    @Slot()
+    def open_accounts(self) -> None:
+        dialog = AccountsDialog(self._context, self)
+        dialog.finished.connect(lambda _result: self._fill_accounts())
+        dialog.open()
+
+    @Slot(int)
+    def _on_account_chosen(self, _index: int) -> None:
+        account_id = str(self.from_account.currentData() or "")
+        if account_id:
+            self._context.remember_last_used(account_id)
+        self._switch_identity(self._context.account(account_id))
+
     # --- Qt overrides ---------------------------------------------------------------------
 
     def event(self, event: QEvent) -> bool:
@@ -353,6 +464,27 @@ class ComposeWindow(QMainWindow):
         if event.type() == QEvent.Type.StatusTip:
             return True
         return super().event(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            assert isinstance(event, QDropEvent)
+            if _local_files(event):
+                if event.type() == QEvent.Type.Drop:
+                    self.dropEvent(event)
+                else:
+                    event.acceptProposedAction()
+                return True
+        return super().eventFilter(watched, event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if _local_files(event) and not self.is_sending():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = _local_files(event)
+        if files:
+            self.attach_files(files)
+            event.acceptProposedAction()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
@@ -370,7 +502,13 @@ class ComposeWindow(QMainWindow):
             box.open()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self._run is not None:
-            self._run.stop()
+        for run in [self._run, *self._tasks]:
+            if run is not None:
+                run.stop()
         self._context.detach()
         super().closeEvent(event)
+
+
+def _local_files(event: QDropEvent) -> list[Path]:
+    urls: list[QUrl] = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    return [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]

@@ -13,37 +13,36 @@ from composer.mail.errors import ErrorKind, SendError
 log = logging.getLogger(__name__)
 
 
-class DeliveryWorker(QObject):
-    """Calls ``job(delivery)`` off the GUI thread; never touches a widget.
+class TaskWorker(QObject):
+    """Calls ``job()`` off the GUI thread; never touches a widget.
 
     Signals:
         progressed(object): a transport ``Progress``, emitted from the worker thread.
-        succeeded(object): what the job returned (a ``SendResult``, or the check's text).
-        failed(object): a ``SendError``.
+        succeeded(object): what the job returned.
+        failed(object): a ``SendError`` (anything else that escapes is logged and wrapped).
     """
 
     progressed = Signal(object)
     succeeded = Signal(object)
     failed = Signal(object)
 
-    def __init__(self, make_delivery: Callable[..., Delivery], job: Callable[[Delivery], object]):
+    def __init__(self, job: Callable[[], object], cancel: Callable[[], None] | None = None) -> None:
         super().__init__()
-        # The progress callback is handed in at construction so it exists before run().
-        self._delivery = make_delivery(progress=self.progressed.emit)
         self._job = job
+        self._cancel = cancel or (lambda: None)
 
     @Slot()
     def run(self) -> None:
         try:
-            result = self._job(self._delivery)
+            result = self._job()
         except SendError as error:
             self.failed.emit(error)
         except Exception as error:
-            log.exception("unexpected failure while sending")
+            log.exception("unexpected failure in a background task")
             self.failed.emit(
                 SendError(
                     ErrorKind.SERVER_ERROR,
-                    f"Something unexpected stopped sending ({type(error).__name__}: {error}). "
+                    f"Something unexpected went wrong ({type(error).__name__}: {error}). "
                     "Your message is unchanged.",
                 )
             )
@@ -51,8 +50,20 @@ class DeliveryWorker(QObject):
             self.succeeded.emit(result)
 
     def cancel(self) -> None:
-        """Thread-safe: shuts the connection down, so run() ends within a moment."""
-        self._delivery.cancel()
+        """Thread-safe: asks the job to stop, so run() ends within a moment."""
+        self._cancel()
+
+
+class DeliveryWorker(TaskWorker):
+    """Runs ``job(delivery)`` for a Delivery made with this worker's progress signal."""
+
+    def __init__(
+        self, make_delivery: Callable[..., Delivery], job: Callable[[Delivery], object]
+    ) -> None:
+        super().__init__(lambda: job(delivery))
+        # The progress callback is handed in at construction so it exists before run().
+        delivery = make_delivery(progress=self.progressed.emit)
+        self._cancel = delivery.cancel
 
 
 class WorkerThread(QObject):
@@ -65,7 +76,7 @@ class WorkerThread(QObject):
 
     finished = Signal()
 
-    def __init__(self, parent: QObject, worker: DeliveryWorker) -> None:
+    def __init__(self, parent: QObject, worker: TaskWorker) -> None:
         super().__init__(parent)
         self.worker = worker
         self._thread = QThread(self)

@@ -19,8 +19,8 @@ from composer.mail.accounts import (
     Security,
     is_loopback,
     sandbox_account,
-    write_atomically,
 )
+from composer.mail.files import write_atomically
 from composer.mail.secrets import SecretStore
 
 SECRET = "pässwörd-that-must-stay-secret"
@@ -353,3 +353,17 @@ def test_find():
 
     assert settings.find("acc2") is settings.accounts[1]
     assert settings.find("nope") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"reply_to": "not an address"}, "a valid Reply-To address"),
+        ({"default_cc": "ok@example.org, broken@"}, "valid addresses in Always Cc and Always Bcc"),
+        ({"default_bcc": "nobody"}, "valid addresses in Always Cc and Always Bcc"),
+    ],
+)
+def test_identity_extras_are_checked(changes: dict[str, str], problem: str) -> None:
+    account = Account(name="A", email="a@example.org", host="smtp.example.org", **changes)
+
+    assert problem in account.problems()

@@ -150,13 +150,6 @@ def test_bcc_is_in_the_envelope_but_not_in_the_headers():
     assert b"Secret" not in outgoing.as_bytes()
 
 
-def test_bcc_only_message_has_no_to_header():
-    outgoing = build(to="", bcc="dave@example.net")
-
-    assert "To" not in wire(outgoing)
-    assert outgoing.envelope.recipients == ("dave@example.net",)
-
-
 def test_envelope_lists_each_recipient_once():
     outgoing = build(
         to="bob@example.net, Bob <bob@example.net>",
@@ -304,3 +297,33 @@ def test_date_header_is_rfc5322():
     raw = build().message["Date"]
 
     assert email.utils.parsedate_to_datetime(str(raw)) is not None
+
+
+def test_bcc_only_message_says_undisclosed_recipients() -> None:
+    outgoing = build_message(
+        Draft(bcc="a@example.org, b@example.org", subject="S", body="B"),
+        Address("Ann", "ann", "example.org"),
+    )
+
+    assert str(outgoing.message["To"]) == "undisclosed-recipients:;"
+    assert "a@example.org" not in outgoing.as_bytes().decode()
+    assert outgoing.envelope.recipients == ("a@example.org", "b@example.org")
+
+
+def test_in_reply_to_threads_the_message() -> None:
+    outgoing = build_message(
+        Draft(to="a@example.org", in_reply_to="<orig@example.org>", body="B"),
+        Address("Ann", "ann", "example.org"),
+    )
+
+    assert outgoing.message["In-Reply-To"] == "<orig@example.org>"
+    assert outgoing.message["References"] == "<orig@example.org>"
+
+
+def test_line_break_in_in_reply_to_is_refused() -> None:
+    with pytest.raises(SendError) as caught:
+        build_message(
+            Draft(to="a@example.org", in_reply_to="<x@y>\r\nBcc: evil@example.org"),
+            Address("Ann", "ann", "example.org"),
+        )
+    assert caught.value.kind is ErrorKind.INVALID_MESSAGE

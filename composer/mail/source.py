@@ -1,0 +1,48 @@
+"""Show message source: the wire text of a message, big attachment bodies elided."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+
+from composer.mail.draft import Draft
+from composer.mail.message import OutgoingMessage, build_message
+
+# Above this many bytes on the wire, attachment bodies are shortened for display.
+ELIDE_ABOVE = 1_000_000
+
+
+def message_source(draft: Draft, sender: Address, reply_to: str = "") -> str:
+    """The message draft would be sent as, for display; raises SendError like build_message."""
+    return outgoing_source(build_message(draft, sender, reply_to))
+
+
+def outgoing_source(outgoing: OutgoingMessage, elide_above: int = ELIDE_ABOVE) -> str:
+    """outgoing's wire text with "\\n" line ends.
+
+    When the message is larger than elide_above bytes, each attachment or inline image body
+    is shown as its first line, a note saying how many lines were left out, and its last line;
+    the files are then read only for those lines. Save as .eml (write_to) keeps everything.
+    """
+    if outgoing.size() <= elide_above:
+        return _text(outgoing.as_bytes())
+    pieces: list[bytes] = []
+    for text, body in outgoing.segments():
+        pieces.append(text)
+        if body is None:
+            continue
+        if body.line_count <= 3:
+            pieces.extend(body.pieces())
+            continue
+        first, last = body.first_and_last_lines()
+        omitted = body.line_count - 2
+        note = (
+            f"[… {omitted} lines of base64 for file {body.name} omitted; "
+            "Save as .eml keeps them …]\r\n"
+        )
+        pieces += [first, note.encode("utf-8"), last]
+    return _text(b"".join(pieces))
+
+
+def _text(wire: bytes) -> str:
+    # Headers and text parts are ASCII or UTF-8; anything else is shown, not trusted.
+    return wire.decode("utf-8", "replace").replace("\r\n", "\n")

@@ -1,0 +1,108 @@
+"""The compose window's actions, menus and main toolbar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QToolBar
+
+from composer.ui.icons import icon
+
+Shortcut = str | QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class ComposeActions:
+    """Every action of one compose window; objectNames are part of the published contract."""
+
+    send: QAction
+    cancel: QAction
+    new: QAction
+    new_window: QAction
+    restore: QAction
+    attach: QAction
+    plain_text: QAction
+    show_source: QAction
+    save_eml: QAction
+    accounts: QAction
+    about: QAction
+    quit: QAction
+
+
+def make_action(
+    parent: QMainWindow, name: str, text: str, theme: str, fallback: str, shortcut: Shortcut = ""
+) -> QAction:
+    """An action with an objectName, a theme icon (or Composer's own) and a shortcut."""
+    action = QAction(icon(theme, fallback), text, parent)
+    action.setObjectName(name)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    return action
+
+
+def build_actions(window: QMainWindow) -> ComposeActions:
+    """Create the actions; the window connects them."""
+    standard = QKeySequence.StandardKey
+    actions = ComposeActions(
+        send=make_action(window, "actionSend", "&Send", "mail-send", "send", "Ctrl+Return"),
+        cancel=make_action(window, "actionCancelSend", "&Cancel Sending", "process-stop", "cancel"),
+        new=make_action(window, "actionNew", "&New Message", "document-new", "new", standard.New),
+        new_window=make_action(
+            window, "actionNewWindow", "New &Window", "window-new", "new", "Ctrl+Shift+N"
+        ),
+        restore=make_action(
+            window, "actionRestorePrevious", "&Restore Previous Message", "edit-undo", ""
+        ),
+        attach=make_action(
+            window, "actionAttach", "&Attach Files…", "mail-attachment", "attach", "Ctrl+Shift+A"
+        ),
+        plain_text=make_action(window, "actionPlainText", "&Plain Text Only", "", ""),
+        show_source=make_action(
+            window, "actionShowSource", "Show Message &Source", "text-x-generic", ""
+        ),
+        save_eml=make_action(
+            window, "actionSaveEml", "Save as .&eml…", "document-save-as", "", standard.SaveAs
+        ),
+        accounts=make_action(
+            window, "actionAccounts", "SMTP &Accounts…", "system-users", "accounts"
+        ),
+        about=make_action(window, "actionAbout", "&About Composer", "help-about", "composer"),
+        quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
+    )
+    actions.send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+    actions.cancel.setEnabled(False)
+    actions.restore.setEnabled(False)
+    actions.plain_text.setCheckable(True)
+    actions.about.setMenuRole(QAction.MenuRole.AboutRole)
+    actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
+    return actions
+
+
+def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
+    """Menus and the main toolbar; returns the toolbar."""
+    menu = window.menuBar().addMenu("&Message")
+    for action in (actions.new, actions.new_window, actions.restore):
+        menu.addAction(action)
+    menu.addSeparator()
+    for action in (actions.send, actions.cancel, actions.attach):
+        menu.addAction(action)
+    menu.addSeparator()
+    for action in (actions.show_source, actions.save_eml):
+        menu.addAction(action)
+    menu.addSeparator()
+    menu.addAction(actions.quit)
+    window.menuBar().addMenu("F&ormat").addAction(actions.plain_text)
+    window.menuBar().addMenu("&Settings").addAction(actions.accounts)
+    window.menuBar().addMenu("&Help").addAction(actions.about)
+
+    toolbar = window.addToolBar("Compose")
+    toolbar.setObjectName("composeToolBar")
+    toolbar.setMovable(False)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    for action in (actions.send, actions.cancel, actions.attach, actions.new):
+        toolbar.addAction(action)
+    toolbar.addSeparator()
+    toolbar.addAction(actions.accounts)
+    return toolbar

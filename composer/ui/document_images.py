@@ -1,0 +1,152 @@
+"""Images inside the body editor's document: how they are stored, and their bytes for sending."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
+from PySide6.QtGui import QImage, QImageReader, QPixmap, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import QTextImageFormat as ImageFormat
+
+# Larger image files are attached rather than shown inline.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# Wider images are shown, and sent, scaled down to this width (CSS pixels).
+DISPLAY_WIDTH = 640
+# Images are decoded for display at no more than this width, so a 50-megapixel photo does not
+# cost a gigabyte; the file's own bytes are what is sent.
+_DECODE_WIDTH = 2 * DISPLAY_WIDTH
+_IMAGE = QTextDocument.ResourceType.ImageResource
+_OWN_SUFFIX = "@composer"
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
+
+
+def sniff(data: bytes) -> str:
+    """The MIME type of image data that mail clients show as is (PNG, JPEG, GIF), else ""."""
+    return next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), "")
+
+
+def new_cid() -> str:
+    """A fresh Content-ID (without angle brackets) for an inline image."""
+    return f"{uuid.uuid4().hex}{_OWN_SUFFIX}"
+
+
+def add_image(
+    document: QTextDocument, image: QImage, filename: str, data: bytes = b"", cid: str = ""
+) -> ImageFormat:
+    """Store image in document under ``cid:<cid>``; data (PNG, JPEG, GIF) is what will be sent.
+
+    Without such data, the image is sent as PNG.
+
+    Returns the format to insert (with QTextCursor.insertImage) wherever the image should show.
+    """
+    name = f"cid:{cid or new_cid()}"
+    # A pixmap, because the layout converts any other resource to one on every paint.
+    document.addResource(_IMAGE, QUrl(name), QPixmap.fromImage(image))
+    # Encoded once here rather than each time the message is read (a pasted screenshot can
+    # take a tenth of a second). Resources are keyed by URL alone: the fragment keeps the
+    # bytes apart from the picture.
+    sent = data if sniff(data) else png_bytes(image)
+    document.addResource(_IMAGE, QUrl(f"{name}#original"), QByteArray(sent))
+    image_format = ImageFormat()
+    image_format.setName(name)
+    image_format.setProperty(QTextFormat.Property.ImageAltText, filename)
+    if image.width() > DISPLAY_WIDTH:
+        image_format.setWidth(DISPLAY_WIDTH)
+        image_format.setHeight(round(image.height() * DISPLAY_WIDTH / image.width()))
+    return image_format
+
+
+def insert_image(cursor: QTextCursor, image: QImage, filename: str, data: bytes = b"") -> None:
+    """Insert image at cursor, as add_image stores it."""
+    cursor.insertImage(add_image(cursor.document(), image, filename, data))
+
+
+def decode(data: bytes) -> QImage:
+    """data as an image for display, scaled down when very large; null if it is no image."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and size.width() > _DECODE_WIDTH:
+        reader.setScaledSize(
+            size.scaled(_DECODE_WIDTH, 1 << 30, Qt.AspectRatioMode.KeepAspectRatio)
+        )
+    return reader.read()
+
+
+def read_image_file(path: Path) -> tuple[QImage, bytes] | None:
+    """The picture and bytes of an image file no larger than MAX_IMAGE_BYTES, else None."""
+    try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    image = decode(data)
+    return None if image.isNull() else (image, data)
+
+
+def is_image_file(path: Path) -> bool:
+    """True when Qt can read path as an image (by its name and first bytes)."""
+    return path.is_file() and not QImageReader.imageFormat(str(path)).isEmpty()
+
+
+def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
+    """The bytes to send for the image called name and their MIME type; None if unavailable.
+
+    PNG, JPEG and GIF data are kept as they are; any other picture is encoded as PNG.
+    """
+    if is_own(name):
+        original = document.resource(_IMAGE, QUrl(f"{name}#original"))
+        if isinstance(original, QByteArray) and sniff(data := bytes(original.data())):
+            return data, sniff(data)
+    if name.startswith("data:") and sniff(data := _data_url_bytes(name)):
+        return data, sniff(data)
+    resource = document.resource(_IMAGE, QUrl(name))
+    if isinstance(resource, QByteArray):
+        if sniff(data := bytes(resource.data())):
+            return data, sniff(data)
+        resource = QImage.fromData(resource)
+    if isinstance(resource, QPixmap):
+        resource = resource.toImage()
+    if not isinstance(resource, QImage) or resource.isNull():
+        return None
+    return png_bytes(resource), "image/png"
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The payload of a base64 data: URL (images pasted from web pages), else b""."""
+    header, _, payload = url.partition(",")
+    if not header.endswith(";base64"):
+        return b""
+    try:
+        return base64.b64decode(payload, validate=False)
+    except ValueError:
+        return b""
+
+
+def png_bytes(image: QImage) -> bytes:
+    """image encoded as PNG."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    # PySide6 6.12 accepts only a str here, although its stubs ask for bytes.
+    image.save(buffer, "PNG")  # type: ignore[call-overload]
+    return bytes(buffer.data().data())
+
+
+def is_own(name: str) -> bool:
+    """True for an image that add_image stored (its cid can be used as it is)."""
+    return name.startswith("cid:") and name.endswith(_OWN_SUFFIX)
+
+
+def filename_for(name: str, alt: str, content_type: str) -> str:
+    """A file name for an inline image: its own or alt's stem, with content_type's extension."""
+    stem = Path(alt).stem if alt else ""
+    if not stem and not is_own(name) and not name.startswith("data:"):
+        stem = Path(QUrl(name).path()).stem
+    return (stem or "image") + EXTENSIONS.get(content_type, ".png")

@@ -1,0 +1,1 @@
+"""Small widgets of the compose window, each in its own module."""

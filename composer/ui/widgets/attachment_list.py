@@ -1,0 +1,141 @@
+"""The list of attached files under the headers, with sizes, type icons and a running total."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QFileInfo, QMimeDatabase, QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileIconProvider,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+)
+
+from composer.mail.draft import Attachment
+from composer.mail.sizes import base64_wire_size, format_size
+
+_PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class AttachmentList(QListWidget):
+    """Attached files; hidden while empty. Only file metadata is read here, never contents.
+
+    Signals:
+        changed(): files were added or removed.
+    """
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("attachmentList")
+        self.setAccessibleName("Attachments")
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setFlow(QListWidget.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setWordWrap(True)
+        self.setMaximumHeight(96)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_context_menu)
+        self.remove_action = QAction("&Remove Attachment", self)
+        self.remove_action.setObjectName("actionRemoveAttachment")
+        self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.remove_action.triggered.connect(self.remove_selected)
+        self.addAction(self.remove_action)
+        self._mime = QMimeDatabase()
+        self._icons = QFileIconProvider()
+        self.setVisible(False)
+
+    def attachments(self) -> tuple[Attachment, ...]:
+        return tuple(
+            Attachment(Path(self.item(row).data(_PATH_ROLE))) for row in range(self.count())
+        )
+
+    def add_files(self, paths: Iterable[Path]) -> list[str]:
+        """Attach paths; returns a sentence for each one that is not a readable file."""
+        problems: list[str] = []
+        known = {a.path for a in self.attachments()}
+        for path in paths:
+            path = path.absolute()
+            if path in known:
+                continue
+            if not path.is_file() or not os.access(path, os.R_OK):
+                problems.append(f"{path} is not a readable file")
+                continue
+            known.add(path)
+            self.addItem(self._item(path))
+        self._update()
+        return problems
+
+    def set_attachments(self, attachments: Iterable[Attachment]) -> list[str]:
+        self.clear()
+        return self.add_files(a.path for a in attachments)
+
+    def total_size(self) -> int:
+        """The files' size, as on disk."""
+        return sum(self._size(a.path) for a in self.attachments())
+
+    def wire_size(self) -> int:
+        """What the attachments add to the message on the wire (base64 adds about a third)."""
+        return sum(base64_wire_size(self._size(a.path)) for a in self.attachments())
+
+    def summary(self) -> str:
+        count = self.count()
+        if not count:
+            return ""
+        noun = "attachment" if count == 1 else "attachments"
+        return (
+            f"{count} {noun}, {format_size(self.total_size())} "
+            f"(about {format_size(self.wire_size())} to send)"
+        )
+
+    @Slot()
+    def remove_selected(self) -> None:
+        for item in self.selectedItems():
+            self.takeItem(self.row(item))
+        self._update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.selectedItems():
+            self.remove_selected()
+            return
+        super().keyPressEvent(event)
+
+    def _item(self, path: Path) -> QListWidgetItem:
+        item = QListWidgetItem(self._icon(path), f"{path.name}\n{format_size(self._size(path))}")
+        item.setData(_PATH_ROLE, str(path))
+        item.setToolTip(str(path))
+        return item
+
+    def _icon(self, path: Path) -> QIcon:
+        mime = self._mime.mimeTypeForFile(str(path), QMimeDatabase.MatchMode.MatchExtension)
+        fallback = self._icons.icon(QFileInfo(str(path)))
+        return QIcon.fromTheme(mime.iconName(), QIcon.fromTheme(mime.genericIconName(), fallback))
+
+    @staticmethod
+    def _size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return 0
+
+    def _update(self) -> None:
+        self.setVisible(self.count() > 0)
+        self.changed.emit()
+
+    @Slot(QPoint)
+    def _on_context_menu(self, position: QPoint) -> None:
+        if not self.itemAt(position):
+            return
+        menu = QMenu(self)
+        menu.addAction(self.remove_action)
+        menu.exec(self.viewport().mapToGlobal(position))

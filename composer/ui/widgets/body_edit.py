@@ -1,0 +1,254 @@
+"""The message body editor: rich text, with pasted and dropped images placed inline."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QTextEdit, QWidget
+
+from composer.mail.draft import InlineImage
+from composer.ui import formatting
+from composer.ui.document_images import (
+    EXTENSIONS,
+    add_image,
+    decode,
+    image_bytes,
+    insert_image,
+    is_image_file,
+    is_own,
+    read_image_file,
+    sniff,
+)
+from composer.ui.pasted_html import basic_fragment, has_text
+from composer.ui.rich_text import quote_level
+
+# Put on what this editor copies, so pasting it back keeps all of its formatting, and its
+# images in another compose window too.
+OWN_RICH_TEXT = "application/x-composer-rich-text"
+OWN_IMAGES = "application/x-composer-images"
+_PASTED_TYPES = ("image/png", "image/jpeg", "image/gif")
+_IMAGE = QTextDocument.ResourceType.ImageResource
+
+
+class BodyEdit(QTextEdit):
+    """The body: rich text; images pasted or dropped are inline, other files are attached.
+
+    Signals:
+        files_dropped(list[Path]): files dropped or pasted that are not placed inline (not
+            images, images over 10 MB, any image in plain-text mode); the window attaches them.
+    """
+
+    files_dropped = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptRichText(True)
+        self.setTabChangesFocus(False)
+        self._plain = False
+
+    def set_plain_mode(self, plain: bool) -> None:
+        """Plain text: pastes lose their formatting and dropped images are attached instead."""
+        self._plain = plain
+        self.setAcceptRichText(not plain)
+
+    def is_plain_mode(self) -> bool:
+        return self._plain
+
+    def set_html_with_images(self, html: str, images: Sequence[InlineImage]) -> None:
+        """Show html (as document_parts wrote it), its cid: images taken from images."""
+        document = self.document()
+        for image in images:
+            add_image(document, QImage.fromData(image.data), image.filename, image.data, image.cid)
+        self.setHtml(html)
+        formatting.normalize_imported(document)
+        document.setModified(False)
+
+    def insert_image(self, image: QImage, filename: str, data: bytes = b"") -> None:
+        """Place image at the cursor; data (PNG, JPEG or GIF bytes) is what will be sent."""
+        cursor = self.textCursor()
+        insert_image(cursor, image, filename, data)
+        self.setTextCursor(cursor)
+
+    # --- clipboard and drops --------------------------------------------------------------
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        if _local_files(source) or _has_picture(source):
+            return True
+        return super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        files = _local_files(source)
+        if files:
+            self._insert_files(files)
+        elif source.hasFormat(OWN_RICH_TEXT) or self._plain:
+            if not self._plain:
+                self._add_copied_images(source)
+            super().insertFromMimeData(source)
+        elif _has_picture(source) and not (source.hasHtml() and has_text(source.html())):
+            self._insert_pasted_image(source)
+        elif source.hasHtml():
+            link = self.palette().brush(QPalette.ColorRole.Link)
+            fragment = basic_fragment(source.html(), self.document(), link)
+            cursor = self.textCursor()
+            cursor.insertFragment(fragment)
+            self.setTextCursor(cursor)
+        else:
+            super().insertFromMimeData(source)
+        self.ensureCursorVisible()
+
+    def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
+        original = super().createMimeDataFromSelection()
+        mime = QMimeData()
+        for kind in original.formats():
+            mime.setData(kind, original.data(kind))
+        mime.setData(OWN_RICH_TEXT, QByteArray(b"1"))
+        mime.setData(OWN_IMAGES, QByteArray(json.dumps(self._selected_images()).encode()))
+        picture = self._selected_picture()
+        if picture is not None:
+            mime.setImageData(picture)  # so that other programs can paste a copied image
+        return mime
+
+    def _selected_images(self) -> dict[str, str]:
+        """The images in the selection, as their bytes in base64 by cid."""
+        images: dict[str, str] = {}
+        for _start, _end, char_format in formatting.selected_runs(self.textCursor()):
+            name = char_format.toImageFormat().name() if char_format.isImageFormat() else ""
+            loaded = image_bytes(self.document(), name) if is_own(name) else None
+            if loaded is not None:
+                images[name.removeprefix("cid:")] = base64.b64encode(loaded[0]).decode("ascii")
+        return images
+
+    def _add_copied_images(self, source: QMimeData) -> None:
+        """Store the images of a copy from another body that this document lacks."""
+        try:
+            images = json.loads(bytes(source.data(OWN_IMAGES).data()) or b"{}")
+        except ValueError:
+            return
+        document = self.document()
+        for cid, encoded in images.items() if isinstance(images, dict) else ():
+            if document.resource(_IMAGE, QUrl(f"cid:{cid}")) is None:
+                data = base64.b64decode(str(encoded))
+                add_image(document, decode(data), "", data, str(cid))
+
+    def _insert_files(self, paths: list[Path]) -> None:
+        attach: list[Path] = []
+        for path in paths:
+            loaded = None if self._plain or not is_image_file(path) else read_image_file(path)
+            if loaded is None:
+                attach.append(path)
+            else:
+                self.insert_image(loaded[0], path.name, loaded[1])
+        if attach:
+            self.files_dropped.emit(attach)
+
+    def _insert_pasted_image(self, source: QMimeData) -> None:
+        data = next(
+            (raw for kind in _PASTED_TYPES if sniff(raw := bytes(source.data(kind).data()))),
+            b"",
+        )
+        image = decode(data) if data else QImage(source.imageData())  # null if there is none
+        if not image.isNull():
+            self.insert_image(image, "image" + EXTENSIONS.get(sniff(data), ".png"), data)
+
+    def _selected_picture(self) -> QImage | None:
+        cursor = self.textCursor()
+        if cursor.selectedText() != "\ufffc":
+            return None
+        if cursor.position() < cursor.anchor():
+            cursor.setPosition(cursor.anchor())  # the format is that of the character before
+        name = cursor.charFormat().toImageFormat().name()
+        resource = self.document().resource(_IMAGE, QUrl(name))
+        if isinstance(resource, QPixmap):
+            return resource.toImage()
+        return resource if isinstance(resource, QImage) else None
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        # QTextEdit claims some keys for itself (Ctrl+K deletes to the end of the line on
+        # X11); the formatting actions added to this editor come first.
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination())
+            for action in self.actions():
+                if action.isEnabled() and pressed in action.shortcuts():
+                    event.ignore()
+                    return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not self._plain and self._list_key(event):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _list_key(self, event: QKeyEvent) -> bool:
+        """Tab and Shift+Tab nest list items, Backspace at an item's start ends its bullet."""
+        cursor = self.textCursor()
+        if cursor.currentList() is None or cursor.hasSelection() or self.isReadOnly():
+            return False
+        key, modifiers = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Backtab:
+            formatting.change_indent(cursor, -1)
+        elif not cursor.atBlockStart() or modifiers & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        elif key == Qt.Key.Key_Tab:
+            formatting.change_indent(cursor, 1)
+        elif key == Qt.Key.Key_Backspace:
+            # Qt would keep the item's indent, which here means quoting it.
+            formatting.remove_from_list(cursor.block())
+        else:
+            return False
+        self.cursorPositionChanged.emit()  # the toolbar follows the block's new state
+        return True
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        super().paintEvent(event)
+        self._paint_quote_bars()
+
+    def _paint_quote_bars(self) -> None:
+        """A bar left of quoted text per level, as mail clients show the sent <blockquote>."""
+        document = self.document()
+        layout = document.documentLayout()
+        step = document.indentWidth()
+        dx, dy = -self.horizontalScrollBar().value(), -self.verticalScrollBar().value()
+        painter = QPainter(self.viewport())
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 2))
+        block = self.cursorForPosition(QPoint(0, 0)).block()
+        bottom = self.viewport().height()
+        while block.isValid():
+            rect = layout.blockBoundingRect(block).translated(dx, dy)
+            if rect.top() > bottom:
+                break
+            for level in range(quote_level(block.blockFormat())):
+                x = rect.left() + level * step + step / 4
+                painter.drawLine(round(x), round(rect.top()), round(x), round(rect.bottom()))
+            block = block.next()
+        painter.end()
+
+
+def _has_picture(source: QMimeData) -> bool:
+    # hasImage() only knows Qt's own image type; other programs offer PNG or JPEG bytes.
+    return source.hasImage() or any(source.hasFormat(kind) for kind in _PASTED_TYPES)
+
+
+def _local_files(source: QMimeData) -> list[Path]:
+    if not source.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in source.urls() if url.isLocalFile()]

@@ -1,0 +1,331 @@
+"""The formatting toolbar over the body editor: styles, lists, links, quotes, size, colour."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QDoubleValidator,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QTextCharFormat,
+    QTextFormat,
+    QTextList,
+    QTextListFormat,
+)
+from PySide6.QtWidgets import QColorDialog, QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
+
+from composer.ui import formatting, links
+from composer.ui.icons import icon
+from composer.ui.naming import named
+from composer.ui.rich_text import is_bullet, quote_level
+from composer.ui.widgets.body_edit import BodyEdit
+from composer.ui.widgets.link_dialog import LinkDialog
+
+_BOLD = QFont.Weight.DemiBold.value
+_PARAGRAPH_BREAKS = ("\u2029", "\ufffc")  # in QTextCursor.selectedText(): blocks, images
+
+
+class FormatToolBar(QToolBar):
+    """Formatting for a QTextEdit; the buttons follow the editor's cursor.
+
+    Shortcuts, as in common word processors, work while the editor has focus: Ctrl+B bold,
+    Ctrl+I italic, Ctrl+U underline, Ctrl+Shift+8 bullet list, Ctrl+Shift+7 numbered list,
+    Ctrl+K link, Ctrl+] quote (or nest a list item), Ctrl+[ unquote (or un-nest),
+    Ctrl+\\ or Ctrl+Space clear formatting.
+    """
+
+    SIZES = (8, 9, 10, 11, 12, 14, 16, 18, 20, 24, 28, 36)
+
+    def __init__(self, edit: QTextEdit, parent: QWidget | None = None) -> None:
+        super().__init__("Format", parent)
+        self.setObjectName("formatToolBar")
+        self._edit = edit
+        self._plain = False
+        self._actions: list[QAction] = []
+        bar = self._action
+        self.action_bold = bar("actionBold", "&Bold", "format-text-bold", "bold", "Ctrl+B")
+        self.action_italic = bar(
+            "actionItalic", "&Italic", "format-text-italic", "italic", "Ctrl+I"
+        )
+        self.action_underline = bar(
+            "actionUnderline", "&Underline", "format-text-underline", "underline", "Ctrl+U"
+        )
+        self.addSeparator()
+        self.action_bullets = bar(
+            "actionBulletList", "Bullet &List", "format-list-unordered", "bullets", "Ctrl+Shift+8"
+        )
+        self.action_numbers = bar(
+            "actionNumberedList", "&Numbered List", "format-list-ordered", "numbers", "Ctrl+Shift+7"
+        )
+        self.action_indent = bar(
+            "actionIndentQuote", "&Quote", "format-indent-more", "quote-more", "Ctrl+]"
+        )
+        self.action_outdent = bar(
+            "actionOutdentQuote", "Un&quote", "format-indent-less", "quote-less", "Ctrl+["
+        )
+        self.addSeparator()
+        self.action_link = bar("actionLink", "Lin&k…", "insert-link", "link", "Ctrl+K")
+        self.font_size = self._size_box()
+        self.addWidget(self.font_size)
+        self.action_color = bar("actionTextColor", "Text &Colour…", "", "", "")
+        self.action_clear = bar(
+            "actionClearFormatting", "Clear &Formatting", "edit-clear-all", "clear", "Ctrl+\\"
+        )
+        self.action_clear.setShortcuts([QKeySequence("Ctrl+\\"), QKeySequence("Ctrl+Space")])
+        for action in (self.action_bold, self.action_italic, self.action_underline):
+            action.setCheckable(True)
+        for action in (self.action_bullets, self.action_numbers):
+            action.setCheckable(True)
+        self.action_bold.triggered.connect(self.set_bold)
+        self.action_italic.triggered.connect(self.set_italic)
+        self.action_underline.triggered.connect(self.set_underline)
+        self.action_bullets.triggered.connect(self._on_bullets)
+        self.action_numbers.triggered.connect(self._on_numbers)
+        self.action_indent.triggered.connect(self.indent_quote)
+        self.action_outdent.triggered.connect(self.outdent_quote)
+        self.action_link.triggered.connect(self.edit_link)
+        self.action_color.triggered.connect(self.choose_color)
+        self.action_clear.triggered.connect(self.clear_formatting)
+        edit.currentCharFormatChanged.connect(self._on_char_format_changed)
+        edit.cursorPositionChanged.connect(self._on_cursor_moved)
+        self._on_char_format_changed(edit.currentCharFormat())
+        self._on_cursor_moved()
+
+    # --- building -------------------------------------------------------------------------
+
+    def _action(self, name: str, text: str, theme: str, fallback: str, keys: str) -> QAction:
+        own = f"format-{fallback}" if fallback else ""
+        action = named(name, QAction(icon(theme, own), text, self))
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({shown})")
+        # Only while the editor (or this bar) has focus: Ctrl+B in Subject must not bold the body.
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._edit.addAction(action)
+        self.addAction(action)
+        self._actions.append(action)
+        return action
+
+    def _size_box(self) -> QComboBox:
+        box = named("fontSize", QComboBox())
+        line = QLineEdit(box)
+        box.setLineEdit(line)
+        box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        box.setAccessibleName("Font size")
+        box.setToolTip("Font size (points)")
+        box.setValidator(QDoubleValidator(1, 400, 1, box))
+        box.addItems([str(size) for size in self.SIZES])
+        box.setMinimumContentsLength(3)
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.textActivated.connect(self._on_size_chosen)
+        # A size that is not in the list activates nothing; Return applies it all the same.
+        line.returnPressed.connect(lambda: self._on_size_chosen(line.text()))
+        return box
+
+    # --- commands (also what tests call) --------------------------------------------------
+
+    def set_plain_mode(self, plain: bool) -> None:
+        """Plain text only: every formatting command off (the formatting stays, unsent).
+
+        A BodyEdit editor is told too: it then pastes text only and attaches dropped images.
+        """
+        self._plain = plain
+        if isinstance(self._edit, BodyEdit):
+            self._edit.set_plain_mode(plain)
+        for action in self._actions:
+            action.setEnabled(not plain)
+        self.font_size.setEnabled(not plain)
+        self._on_cursor_moved()
+
+    @Slot(bool)
+    def set_bold(self, bold: bool) -> None:
+        char_format = QTextCharFormat()
+        char_format.setFontWeight(QFont.Weight.Bold if bold else QFont.Weight.Normal)
+        self._merge(char_format)
+
+    @Slot(bool)
+    def set_italic(self, italic: bool) -> None:
+        char_format = QTextCharFormat()
+        char_format.setFontItalic(italic)
+        self._merge(char_format)
+
+    @Slot(bool)
+    def set_underline(self, underline: bool) -> None:
+        char_format = QTextCharFormat()
+        char_format.setFontUnderline(underline)
+        self._merge(char_format)
+
+    def set_font_size(self, points: float) -> None:
+        char_format = QTextCharFormat()
+        char_format.setFontPointSize(points)
+        self._merge(char_format)
+
+    def set_color(self, color: QColor) -> None:
+        """Colour the selection (or what is typed next); an invalid colour does nothing."""
+        if color.isValid():
+            char_format = QTextCharFormat()
+            char_format.setForeground(QBrush(color))
+            self._merge(char_format)
+
+    def toggle_list(self, style: QTextListFormat.Style) -> None:
+        """Make the selected paragraphs a list of style's kind, or plain if they are one."""
+        self._run(lambda: formatting.toggle_list(self._edit.textCursor(), style))
+
+    @Slot()
+    def indent_quote(self) -> None:
+        self._run(lambda: formatting.change_indent(self._edit.textCursor(), 1))
+
+    @Slot()
+    def outdent_quote(self) -> None:
+        self._run(lambda: formatting.change_indent(self._edit.textCursor(), -1))
+
+    @Slot()
+    def clear_formatting(self) -> None:
+        def clear() -> None:
+            cursor = self._edit.textCursor()
+            formatting.clear_formatting(cursor)
+            if not cursor.hasSelection():
+                self._edit.setCurrentCharFormat(QTextCharFormat())
+
+        self._run(clear)
+
+    def set_link(self, url: str, text: str | None = None) -> None:
+        """Link the selection (or the link at the cursor) to url, showing text if given.
+
+        With nothing selected, text (or the address) is inserted as the link. An empty url
+        removes the link. "example.org" becomes https://example.org, an address mailto:.
+        """
+        if not self._usable():
+            return
+        cursor = self._edit.textCursor()
+        links.apply_link(cursor, url, text, self._edit.palette().brush(QPalette.ColorRole.Link))
+        # What is typed after the link is not part of it.
+        self._edit.setTextCursor(cursor)
+        self._edit.setCurrentCharFormat(links.without_link(self._edit.currentCharFormat()))
+
+    # --- dialogs --------------------------------------------------------------------------
+
+    @Slot()
+    def edit_link(self) -> None:
+        """Ask for the link's address and text (LinkDialog, window-modal), then set_link."""
+        if not self._usable():
+            return
+        cursor = self._edit.textCursor()
+        href = links.select_link(cursor)
+        selected = cursor.selectedText()
+        # Text across paragraphs or images cannot be retyped in one line: link it as it is.
+        whole = any(mark in selected for mark in _PARAGRAPH_BREAKS)
+        dialog = LinkDialog(href, "" if whole else selected, self._edit.window())
+        if whole:
+            dialog.text.setEnabled(False)
+            dialog.text.setPlaceholderText("The selection")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.link_chosen.connect(
+            lambda url, text: self.set_link(url, None if whole or not text else text)
+        )
+        dialog.open()
+
+    @Slot()
+    def choose_color(self) -> None:
+        """Ask for a text colour (QColorDialog, window-modal), then set_color."""
+        if not self._usable():
+            return
+        dialog = QColorDialog(self._current_colour(), self._edit.window())
+        dialog.setObjectName("textColorDialog")
+        dialog.setWindowTitle("Text Colour")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.colorSelected.connect(self.set_color)
+        dialog.open()
+
+    # --- following the cursor -------------------------------------------------------------
+
+    def _usable(self) -> bool:
+        return not self._plain and not self._edit.isReadOnly()
+
+    def _merge(self, char_format: QTextCharFormat) -> None:
+        if self._usable():
+            self._edit.mergeCurrentCharFormat(char_format)
+
+    def _run(self, command: Callable[[], None]) -> None:
+        if self._usable():
+            command()
+            self._on_cursor_moved()
+            self._on_char_format_changed(self._edit.currentCharFormat())
+
+    @Slot(bool)
+    def _on_bullets(self, _checked: bool) -> None:
+        self.toggle_list(QTextListFormat.Style.ListDisc)
+
+    @Slot(bool)
+    def _on_numbers(self, _checked: bool) -> None:
+        self.toggle_list(QTextListFormat.Style.ListDecimal)
+
+    @Slot(str)
+    def _on_size_chosen(self, text: str) -> None:
+        try:
+            points = float(text.replace(",", "."))
+        except ValueError:
+            return
+        if points > 0:
+            self.set_font_size(points)
+            self._edit.setFocus()
+
+    @Slot(QTextCharFormat)
+    def _on_char_format_changed(self, char_format: QTextCharFormat) -> None:
+        self.action_bold.setChecked(char_format.fontWeight() >= _BOLD)
+        self.action_italic.setChecked(char_format.fontItalic())
+        self.action_underline.setChecked(char_format.fontUnderline() and not char_format.isAnchor())
+        points = (
+            char_format.fontPointSize()
+            if char_format.hasProperty(QTextFormat.Property.FontPointSize)
+            else self._edit.document().defaultFont().pointSizeF()
+        )
+        self.font_size.setCurrentText(f"{points:g}")
+        self.action_color.setIcon(_colour_icon(self._current_colour(), self.palette()))
+
+    @Slot()
+    def _on_cursor_moved(self) -> None:
+        block = self._edit.textCursor().block()
+        text_list: QTextList | None = block.textList()
+        bullet = text_list is not None and is_bullet(text_list.format().style())
+        self.action_bullets.setChecked(bullet)
+        self.action_numbers.setChecked(text_list is not None and not bullet)
+        can_outdent = text_list is not None or quote_level(block.blockFormat()) > 0
+        self.action_outdent.setEnabled(not self._plain and can_outdent)
+
+    def _current_colour(self) -> QColor:
+        char_format = self._edit.currentCharFormat()
+        if (
+            char_format.hasProperty(QTextFormat.Property.ForegroundBrush)
+            and not char_format.isAnchor()
+        ):
+            return char_format.foreground().color()
+        return self._edit.palette().color(QPalette.ColorRole.Text)
+
+
+def _colour_icon(colour: QColor, palette: QPalette) -> QIcon:
+    """An "A" over a bar of colour: the text colour button."""
+    size = QSize(24, 24)
+    pixmap = QPixmap(size * 2)
+    pixmap.setDevicePixelRatio(2)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    font = QFont()
+    font.setPixelSize(15)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(palette.color(QPalette.ColorRole.ButtonText))
+    painter.drawText(0, 0, 24, 19, Qt.AlignmentFlag.AlignCenter, "A")
+    painter.fillRect(3, 19, 18, 4, colour)
+    painter.end()
+    return QIcon(pixmap)

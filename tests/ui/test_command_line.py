@@ -1,0 +1,201 @@
+"""The command line: mailto: links and options become the message a window shows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+import composer
+from composer.app import CommandLineError, drafts_from_arguments, main, parse_arguments
+from composer.mail.draft import Attachment, Draft
+from composer.paths import Paths
+from composer.ui.application import ComposerApplication
+
+
+def drafts(*argv: str) -> list[Draft]:
+    return drafts_from_arguments(parse_arguments(argv))
+
+
+@pytest.fixture
+def owner(qtbot: QtBot, config_dir: Path) -> ComposerApplication:
+    """The one-per-process owner of compose windows; qtbot closes them at teardown."""
+    owner = ComposerApplication(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    return owner
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], Draft()),
+        (["--config-dir", "/somewhere"], Draft()),
+        (["--to", "ann@example.org"], Draft(to="ann@example.org")),
+        (
+            ["--to", "ann@example.org", "--to", "Bob <bob@example.net>, cy@example.com"],
+            Draft(to="ann@example.org, Bob <bob@example.net>, cy@example.com"),
+        ),
+        (
+            ["--cc", "c@x.org", "--bcc", "d@x.org", "--bcc", "e@x.org"],
+            Draft(cc="c@x.org", bcc="d@x.org, e@x.org"),
+        ),
+        (["--subject", "Grüße ✓"], Draft(subject="Grüße ✓")),
+        (["--body", "Line 1\nLine 2\r\nLine 3"], Draft(body="Line 1\nLine 2\nLine 3")),
+        (
+            ["mailto:ann@example.org?cc=bob@example.org&subject=Hi%20there&body=See%20you"],
+            Draft(to="ann@example.org", cc="bob@example.org", subject="Hi there", body="See you"),
+        ),
+        # Options add recipients to the link's, and replace its subject and body.
+        (
+            [
+                "mailto:ann@example.org?cc=bob@example.org&subject=From%20link&body=link",
+                "--to",
+                "cy@example.com",
+                "--cc",
+                "dee@example.com",
+                "--bcc",
+                "eve@example.com",
+                "--subject",
+                "From options",
+                "--body",
+                "options",
+            ],
+            Draft(
+                to="ann@example.org, cy@example.com",
+                cc="bob@example.org, dee@example.com",
+                bcc="eve@example.com",
+                subject="From options",
+                body="options",
+            ),
+        ),
+        (
+            ["--to", "cy@example.com", "mailto:?subject=Hi&in-reply-to=%3Ca@b%3E"],
+            Draft(to="cy@example.com", subject="Hi", in_reply_to="<a@b>"),
+        ),
+        (["--subject", "", "mailto:?subject=Hi"], Draft()),
+    ],
+)
+def test_arguments_become_one_draft(argv: list[str], expected: Draft) -> None:
+    assert drafts(*argv) == [expected]
+
+
+def test_attachments_become_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Übersicht 2024.xlsx").write_bytes(b"PK")
+    (tmp_path / "link.pdf").symlink_to(tmp_path / "report.pdf")
+    monkeypatch.chdir(tmp_path / "sub")
+
+    [draft] = drafts(
+        "--attach", "../report.pdf", "--attach", "Übersicht 2024.xlsx", "--attach", "../link.pdf"
+    )
+
+    assert draft.attachments == (
+        Attachment(tmp_path / "report.pdf"),
+        Attachment(tmp_path / "sub" / "Übersicht 2024.xlsx"),
+        # A link keeps the name it was given.
+        Attachment(tmp_path / "link.pdf"),
+    )
+    assert all(attachment.path.is_absolute() for attachment in draft.attachments)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--attach", "missing.pdf"], "Cannot attach 'missing.pdf': there is no such file."),
+        (["--attach", "."], "Cannot attach '.': it is not a file."),
+        (["mailto:%zz"], "broken percent escape ('%zz')"),
+        (["mailto:?subject=a%0D%0ABcc:x@y.org"], "subject in the mailto: link contains a line"),
+        (["https://example.org"], "Not a mailto: link: 'https://example.org'."),
+        (["--subject", "a\nBcc: x@y.org"], "The text given with --subject must be one line."),
+        (["--to", "a@x.org\r\nBcc: x@y.org"], "The text given with --to must be one line."),
+        (["--body", "caf\udce9"], "The text given with --body is not valid UTF-8."),
+    ],
+)
+def test_unusable_arguments_are_refused_with_a_sentence(
+    argv: list[str], words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(CommandLineError) as caught:
+        drafts(*argv)
+
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["mailto:ann@example.org?subject=%E9t%E9"], "subject in the mailto: link is not valid"),
+        (["--attach", "nothing-here.txt"], "Cannot attach 'nothing-here.txt'"),
+    ],
+)
+def test_main_exits_2_with_the_sentence_on_stderr(
+    argv: list[str],
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    status = main([*argv, "--config-dir", str(tmp_path / "config")])
+
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert err.startswith("composer: error: ")
+    assert words in err
+    assert out == ""
+    assert not (tmp_path / "config").exists()
+
+
+def test_a_malformed_link_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PYTHONPATH=str(Path(composer.__file__).resolve().parent.parent),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "composer", "--config-dir", str(tmp_path), "mailto:ann%4"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "composer: error: The address in the mailto: link has a broken percent escape "
+        "('%4'): '%' must be followed by two hexadecimal digits.\n"
+    )
+    assert result.stdout == ""
+
+
+def test_options_and_link_fill_the_window(
+    owner: ComposerApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("notes")
+    monkeypatch.chdir(tmp_path)
+    [draft] = drafts(
+        "mailto:ann@example.org?cc=bob@example.org&subject=Hi%20there&body=Line%201%0D%0ALine%202",
+        "--bcc",
+        "eve@example.com",
+        "--attach",
+        "notes.txt",
+    )
+
+    window = owner.open_window(draft)
+
+    assert window.isVisible()
+    assert window.to.text() == "ann@example.org"
+    assert window.cc.text() == "bob@example.org"
+    assert window.bcc.text() == "eve@example.com"
+    assert window.subject.text() == "Hi there"
+    assert window.body.toPlainText() == "Line 1\nLine 2"
+    assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)

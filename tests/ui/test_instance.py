@@ -1,0 +1,492 @@
+"""One running Composer per configuration: later launches open their message in it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import QDir
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from pytestqt.qtbot import QtBot
+
+import composer
+from composer.mail.draft import Attachment, Draft
+from composer.paths import Paths
+from composer.ui import instance
+from composer.ui.application import ComposerApplication
+from composer.ui.instance import (
+    InstanceServer,
+    ProtocolError,
+    decode_request,
+    encode_request,
+    instance_name,
+    send_to_running_instance,
+)
+
+Launch = Callable[..., "subprocess.Popen[str]"]
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner(qtbot: QtBot, config_dir: Path) -> ComposerApplication:
+    """The running instance's owner of windows; qtbot closes them at teardown."""
+    owner = ComposerApplication(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    return owner
+
+
+@pytest.fixture
+def server(owner: ComposerApplication, config_dir: Path) -> Iterator[InstanceServer]:
+    """The running instance's server for config_dir, opening windows through owner."""
+    server = InstanceServer()
+    server.drafts_received.connect(owner.open_drafts)
+    assert server.listen(instance_name(config_dir))
+    yield server
+    server.close()
+
+
+def composer_env() -> dict[str, str]:
+    """The environment for a real `python -m composer`, running this source tree."""
+    return dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PYTHONPATH=str(Path(composer.__file__).resolve().parent.parent),
+    )
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Launch]:
+    """Starts `python -m composer ARGS…`; any launch still running at teardown is killed."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*arguments: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "composer", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=composer_env(),
+            cwd=tmp_path,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+class Client:
+    """A non-blocking client in the test process (the server shares its event loop)."""
+
+    def __init__(self, qtbot: QtBot, name: str) -> None:
+        self.qtbot = qtbot
+        self.socket = QLocalSocket()
+        self.received = b""
+        self.socket.readyRead.connect(self._on_ready_read)
+        self.socket.connectToServer(name)
+        qtbot.waitUntil(lambda: self.socket.state() == QLocalSocket.LocalSocketState.ConnectedState)
+
+    def _on_ready_read(self) -> None:
+        self.received += self.socket.readAll().data()
+
+    def send(self, data: bytes) -> None:
+        self.socket.write(data)
+        self.socket.flush()
+
+    def wait_hung_up(self) -> None:
+        self.qtbot.waitUntil(
+            lambda: self.socket.state() == QLocalSocket.LocalSocketState.UnconnectedState
+        )
+
+    def close(self) -> None:
+        self.socket.abort()
+
+
+@pytest.fixture
+def client(qtbot: QtBot, server: InstanceServer, config_dir: Path) -> Iterator[Client]:
+    client = Client(qtbot, instance_name(config_dir))
+    yield client
+    client.close()
+
+
+# --- the socket name -------------------------------------------------------------------------
+
+
+def test_name_depends_on_the_resolved_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    one, other = tmp_path / "one", tmp_path / "other"
+    one.mkdir()
+    (tmp_path / "link").symlink_to(one)
+
+    name = instance_name(one)
+
+    assert name == instance_name(tmp_path / "other" / ".." / "one")
+    assert name == instance_name(tmp_path / "link")
+    assert name != instance_name(other)
+    assert name.startswith("composer-")
+    assert "/" not in name
+    assert len(name) < 60
+
+
+def test_name_is_in_the_private_runtime_dir_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+
+    name = instance_name(tmp_path / "config")
+
+    assert Path(name).parent == runtime
+    assert Path(name).name.startswith("composer-")
+
+
+# --- the protocol ----------------------------------------------------------------------------
+
+
+def test_request_round_trip() -> None:
+    drafts = [
+        Draft(
+            to="ann@example.org",
+            cc="Bob <bob@example.net>",
+            bcc="c@x.org",
+            subject="Grüße ✓",
+            body="Line 1\nLine 2",
+            in_reply_to="<a@b>",
+            attachments=(Attachment(Path("/tmp/report.pdf")), Attachment(Path("/tmp/ü b.txt"))),
+        ),
+        Draft(),
+    ]
+
+    line = encode_request(drafts)
+
+    assert line.endswith(b"\n")
+    assert line.count(b"\n") == 1
+    assert line.isascii()
+    assert decode_request(line.rstrip(b"\n")) == drafts
+
+
+def test_decoding_ignores_unknown_keys_and_fills_missing_fields() -> None:
+    line = json.dumps(
+        {
+            "protocol": "composer-instance/1",
+            "future": True,
+            "drafts": [{"subject": "Hi", "colour": "blue"}],
+        }
+    ).encode()
+
+    assert decode_request(line) == [Draft(subject="Hi")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"hello",
+        b"\xff\xfe\x00garbage",
+        b"[]",
+        b"null",
+        b'"composer-instance/1"',
+        b"[" * 100_000,
+        b'{"drafts": []}',
+        b'{"protocol": "composer-instance/2", "drafts": []}',
+        b'{"protocol": "composer-instance/1"}',
+        b'{"protocol": "composer-instance/1", "drafts": {}}',
+        b'{"protocol": "composer-instance/1", "drafts": [1]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"to": 5}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"subject": null}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"subject": "\\udcff"}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": "/etc/passwd"}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": ["relative.txt"]}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [""]}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [7]}]}',
+        b'{"protocol": "composer-instance/1", "drafts": [' + b"{}," * 50 + b"{}]}",
+    ],
+)
+def test_garbage_requests_are_protocol_errors(line: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        decode_request(line)
+
+
+@settings(deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_arbitrary_bytes_give_drafts_or_protocol_error(line: bytes) -> None:
+    try:
+        drafts = decode_request(line)
+    except ProtocolError:
+        return  # the only exception allowed
+    assert all(isinstance(draft, Draft) for draft in drafts)
+
+
+# --- the running instance --------------------------------------------------------------------
+
+
+def test_a_second_launch_opens_its_link_in_the_running_instance(
+    owner: ComposerApplication,
+    server: InstanceServer,
+    launch: Launch,
+    config_dir: Path,
+    qtbot: QtBot,
+) -> None:
+    first = owner.open_window()
+    started = time.monotonic()
+
+    process = launch("--config-dir", str(config_dir), "mailto:ann@example.org?subject=Hi%20there")
+
+    qtbot.waitUntil(lambda: len(owner.windows()) == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=10_000)
+    elapsed = time.monotonic() - started
+    assert process.returncode == 0, process.communicate()[1]
+    second = owner.windows()[1]
+    assert second is not first
+    assert second.isVisible()
+    assert second.to.text() == "ann@example.org"
+    assert second.subject.text() == "Hi there"
+    assert first.to.text() == ""
+    assert elapsed < 20, f"the second launch took {elapsed:.1f} s"
+
+
+def test_a_second_launch_with_options_sends_absolute_attachment_paths(
+    owner: ComposerApplication,
+    server: InstanceServer,
+    launch: Launch,
+    config_dir: Path,
+    tmp_path: Path,
+    qtbot: QtBot,
+) -> None:
+    (tmp_path / "notes.txt").write_text("notes")
+
+    process = launch(
+        "--config-dir", str(config_dir), "--to", "bob@example.net", "--attach", "notes.txt"
+    )
+
+    with qtbot.waitSignal(owner.window_opened, timeout=30_000) as opened:
+        pass
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=10_000)
+    assert process.returncode == 0, process.communicate()[1]
+    window = opened.args[0]
+    assert window.to.text() == "bob@example.net"
+    assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)
+
+
+def test_a_second_launch_without_arguments_opens_an_empty_window(
+    owner: ComposerApplication,
+    server: InstanceServer,
+    launch: Launch,
+    config_dir: Path,
+    qtbot: QtBot,
+) -> None:
+    first = owner.open_window(Draft(to="ann@example.org"))
+
+    process = launch("--config-dir", str(config_dir))
+
+    qtbot.waitUntil(lambda: len(owner.windows()) == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=10_000)
+    assert process.returncode == 0, process.communicate()[1]
+    second = owner.windows()[1]
+    assert second.isVisible()
+    assert (second.to.text(), second.subject.text(), second.body.toPlainText()) == ("", "", "")
+    assert first.to.text() == "ann@example.org"
+
+
+def test_the_real_program_answers_later_launches(
+    launch: Launch, tmp_path: Path, qtbot: QtBot
+) -> None:
+    config = tmp_path / "real"
+    name = instance_name(config)
+    running = launch("--config-dir", str(config))
+
+    qtbot.waitUntil(lambda: _listening(name) or running.poll() is not None, timeout=30_000)
+
+    assert running.poll() is None, running.communicate()[1]
+    assert send_to_running_instance(name, [Draft(to="ann@example.org")])
+    assert send_to_running_instance(name, [Draft()])
+    running.terminate()
+    running.wait(timeout=30)
+    # Killed, it could not remove its socket; that is what the next launch cleans up.
+    QLocalServer.removeServer(name)
+
+
+def _listening(name: str) -> bool:
+    probe = QLocalSocket()
+    probe.connectToServer(name)
+    connected = probe.waitForConnected(100)
+    probe.abort()
+    return connected
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"hello\n",
+        b"\xff\xfe\xfd\x00\n",
+        b"{}\n",
+        b'{"protocol": "composer-instance/1", "drafts": [{"to": ["x"]}]}\n',
+        b"[" * 50_000 + b"\n",
+    ],
+)
+def test_garbage_on_the_socket_is_ignored_with_a_warning(
+    garbage: bytes,
+    client: Client,
+    owner: ComposerApplication,
+    config_dir: Path,
+    qtbot: QtBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="composer.ui.instance"):
+        client.send(garbage)
+        client.wait_hung_up()
+
+    assert owner.windows() == []
+    assert json.loads(client.received)["ok"] is False
+    assert "Ignored a malformed request" in caplog.text
+    # And the server still serves the next launch.
+    good = Client(qtbot, instance_name(config_dir))
+    good.send(encode_request([Draft(subject="After the garbage")]))
+    good.wait_hung_up()
+    assert json.loads(good.received) == {"ok": True}
+    assert [w.subject.text() for w in owner.windows()] == ["After the garbage"]
+
+
+def test_a_request_in_pieces_is_put_together(
+    client: Client, owner: ComposerApplication, qtbot: QtBot
+) -> None:
+    line = encode_request([Draft(to="ann@example.org", body="x" * 100_000)])
+
+    for start in range(0, len(line), 4096):
+        client.send(line[start : start + 4096])
+    client.wait_hung_up()
+
+    assert json.loads(client.received) == {"ok": True}
+    assert owner.windows()[0].to.text() == "ann@example.org"
+
+
+def test_a_launch_that_hangs_up_at_once_still_gets_its_window(
+    client: Client, owner: ComposerApplication, qtbot: QtBot
+) -> None:
+    client.send(encode_request([Draft(subject="Fire and forget")]))
+    client.close()
+
+    qtbot.waitUntil(lambda: len(owner.windows()) == 1)
+    assert owner.windows()[0].subject.text() == "Fire and forget"
+
+
+def test_an_incomplete_request_is_ignored(
+    client: Client,
+    server: InstanceServer,
+    owner: ComposerApplication,
+    qtbot: QtBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="composer.ui.instance"):
+        client.send(b'{"protocol": "composer-instance/1", "drafts": [')
+        qtbot.waitUntil(lambda: server.findChildren(QLocalSocket) != [])
+        client.close()
+        qtbot.waitUntil(lambda: "incomplete request" in caplog.text)
+
+    assert owner.windows() == []
+
+
+def test_an_oversized_request_is_refused(
+    client: Client,
+    owner: ComposerApplication,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(instance, "MAX_REQUEST_BYTES", 1000)
+
+    with caplog.at_level(logging.WARNING, logger="composer.ui.instance"):
+        client.send(b"x" * 5000)
+        client.wait_hung_up()
+
+    assert json.loads(client.received)["ok"] is False
+    assert "more than 1000 bytes" in caplog.text
+    assert owner.windows() == []
+
+
+def test_a_silent_client_is_dropped(
+    owner: ComposerApplication,
+    server: InstanceServer,
+    config_dir: Path,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(instance, "IDLE_TIMEOUT_MS", 50)
+
+    with caplog.at_level(logging.WARNING, logger="composer.ui.instance"):
+        silent = Client(qtbot, instance_name(config_dir))
+        silent.wait_hung_up()
+
+    assert "sent nothing in time" in caplog.text
+    assert owner.windows() == []
+
+
+# --- finding (or not) the running instance -----------------------------------------------------
+
+
+def test_nothing_listening_means_start_our_own(tmp_path: Path) -> None:
+    started = time.monotonic()
+
+    assert not send_to_running_instance(instance_name(tmp_path), [Draft()])
+    assert time.monotonic() - started < 1
+
+
+def test_an_instance_that_never_answers_is_given_up_on(tmp_path: Path) -> None:
+    name = instance_name(tmp_path)
+    mute = QLocalServer()
+    assert mute.listen(name)
+    try:
+        # The connection is accepted by the kernel, but nothing reads it: the event loop
+        # of this process does not run during the (blocking) call.
+        assert not send_to_running_instance(name, [Draft()], timeout_ms=300)
+    finally:
+        mute.close()
+
+
+def test_a_stale_socket_file_is_replaced(
+    tmp_path: Path, owner: ComposerApplication, qtbot: QtBot
+) -> None:
+    if sys.platform == "win32":
+        pytest.skip("named pipes leave no file behind")
+    name = instance_name(tmp_path)
+    path = name if os.path.isabs(name) else os.path.join(QDir.tempPath(), name)
+    crashed = socket.socket(socket.AF_UNIX)
+    crashed.bind(path)  # a socket file nobody listens on: what a crash leaves
+    crashed.close()
+    server = InstanceServer()
+    try:
+        assert server.listen(name)
+        server.drafts_received.connect(owner.open_drafts)
+        client = Client(qtbot, name)
+        client.send(encode_request([Draft(subject="Found")]))
+        client.wait_hung_up()
+        assert [w.subject.text() for w in owner.windows()] == ["Found"]
+    finally:
+        server.close()
+    assert not os.path.exists(path)
+
+
+def test_a_live_instance_is_not_displaced(server: InstanceServer, config_dir: Path) -> None:
+    intruder = InstanceServer()
+    try:
+        assert not intruder.listen(instance_name(config_dir))
+    finally:
+        intruder.close()
+    assert server.is_listening()
