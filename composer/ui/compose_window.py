@@ -13,11 +13,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -99,7 +101,15 @@ class ComposeWindow(QMainWindow):
         self.attachment_list = AttachmentList()
         self.attachment_list.changed.connect(self._on_attachments_changed)
         self.attachment_total = named("attachmentTotal", QLabel())
-        self.attachment_total.setVisible(False)
+        remove = named("removeAttachment", QToolButton())
+        remove.setDefaultAction(self.attachment_list.remove_action)
+        remove.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.attachment_bar = QWidget()
+        row = QHBoxLayout(self.attachment_bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.attachment_total, 1)
+        row.addWidget(remove)
+        self.attachment_bar.setVisible(False)
         self.body = named("body", BodyEdit())
         self.body.setAccessibleName("Message body")
         self.body.files_dropped.connect(self.attach_files)
@@ -120,7 +130,7 @@ class ComposeWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.addLayout(form)
         layout.addWidget(self.attachment_list)
-        layout.addWidget(self.attachment_total)
+        layout.addWidget(self.attachment_bar)
         layout.addWidget(self.format_bar)
         layout.addWidget(self.body, 1)
         self.setCentralWidget(central)
@@ -407,7 +417,7 @@ class ComposeWindow(QMainWindow):
     def _on_attachments_changed(self) -> None:
         summary = self.attachment_list.summary()
         self.attachment_total.setText(summary)
-        self.attachment_total.setVisible(bool(summary))
+        self.attachment_bar.setVisible(bool(summary))
 
     @Slot()
     def show_source(self) -> None:

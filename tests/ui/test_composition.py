@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QTextCursor
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Security
@@ -83,8 +83,8 @@ def test_two_attachments_arrive_with_identical_bytes_and_names(
     assert window.attachment_list.count() == 0  # cleared with the rest after sending
 
 
-def test_files_dropped_on_the_window_or_body_are_attached(
-    make_window: MakeWindow, files: tuple[Path, Path]
+def test_files_dropped_on_the_window_are_attached_and_can_be_removed(
+    qtbot: QtBot, make_window: MakeWindow, files: tuple[Path, Path]
 ) -> None:
     window = make_window()
 
@@ -94,9 +94,27 @@ def test_files_dropped_on_the_window_or_body_are_attached(
 
     assert window.to.text() == ""
     assert [a.path for a in window.draft().attachments] == [files[0], files[1]]
+    remove = window.findChild(QToolButton, "removeAttachment")
+    assert not remove.isEnabled()
     window.attachment_list.setCurrentRow(0)
-    window.attachment_list.remove_selected()
+    remove.click()
     assert [a.path for a in window.draft().attachments] == [files[1]]
+    window.attachment_list.setCurrentRow(0)
+    qtbot.keyClick(window.attachment_list, Qt.Key.Key_Delete)
+    assert window.draft().attachments == ()
+    assert not window.attachment_bar.isVisible()
+
+
+def test_non_image_file_dropped_on_the_body_is_attached_not_pasted(
+    make_window: MakeWindow, files: tuple[Path, Path]
+) -> None:
+    window = make_window()
+    body_before = window.body.toPlainText()
+
+    drop_files(window.body.viewport(), [files[1]])
+
+    assert [a.path for a in window.draft().attachments] == [files[1]]
+    assert window.body.toPlainText() == body_before
 
 
 def test_vanished_attachment_is_named_and_nothing_is_lost(
