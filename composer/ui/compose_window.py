@@ -7,19 +7,16 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,15 +30,16 @@ from composer.mail.transport import Progress, SendResult
 from composer.ui.about_dialog import AboutDialog
 from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_actions import build_actions, build_menus
+from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
+from composer.ui.identity import IdentityKeeper
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
 from composer.ui.send_checks import confirm_send
 from composer.ui.send_worker import DeliveryWorker, TaskWorker, WorkerThread
-from composer.ui.signature import SignatureKeeper
 from composer.ui.source_dialog import SourceDialog, message_source_job, save_eml_job
 from composer.ui.widgets.address_edit import AddressLineEdit
-from composer.ui.widgets.attachment_list import AttachmentList
+from composer.ui.widgets.attachment_list import AttachmentPanel
 from composer.ui.widgets.body_edit import BodyEdit
 from composer.ui.widgets.format_toolbar import FormatToolBar
 
@@ -69,17 +67,15 @@ class ComposeWindow(QMainWindow):
         self._tasks: list[WorkerThread] = []
         self._cancelling = False
         self._discarded: Draft | None = None
-        self._account: Account | None = None
         # Carried from a loaded draft (a mailto: link's In-Reply-To), not shown in a field.
         self._carried: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
         self.resize(800, 680)
-        self.setAcceptDrops(True)
         self._build_fields()
         self._build_actions()
         self._fill_accounts()
-        self._start_message()
+        self.identity.start(self._current_account())
         self.subject.textChanged.connect(self._update_title)
         self._update_title()
         self.show_status(" ".join(context.warnings) or "Ready.")
@@ -98,22 +94,13 @@ class ComposeWindow(QMainWindow):
             edit.set_address_book(book)
         self.subject = named("subject", QLineEdit())
         self.subject.setAccessibleName("Subject")
-        self.attachment_list = AttachmentList()
-        self.attachment_list.changed.connect(self._on_attachments_changed)
-        self.attachment_total = named("attachmentTotal", QLabel())
-        remove = named("removeAttachment", QToolButton())
-        remove.setDefaultAction(self.attachment_list.remove_action)
-        remove.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.attachment_bar = QWidget()
-        row = QHBoxLayout(self.attachment_bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.attachment_total, 1)
-        row.addWidget(remove)
-        self.attachment_bar.setVisible(False)
+        self.attachment_panel = AttachmentPanel()
+        self.attachment_list = self.attachment_panel.list
+        self.attachment_total = self.attachment_panel.total
         self.body = named("body", BodyEdit())
         self.body.setAccessibleName("Message body")
         self.body.files_dropped.connect(self.attach_files)
-        self.signature = SignatureKeeper(self.body)
+        self.identity = IdentityKeeper(self.body, self.cc, self.bcc)
         self.format_bar = FormatToolBar(self.body)
 
         form = QFormLayout()
@@ -129,14 +116,14 @@ class ComposeWindow(QMainWindow):
         central = named("composeArea", QWidget())
         layout = QVBoxLayout(central)
         layout.addLayout(form)
-        layout.addWidget(self.attachment_list)
-        layout.addWidget(self.attachment_bar)
+        layout.addWidget(self.attachment_panel)
         layout.addWidget(self.format_bar)
         layout.addWidget(self.body, 1)
         self.setCentralWidget(central)
-        # Files dropped on a header field or the list are attached, not pasted as text.
-        for widget in (self.to, self.cc, self.bcc, self.subject, self.attachment_list):
-            widget.installEventFilter(self)
+        # Files dropped anywhere, a header field included, are attached, not pasted as text.
+        self._drops = FileDropCatcher(self)
+        self._drops.dropped.connect(self.attach_files)
+        self._drops.watch(self, self.to, self.cc, self.bcc, self.subject, self.attachment_list)
         self.progress_bar = named("sendProgress", QProgressBar())
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setVisible(False)
@@ -200,7 +187,7 @@ class ComposeWindow(QMainWindow):
         self.bcc.setText(draft.bcc)
         self.subject.setText(draft.subject)
         self._carried = (draft.in_reply_to, draft.headers)
-        self.signature.forget()
+        self.identity.forget()
         if draft.html:
             self.body.set_html_with_images(draft.html, draft.inline_images)
         else:
@@ -223,27 +210,10 @@ class ComposeWindow(QMainWindow):
             index = self.from_account.findData(self._context.preferred_account_id())
         self.from_account.setCurrentIndex(max(index, 0))
         self.from_account.blockSignals(False)
-        self._switch_identity(self._context.account(str(self.from_account.currentData())))
+        self.identity.switch(self._current_account())
 
-    def _start_message(self) -> None:
-        """A fresh message: the account's signature and default Cc/Bcc."""
-        self.signature.insert(self._account)
-        if self._account is not None:
-            self.cc.setText(self._account.default_cc)
-            self.bcc.setText(self._account.default_bcc)
-
-    def _switch_identity(self, account: Account | None) -> None:
-        """Follow the From account: signature and default Cc/Bcc, where still untouched."""
-        previous, self._account = self._account, account
-        if previous is None or account is None or previous.id == account.id:
-            return
-        self.signature.switch(account)
-        for edit, old, new in (
-            (self.cc, previous.default_cc, account.default_cc),
-            (self.bcc, previous.default_bcc, account.default_bcc),
-        ):
-            if edit.text() == old:
-                edit.setText(new)
+    def _current_account(self) -> Account | None:
+        return self._context.account(str(self.from_account.currentData() or ""))
 
     def _update_title(self) -> None:
         subject = self.subject.text().strip() or "New Message"
@@ -341,7 +311,7 @@ class ComposeWindow(QMainWindow):
         if not result.refused:
             # Clear what was sent; keep it when some recipients still need it.
             self._clear_fields()
-            self._start_message()
+            self.identity.start(self._current_account())
         self.show_status(result.summary)
         self.send_finished.emit(True)
 
@@ -368,7 +338,7 @@ class ComposeWindow(QMainWindow):
             return
         draft = self.draft()
         self._clear_fields()
-        self._start_message()
+        self.identity.start(self._current_account())
         fresh = self.draft()
         if draft != fresh:
             self._discarded = draft
@@ -395,7 +365,7 @@ class ComposeWindow(QMainWindow):
             edit.clear()
         self.body.clear()
         self._carried = ("", ())
-        self.signature.forget()
+        self.identity.forget()
         self.attachment_list.set_attachments(())
         self.to.setFocus()
 
@@ -407,22 +377,19 @@ class ComposeWindow(QMainWindow):
     @Slot(list)
     def attach_files(self, paths: list[Path]) -> None:
         """Attach files (from the dialog, a drop or the command line)."""
-        if self.is_sending() or not paths:
+        if not paths:
+            return
+        if self.is_sending():
+            self.show_status("Attach files after this message has been sent.")
             return
         problems = self.attachment_list.add_files(paths)
         if problems:
             self.show_status("Could not attach: " + "; ".join(problems) + ".")
 
     @Slot()
-    def _on_attachments_changed(self) -> None:
-        summary = self.attachment_list.summary()
-        self.attachment_total.setText(summary)
-        self.attachment_bar.setVisible(bool(summary))
-
-    @Slot()
     def show_source(self) -> None:
         """The message as it will be sent, built off the GUI thread."""
-        account = self._context.account(str(self.from_account.currentData()))
+        account = self._current_account()
         if account is not None:
             self._run_task(message_source_job(self.draft(), account), self._on_source_ready)
 
@@ -433,7 +400,7 @@ class ComposeWindow(QMainWindow):
 
     @Slot()
     def save_eml(self) -> None:
-        account = self._context.account(str(self.from_account.currentData()))
+        account = self._current_account()
         if account is None:
             return
         name = (self.subject.text().strip() or "message").replace("/", "-")[:80]
@@ -462,10 +429,10 @@ class ComposeWindow(QMainWindow):
 
     @Slot(int)
     def _on_account_chosen(self, _index: int) -> None:
-        account_id = str(self.from_account.currentData() or "")
-        if account_id:
-            self._context.remember_last_used(account_id)
-        self._switch_identity(self._context.account(account_id))
+        account = self._current_account()
+        if account is not None:
+            self._context.remember_last_used(account.id)
+        self.identity.switch(account)
 
     # --- Qt overrides ---------------------------------------------------------------------
 
@@ -474,27 +441,6 @@ class ComposeWindow(QMainWindow):
         if event.type() == QEvent.Type.StatusTip:
             return True
         return super().event(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
-            assert isinstance(event, QDropEvent)
-            if _local_files(event):
-                if event.type() == QEvent.Type.Drop:
-                    self.dropEvent(event)
-                else:
-                    event.acceptProposedAction()
-                return True
-        return super().eventFilter(watched, event)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if _local_files(event) and not self.is_sending():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        files = _local_files(event)
-        if files:
-            self.attach_files(files)
-            event.acceptProposedAction()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
@@ -517,8 +463,3 @@ class ComposeWindow(QMainWindow):
                 run.stop()
         self._context.detach()
         super().closeEvent(event)
-
-
-def _local_files(event: QDropEvent) -> list[Path]:
-    urls: list[QUrl] = event.mimeData().urls() if event.mimeData().hasUrls() else []
-    return [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]

@@ -102,7 +102,7 @@ def test_files_dropped_on_the_window_are_attached_and_can_be_removed(
     window.attachment_list.setCurrentRow(0)
     qtbot.keyClick(window.attachment_list, Qt.Key.Key_Delete)
     assert window.draft().attachments == ()
-    assert not window.attachment_bar.isVisible()
+    assert not window.attachment_panel.isVisible()
 
 
 def test_non_image_file_dropped_on_the_body_is_attached_not_pasted(

@@ -11,19 +11,25 @@ from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileIconProvider,
+    QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from composer.mail.draft import Attachment
 from composer.mail.sizes import base64_wire_size, format_size
+from composer.ui.naming import named
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
 class AttachmentList(QListWidget):
-    """Attached files; hidden while empty. Only file metadata is read here, never contents.
+    """Attached files. Only file metadata is read here, never their contents.
 
     Signals:
         changed(): files were added or removed.
@@ -57,7 +63,6 @@ class AttachmentList(QListWidget):
         )
         self._mime = QMimeDatabase()
         self._icons = QFileIconProvider()
-        self.setVisible(False)
 
     def attachments(self) -> tuple[Attachment, ...]:
         return tuple(
@@ -133,7 +138,6 @@ class AttachmentList(QListWidget):
             return 0
 
     def _update(self) -> None:
-        self.setVisible(self.count() > 0)
         self.changed.emit()
 
     @Slot(QPoint)
@@ -143,3 +147,37 @@ class AttachmentList(QListWidget):
         menu = QMenu(self)
         menu.addAction(self.remove_action)
         menu.exec(self.viewport().mapToGlobal(position))
+
+
+class AttachmentPanel(QWidget):
+    """The attachment list with its running total and a Remove button; hidden while empty.
+
+    Signals:
+        changed(): files were added or removed.
+    """
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.list = AttachmentList()
+        self.total = named("attachmentTotal", QLabel())
+        remove = named("removeAttachment", QToolButton())
+        remove.setDefaultAction(self.list.remove_action)
+        remove.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        row = QHBoxLayout()
+        row.addWidget(self.total, 1)
+        row.addWidget(remove)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list)
+        layout.addLayout(row)
+        self.list.changed.connect(self._on_changed)
+        self.setVisible(False)
+
+    @Slot()
+    def _on_changed(self) -> None:
+        summary = self.list.summary()
+        self.total.setText(summary)
+        self.setVisible(bool(summary))
+        self.changed.emit()
