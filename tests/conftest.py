@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,18 @@ from tests.servers import (
     server_tls_context,
     starttls_server,
 )
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_main_thread() -> Iterator[None]:
+    """Collect between tests on the main thread; the app collects only on its GUI thread too.
+
+    An automatic collection starting in a worker or server thread could free a Qt widget
+    there and crash (composer/ui/garbage.py says why).
+    """
+    gc.disable()
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

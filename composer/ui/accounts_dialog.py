@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMessageBox,
     QPushButton,
-    QSpinBox,
-    QTabWidget,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.context import AppContext
-from composer.mail.accounts import Account, AccountSettings, Security
+from composer.mail.accounts import Account, AccountSettings
 from composer.mail.delivery import Delivery
 from composer.mail.errors import SendError
 from composer.mail.secrets import KeyringUnavailable
+from composer.ui.account_form import AccountForm
 from composer.ui.naming import named
-from composer.ui.rich_text import document_parts
 from composer.ui.send_worker import DeliveryWorker, WorkerThread
-
-_SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
-_MB = 1000 * 1000
 
 
 class AccountsDialog(QDialog):
@@ -50,7 +40,6 @@ class AccountsDialog(QDialog):
         self._removed: set[str] = set()
         self._worker: DeliveryWorker | None = None
         self._run: WorkerThread | None = None
-        self._loading = False
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
         self.resize(720, 460)
@@ -77,84 +66,28 @@ class AccountsDialog(QDialog):
         left.addWidget(self.account_list, 1)
         left.addLayout(buttons)
 
-        self.account_name = named("accountName", QLineEdit())
-        self.display_name = named("displayName", QLineEdit())
-        self.email = named("email", QLineEdit(placeholderText="you@example.org"))
-        self.host = named("host", QLineEdit(placeholderText="smtp.example.org"))
-        self.port = named("port", QSpinBox(minimum=1, maximum=65535))
-        self.security = named("security", QComboBox())
-        for security in _SECURITIES:
-            self.security.addItem(security.label, security)
-        self.username = named("username", QLineEdit())
-        self.password = named("password", QLineEdit())
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.timeout = named("timeout", QSpinBox(minimum=1, maximum=600, suffix=" s"))
+        self.form = AccountForm()
+        self.form.edited.connect(self._store_fields)
+        self.form.password_edited.connect(self._store_password)
+        # The fields people and tests reach through the dialog, as before the form was split out.
+        self.account_name = self.form.account_name
+        self.display_name = self.form.display_name
+        self.email = self.form.email
+        self.host = self.form.host
+        self.port = self.form.port
+        self.security = self.form.security
+        self.username = self.form.username
+        self.password = self.form.password
+
+        # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
+        self.default_box.toggled.connect(self._on_default_toggled)
         self.test_button = named("testConnection", QPushButton("&Test Connection"))
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = named("connectionResult", QLabel(wordWrap=True))
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        self.size_limit = named("sizeLimit", QSpinBox(minimum=0, maximum=2000, suffix=" MB"))
-        self.size_limit.setSpecialValueText("No limit")
-        self.size_limit.setToolTip("Messages larger than this are refused before sending.")
-        self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
-        self.default_cc = named("defaultCc", QLineEdit())
-        self.default_bcc = named("defaultBcc", QLineEdit())
-        self.signature = named("signature", QTextEdit())
-        self.signature.setAccessibleName("Signature")
-        self.signature.setPlaceholderText("Added below “-- ” in new messages; paste to format")
-
-        server = QWidget()
-        form = QFormLayout(server)
-        server_fields: tuple[tuple[str, QWidget], ...] = (
-            ("Account &name:", self.account_name),
-            ("Your na&me:", self.display_name),
-            ("&Email address:", self.email),
-            ("SMTP &host:", self.host),
-            ("&Port:", self.port),
-            ("&Security:", self.security),
-            ("&User name:", self.username),
-            ("Pass&word:", self.password),
-            ("T&imeout:", self.timeout),
-            ("Size &limit:", self.size_limit),
-            ("Default:", self.default_box),
-        )
-        for label, field in server_fields:
-            form.addRow(label, field)
-        form.addRow(self.test_button, self.test_result)
-        identity = QWidget()
-        extras = QFormLayout(identity)
-        identity_fields: tuple[tuple[str, QWidget], ...] = (
-            ("&Reply-To:", self.reply_to),
-            ("Always &Cc:", self.default_cc),
-            ("Always &Bcc:", self.default_bcc),
-            ("Si&gnature:", self.signature),
-        )
-        for label, field in identity_fields:
-            extras.addRow(label, field)
-        self.form_widget = named("accountTabs", QTabWidget())
-        self.form_widget.addTab(server, "Server")
-        self.form_widget.addTab(identity, "Identity")
-
-        for edit in (
-            self.account_name,
-            self.display_name,
-            self.email,
-            self.host,
-            self.username,
-            self.reply_to,
-            self.default_cc,
-            self.default_bcc,
-        ):
-            edit.textChanged.connect(self._store_fields)
-        self.signature.textChanged.connect(self._store_fields)
-        self.password.textChanged.connect(self._store_password)
-        self.port.valueChanged.connect(self._store_fields)
-        self.timeout.valueChanged.connect(self._store_fields)
-        self.size_limit.valueChanged.connect(self._store_fields)
-        self.security.currentIndexChanged.connect(self._on_security_changed)
-        self.default_box.toggled.connect(self._on_default_toggled)
+        self.form.add_server_row("Default:", self.default_box)
+        self.form.add_server_row(self.test_button, self.test_result)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
         self.button_box = box = QDialogButtonBox(
@@ -164,7 +97,7 @@ class AccountsDialog(QDialog):
         box.rejected.connect(self.reject)
         columns = QHBoxLayout()
         columns.addLayout(left, 1)
-        columns.addWidget(self.form_widget, 2)
+        columns.addWidget(self.form, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.hint)
@@ -178,7 +111,7 @@ class AccountsDialog(QDialog):
 
     def _load_current(self) -> None:
         account = self.current()
-        self.form_widget.setEnabled(account is not None)
+        self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
         if account is None:
@@ -188,31 +121,14 @@ class AccountsDialog(QDialog):
             )
             return
         self.hint.setText("Passwords are kept in your system keyring, never in a file.")
-        self._loading = True
-        self.account_name.setText(account.name)
-        self.display_name.setText(account.display_name)
-        self.email.setText(account.email)
-        self.host.setText(account.host)
-        self.security.setCurrentIndex(_SECURITIES.index(account.security))
-        self.port.setValue(account.port)
-        self.username.setText(account.username)
-        self.password.setText(self._passwords.get(account.id, ""))
-        self.password.setPlaceholderText(
-            "Saved in the keyring; type to replace"
-            if self._context.settings.find(account.id)
-            else ""
+        self.form.load(
+            account,
+            saved=self._context.settings.find(account.id) is not None,
+            typed_password=self._passwords.get(account.id, ""),
         )
-        self.timeout.setValue(account.timeout)
-        self.size_limit.setValue(account.size_limit // _MB)
-        self.reply_to.setText(account.reply_to)
-        self.default_cc.setText(account.default_cc)
-        self.default_bcc.setText(account.default_bcc)
-        if account.signature_html:
-            self.signature.setHtml(account.signature)
-        else:
-            self.signature.setPlainText(account.signature)
-        self.default_box.setChecked(account.id == self._effective_default())
-        self._loading = False
+        # Showing which account is the default is not choosing it.
+        with QSignalBlocker(self.default_box):
+            self.default_box.setChecked(account.id == self._effective_default())
 
     def _replace_current(self, account: Account) -> None:
         row = self.account_list.currentRow()
@@ -222,57 +138,19 @@ class AccountsDialog(QDialog):
     @Slot()
     def _store_fields(self) -> None:
         account = self.current()
-        if account is None or self._loading:
-            return
-        signature, is_html = self._signature()
-        self._replace_current(
-            dataclasses.replace(
-                account,
-                name=self.account_name.text().strip(),
-                display_name=self.display_name.text().strip(),
-                email=self.email.text().strip(),
-                host=self.host.text().strip(),
-                port=self.port.value(),
-                security=_SECURITIES[self.security.currentIndex()],
-                username=self.username.text(),
-                timeout=self.timeout.value(),
-                size_limit=self.size_limit.value() * _MB,
-                reply_to=self.reply_to.text().strip(),
-                default_cc=self.default_cc.text().strip(),
-                default_bcc=self.default_bcc.text().strip(),
-                signature=signature,
-                signature_html=is_html,
-            )
-        )
-
-    def _signature(self) -> tuple[str, bool]:
-        """The signature as typed: HTML when it has formatting, else plain text."""
-        parts = document_parts(self.signature.document())
-        if parts.formatted:
-            return parts.html, True
-        return parts.plain.strip("\n"), False
+        if account is not None:
+            self._replace_current(self.form.apply(account))
 
     @Slot(str)
     def _store_password(self, text: str) -> None:
         account = self.current()
-        if account is not None and not self._loading:
+        if account is not None:
             self._passwords[account.id] = text
-
-    @Slot(int)
-    def _on_security_changed(self, index: int) -> None:
-        account = self.current()
-        if account is None or self._loading:
-            return
-        # Follow the conventional port unless the user chose another one.
-        defaults = {s.default_port for s in _SECURITIES}
-        if self.port.value() in defaults:
-            self.port.setValue(_SECURITIES[index].default_port)
-        self._store_fields()
 
     @Slot(bool)
     def _on_default_toggled(self, checked: bool) -> None:
         account = self.current()
-        if account is None or self._loading:
+        if account is None:
             return
         if checked:
             self._default_id = account.id

@@ -11,6 +11,7 @@ from composer.context import AppContext
 from composer.mail.draft import Draft
 from composer.paths import Paths
 from composer.ui.compose_window import ComposeWindow
+from composer.ui.garbage import collect_on_gui_thread
 
 _RETRY_MS = 500
 
@@ -28,6 +29,7 @@ class ComposerApplication(QObject):
 
     def __init__(self, paths: Paths, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collect_on_gui_thread()
         self.context = AppContext(paths)
         self._windows: list[ComposeWindow] = []
         # Closed, but kept until the threads they own have finished.

@@ -1,0 +1,194 @@
+"""The editor of one SMTP account: its Server and Identity tabs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QSpinBox,
+    QTabWidget,
+    QTextEdit,
+    QWidget,
+)
+
+from composer.mail.accounts import Account, Security
+from composer.ui.naming import named
+from composer.ui.rich_text import document_parts
+
+_SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
+_MB = 1000 * 1000
+
+
+class AccountForm(QTabWidget):
+    """Shows one Account in widgets and reads the widgets back into an Account.
+
+    The password is not part of an Account (it lives in the keyring), so it comes and goes
+    separately: load() takes what was typed so far, password_edited reports each change.
+
+    Signals:
+        edited: the user changed a field that apply() reads.
+        password_edited: the user changed the password; carries the text typed.
+    """
+
+    edited = Signal()
+    password_edited = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("accountTabs")
+        # Set while load() fills the widgets, so that filling them is not reported as an edit.
+        self._loading = False
+        self.account_name = named("accountName", QLineEdit())
+        self.display_name = named("displayName", QLineEdit())
+        self.email = named("email", QLineEdit(placeholderText="you@example.org"))
+        self.host = named("host", QLineEdit(placeholderText="smtp.example.org"))
+        self.port = named("port", QSpinBox(minimum=1, maximum=65535))
+        self.security = named("security", QComboBox())
+        for security in _SECURITIES:
+            self.security.addItem(security.label, security)
+        self.username = named("username", QLineEdit())
+        self.password = named("password", QLineEdit())
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.timeout = named("timeout", QSpinBox(minimum=1, maximum=600, suffix=" s"))
+        self.size_limit = named("sizeLimit", QSpinBox(minimum=0, maximum=2000, suffix=" MB"))
+        self.size_limit.setSpecialValueText("No limit")
+        self.size_limit.setToolTip("Messages larger than this are refused before sending.")
+        self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
+        self.default_cc = named("defaultCc", QLineEdit())
+        self.default_bcc = named("defaultBcc", QLineEdit())
+        self.signature = named("signature", QTextEdit())
+        self.signature.setAccessibleName("Signature")
+        self.signature.setPlaceholderText("Added below “-- ” in new messages; paste to format")
+        self._server_rows = self._add_tab(
+            "Server",
+            ("Account &name:", self.account_name),
+            ("Your na&me:", self.display_name),
+            ("&Email address:", self.email),
+            ("SMTP &host:", self.host),
+            ("&Port:", self.port),
+            ("&Security:", self.security),
+            ("&User name:", self.username),
+            ("Pass&word:", self.password),
+            ("T&imeout:", self.timeout),
+            ("Size &limit:", self.size_limit),
+        )
+        self._add_tab(
+            "Identity",
+            ("&Reply-To:", self.reply_to),
+            ("Always &Cc:", self.default_cc),
+            ("Always &Bcc:", self.default_bcc),
+            ("Si&gnature:", self.signature),
+        )
+        self._connect()
+
+    def _add_tab(self, title: str, *rows: tuple[str, QWidget]) -> QFormLayout:
+        page = QWidget()
+        layout = QFormLayout(page)
+        for label, field in rows:
+            layout.addRow(label, field)
+        self.addTab(page, title)
+        return layout
+
+    def _connect(self) -> None:
+        for edit in (
+            self.account_name,
+            self.display_name,
+            self.email,
+            self.host,
+            self.username,
+            self.reply_to,
+            self.default_cc,
+            self.default_bcc,
+        ):
+            edit.textChanged.connect(self._on_changed)
+        self.signature.textChanged.connect(self._on_changed)
+        for spin in (self.port, self.timeout, self.size_limit):
+            spin.valueChanged.connect(self._on_changed)
+        self.security.currentIndexChanged.connect(self._on_security_changed)
+        self.password.textChanged.connect(self._on_password_changed)
+
+    def add_server_row(self, label: str | QWidget, field: QWidget) -> None:
+        """Append a row of the owner's own widgets (not part of an Account) to the Server tab."""
+        self._server_rows.addRow(label, field)
+
+    # --- Account ↔ widgets ------------------------------------------------------------------
+
+    def load(self, account: Account, *, saved: bool, typed_password: str) -> None:
+        """Show account; saved says whether a password may already be in the keyring."""
+        self._loading = True
+        try:
+            self.account_name.setText(account.name)
+            self.display_name.setText(account.display_name)
+            self.email.setText(account.email)
+            self.host.setText(account.host)
+            self.security.setCurrentIndex(_SECURITIES.index(account.security))
+            self.port.setValue(account.port)
+            self.username.setText(account.username)
+            self.password.setText(typed_password)
+            self.password.setPlaceholderText(
+                "Saved in the keyring; type to replace" if saved else ""
+            )
+            self.timeout.setValue(account.timeout)
+            self.size_limit.setValue(account.size_limit // _MB)
+            self.reply_to.setText(account.reply_to)
+            self.default_cc.setText(account.default_cc)
+            self.default_bcc.setText(account.default_bcc)
+            if account.signature_html:
+                self.signature.setHtml(account.signature)
+            else:
+                self.signature.setPlainText(account.signature)
+        finally:
+            self._loading = False
+
+    def apply(self, account: Account) -> Account:
+        """A copy of account with every field the form shows taken from the widgets."""
+        signature, is_html = self._signature()
+        return dataclasses.replace(
+            account,
+            name=self.account_name.text().strip(),
+            display_name=self.display_name.text().strip(),
+            email=self.email.text().strip(),
+            host=self.host.text().strip(),
+            port=self.port.value(),
+            security=_SECURITIES[self.security.currentIndex()],
+            username=self.username.text(),
+            timeout=self.timeout.value(),
+            size_limit=self.size_limit.value() * _MB,
+            reply_to=self.reply_to.text().strip(),
+            default_cc=self.default_cc.text().strip(),
+            default_bcc=self.default_bcc.text().strip(),
+            signature=signature,
+            signature_html=is_html,
+        )
+
+    def _signature(self) -> tuple[str, bool]:
+        """The signature as typed: HTML when it has formatting, else plain text."""
+        parts = document_parts(self.signature.document())
+        if parts.formatted:
+            return parts.html, True
+        return parts.plain.strip("\n"), False
+
+    # --- reporting edits --------------------------------------------------------------------
+
+    @Slot()
+    def _on_changed(self) -> None:
+        if not self._loading:
+            self.edited.emit()
+
+    @Slot(str)
+    def _on_password_changed(self, text: str) -> None:
+        if not self._loading:
+            self.password_edited.emit(text)
+
+    @Slot(int)
+    def _on_security_changed(self, index: int) -> None:
+        if self._loading:
+            return
+        # Follow the conventional port unless the user chose another one.
+        if self.port.value() in {s.default_port for s in _SECURITIES}:
+            self.port.setValue(_SECURITIES[index].default_port)
+        self.edited.emit()

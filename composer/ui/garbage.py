@@ -1,0 +1,45 @@
+"""Running Python's cyclic garbage collector on the GUI thread only.
+
+Qt objects must be destroyed by the thread that owns them. An automatic collection starts in
+whichever thread happens to allocate (a send worker, the sandbox server) and, when it frees a
+cycle holding a widget wrapper, deletes the widget there: a crash. So automatic collection is
+switched off and a timer on the GUI thread collects instead, generation by generation.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
+
+_INTERVAL_MS = 500
+
+
+class GuiThreadCollector(QObject):
+    """Collects garbage from a timer on the thread it lives on (the GUI thread)."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(_INTERVAL_MS)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    @Slot()
+    def check(self) -> None:
+        """Collect each generation whose allocation count passed its threshold, as gc would."""
+        counts = gc.get_count()
+        thresholds = gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+
+def collect_on_gui_thread() -> None:
+    """Install one collector for the running QApplication (calling again does nothing)."""
+    app = QCoreApplication.instance()
+    if app is None or app.findChild(GuiThreadCollector) is not None:
+        return
+    GuiThreadCollector(app)
