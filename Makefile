@@ -92,3 +92,9 @@ install-desktop:
 	  echo "xdg-mime not found (Debian: xdg-utils): choose Composer for email links in your" \
 	    "desktop's default-applications settings"; \
 	fi
+
+# Speed and memory goals, measured rather than tested (tests must not depend on the machine's
+# speed): start-up, GUI stall while a 25 MiB attachment is sent, memory as attachments grow.
+# Prints a table with each goal and its verdict; a missed goal does not fail the target.
+bench: $(VENV)/.installed
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks

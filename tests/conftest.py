@@ -33,6 +33,8 @@ def _collect_garbage_on_main_thread() -> Iterator[None]:
     gc.disable()
     yield
     gc.collect()
+    # What survived is long-lived (modules, caches): later collections need not scan it again.
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

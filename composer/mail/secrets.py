@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends.chainer import ChainerBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+# keyring is imported where it is used: loading it and its backends costs more than a tenth
+# of a second, which the window's start-up should not pay before anyone sends.
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ def _is_safe(backend: KeyringBackend) -> bool:
 
 def usable_backend(backend: KeyringBackend) -> KeyringBackend | None:
     """The backend to trust with passwords, or None; a chain keeps only its safe members."""
+    from keyring.backends.chainer import ChainerBackend
+
     if isinstance(backend, ChainerBackend):
         # A chain falls through to its next member on failure: that member must not be a file.
         safe = [b for b in backend.backends if _is_safe(b)]
@@ -49,6 +53,8 @@ class SecretStore:
         self._lock = threading.Lock()
 
     def _backend(self) -> KeyringBackend:
+        import keyring
+
         chosen = keyring.get_keyring()
         backend = usable_backend(chosen)
         if backend is None:
@@ -92,9 +98,11 @@ class SecretStore:
         """Forget the password everywhere; a keyring that cannot be reached is left alone."""
         with self._lock:
             self._session.pop(account_id, None)
+        from keyring.errors import PasswordDeleteError
+
         try:
             self._backend().delete_password(self.service, account_id)
-        except keyring.errors.PasswordDeleteError:
+        except PasswordDeleteError:
             pass
         except Exception as error:
             log.warning("deleting a password from the keyring failed: %s", type(error).__name__)

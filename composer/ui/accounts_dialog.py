@@ -197,12 +197,13 @@ class AccountsDialog(QDialog):
             Delivery, account, self._context.secrets, self._context.sandbox, password=typed
         )
         self._worker = DeliveryWorker(make, lambda delivery: delivery.check())
-        self._worker.progressed.connect(lambda p: self.test_result.setText(p.text))
-        self._worker.succeeded.connect(self._on_test_done)
-        self._worker.failed.connect(self._on_test_done)
+
         self.test_button.setEnabled(False)
         self.test_result.setText(f"Connecting to {account.host}…")
         self._run = WorkerThread(self, self._worker)
+        self._run.progressed.connect(lambda p: self.test_result.setText(p.text))
+        self._run.succeeded.connect(self._on_test_done)
+        self._run.failed.connect(self._on_test_done)
         self._run.finished.connect(self._on_run_finished)
 
     @Slot()

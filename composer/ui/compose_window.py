@@ -27,8 +27,6 @@ from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import SendError
 from composer.mail.transport import Progress, SendResult
-from composer.ui.about_dialog import AboutDialog
-from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_actions import build_actions, build_menus
 from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
@@ -150,7 +148,7 @@ class ComposeWindow(QMainWindow):
             (actions.show_source, self.show_source),
             (actions.save_eml, self.save_eml),
             (actions.accounts, self.open_accounts),
-            (actions.about, lambda: AboutDialog(self).open()),
+            (actions.about, self.open_about),
             (actions.quit, self.close),
         ):
             action.triggered.connect(slot)
@@ -279,13 +277,13 @@ class ComposeWindow(QMainWindow):
             address_book=self._context.address_book,
         )
         worker = DeliveryWorker(make, lambda delivery: delivery.send(confirmed))
-        worker.progressed.connect(self._on_progress)
-        worker.succeeded.connect(self._on_sent)
-        worker.failed.connect(self._on_failed)
         self._worker, self._cancelling = worker, False
         self._set_sending(True)
         self.show_status(f"Sending through {account.name}…")
         self._run = WorkerThread(self, worker)
+        self._run.progressed.connect(self._on_progress)
+        self._run.succeeded.connect(self._on_sent)
+        self._run.failed.connect(self._on_failed)
         self._run.finished.connect(self._on_run_finished)
 
     @Slot()
@@ -414,15 +412,23 @@ class ComposeWindow(QMainWindow):
             )
 
     def _run_task(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
-        worker = TaskWorker(job)
-        worker.succeeded.connect(done)
-        worker.failed.connect(lambda error: self.show_status(str(error)))
-        run = WorkerThread(self, worker)
+        run = WorkerThread(self, TaskWorker(job))
+        run.succeeded.connect(done)
+        run.failed.connect(lambda error: self.show_status(str(error)))
         self._tasks.append(run)
         run.finished.connect(lambda: self._tasks.remove(run))
 
     @Slot()
+    def open_about(self) -> None:
+        from composer.ui.about_dialog import AboutDialog
+
+        AboutDialog(self).open()
+
+    @Slot()
     def open_accounts(self) -> None:
+        # Imported on first use, to keep the window's start-up short.
+        from composer.ui.accounts_dialog import AccountsDialog
+
         dialog = AccountsDialog(self._context, self)
         dialog.finished.connect(lambda _result: self._fill_accounts())
         dialog.open()

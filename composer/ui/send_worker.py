@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from composer.mail.delivery import Delivery
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.transport import Progress
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +63,43 @@ class DeliveryWorker(TaskWorker):
         self, make_delivery: Callable[..., Delivery], job: Callable[[Delivery], object]
     ) -> None:
         super().__init__(lambda: job(delivery))
+        self._last_progress = 0.0
         # The progress callback is handed in at construction so it exists before run().
-        delivery = make_delivery(progress=self.progressed.emit)
+        delivery = make_delivery(progress=self._report)
         self._cancel = delivery.cancel
+
+    def _report(self, progress: Progress) -> None:
+        """Pass progress on at most every 50 ms (and every change of stage or the end).
+
+        A large message reports every 64 KiB; the status bar needs far fewer updates, and
+        each is a signal queued across threads.
+        """
+        now = time.monotonic()
+        done = progress.total and progress.sent >= progress.total
+        if progress.stage == "sending" and not done and now - self._last_progress < 0.05:
+            return
+        self._last_progress = now
+        self.progressed.emit(progress)
 
 
 class WorkerThread(QObject):
     """Runs one worker on its own QThread and owns both until the thread has finished.
 
+    The worker's signals are passed on from this object, which lives on the GUI thread:
+    connect to these, never to the worker's. PySide calls a plain function or lambda
+    connected to the worker's signals on the worker's thread, where touching a widget crashes.
+
     Signals:
+        progressed(object): the worker's progress, on the GUI thread.
+        succeeded(object): the worker's result, on the GUI thread.
+        failed(object): the worker's ``SendError``, on the GUI thread.
         finished(): the thread has ended; drop every reference to this object, which is
             deleted (with its worker and thread) right after.
     """
 
+    progressed = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(object)
     finished = Signal()
 
     def __init__(self, parent: QObject, worker: TaskWorker) -> None:
@@ -83,9 +109,10 @@ class WorkerThread(QObject):
         self._done = False
         worker.moveToThread(self._thread)
         self._thread.started.connect(worker.run)
-        worker.succeeded.connect(self._thread.quit)
-        worker.failed.connect(self._thread.quit)
-        # Queued to this object's (the GUI) thread, so nothing is deleted under a running slot.
+        # Bound slots of this object: queued to the GUI thread, in the order emitted.
+        worker.progressed.connect(self._on_progressed)
+        worker.succeeded.connect(self._on_succeeded)
+        worker.failed.connect(self._on_failed)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
 
@@ -100,6 +127,20 @@ class WorkerThread(QObject):
         self.worker.cancel()
         self._thread.quit()
         self._thread.wait(wait_ms)
+
+    @Slot(object)
+    def _on_progressed(self, progress: object) -> None:
+        self.progressed.emit(progress)
+
+    @Slot(object)
+    def _on_succeeded(self, result: object) -> None:
+        self._thread.quit()
+        self.succeeded.emit(result)
+
+    @Slot(object)
+    def _on_failed(self, error: object) -> None:
+        self._thread.quit()
+        self.failed.emit(error)
 
     @Slot()
     def _on_thread_finished(self) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragMoveEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -17,6 +18,7 @@ from composer.mail.secrets import SecretStore
 from composer.ui.compose_window import ComposeWindow
 
 MakeWindow = Callable[[], ComposeWindow]
+DragEvent = TypeVar("DragEvent", bound=QDragMoveEvent)
 
 
 @pytest.fixture
@@ -78,6 +80,23 @@ def type_text(widget: QWidget, text: str) -> None:
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             event = QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char)
             QApplication.sendEvent(widget, event)
+
+
+def drag_event(
+    kind: type[DragEvent],
+    position: QPoint | QPointF,
+    data: QMimeData,
+    buttons: Qt.MouseButton = Qt.MouseButton.LeftButton,
+) -> DragEvent:
+    """A drag-enter or drag-move event carrying data, on any supported PySide6.
+
+    6.12 takes a QPointF and deprecates the QPoint form; earlier versions take only a QPoint.
+    """
+    args = (data, buttons, Qt.KeyboardModifier.NoModifier)
+    try:
+        return kind(QPointF(position), Qt.DropAction.CopyAction, *args)  # type: ignore[arg-type]
+    except TypeError:
+        return kind(QPointF(position).toPoint(), Qt.DropAction.CopyAction, *args)
 
 
 def send(qtbot: QtBot, window: ComposeWindow, timeout: int = 20_000) -> bool:

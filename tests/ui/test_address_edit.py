@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 from composer.mail.addressbook import AddressBook
 from composer.mail.addresses import parse_list
 from composer.ui.widgets.address_edit import AddressLineEdit
+from tests.ui.conftest import drag_event
 
 # The offscreen platform cannot raise or grab for the completer's popup; harmless.
 pytestmark = pytest.mark.qt_log_ignore(
@@ -278,7 +279,7 @@ def test_dropped_text_is_made_a_list(qtbot: QtBot, edit: AddressLineEdit) -> Non
     position = QPointF(edit.rect().center())
     actions = Qt.DropAction.CopyAction
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(position, actions, mime, buttons, modifiers)
+    enter = drag_event(QDragEnterEvent, position, mime)
     QApplication.sendEvent(edit, enter)
     assert enter.isAccepted()
 
@@ -291,13 +292,7 @@ def test_dragged_files_are_left_to_the_window(edit: AddressLineEdit, tmp_path: P
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "report.pdf"))])
     mime.setText(str(tmp_path / "report.pdf"))
-    event = QDragEnterEvent(
-        QPointF(edit.rect().center()),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    event = drag_event(QDragEnterEvent, edit.rect().center(), mime)
 
     QApplication.sendEvent(edit, event)
 

@@ -24,6 +24,7 @@ from composer.ui.document_images import png_bytes
 from composer.ui.rich_text import document_parts
 from composer.ui.widgets.body_edit import BodyEdit
 from composer.ui.widgets.format_toolbar import FormatToolBar
+from tests.ui.conftest import drag_event
 
 DOT_PNG = (  # a one-pixel PNG, as web pages inline images
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
@@ -66,11 +67,11 @@ def drop(edit: BodyEdit, mime: QMimeData) -> bool:
     viewport = edit.viewport()
     copy = Qt.DropAction.CopyAction
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(point), copy, mime, left, none)
+    enter = drag_event(QDragEnterEvent, point, mime)
     QApplication.sendEvent(viewport, enter)
     if not enter.isAccepted():
         return False
-    QApplication.sendEvent(viewport, QDragMoveEvent(QPointF(point), copy, mime, left, none))
+    QApplication.sendEvent(viewport, drag_event(QDragMoveEvent, point, mime))
     event = QDropEvent(QPointF(point), copy, mime, left, none)
     QApplication.sendEvent(viewport, event)
     return event.isAccepted()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.policy
 import os
-import warnings
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -18,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from composer.mail.accounts import Security
 from composer.ui.compose_window import ComposeWindow
 from tests.servers import PASSWORD, SmtpServer, account_for
-from tests.ui.conftest import MakeWindow, configure, fill, send, snapshot
+from tests.ui.conftest import MakeWindow, configure, drag_event, fill, send, snapshot
 
 _Button = QMessageBox.StandardButton
 
@@ -40,10 +39,7 @@ def drop_files(target: QObject, paths: list[Path]) -> None:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    with warnings.catch_warnings():
-        # PySide marks QDragEnterEvent's only constructor (QPoint) deprecated.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(5, 5), *args)
+    enter = drag_event(QDragEnterEvent, QPoint(5, 5), data, Qt.MouseButton.NoButton)
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(target, QDropEvent(QPointF(5, 5), *args))
