@@ -100,12 +100,8 @@ def classify(error: BaseException, host: str, port: int) -> SendError:
         )
     if isinstance(error, smtplib.SMTPSenderRefused):
         reply = server_reply(error.smtp_code, error.smtp_error)
-        if error.smtp_code == 552:
-            return SendError(
-                ErrorKind.TOO_LARGE,
-                f"The message is too large for {host}: the server said '{reply}'.",
-                smtp_code=error.smtp_code,
-            )
+        if error.smtp_code == 552:  # "exceeded storage allocation": the size, in practice
+            return _too_large(host, reply)
         return SendError(
             ErrorKind.SENDER_REFUSED,
             f"{host} refused the sender address {error.sender}: the server said '{reply}'. "
@@ -123,12 +119,8 @@ def classify(error: BaseException, host: str, port: int) -> SendError:
         )
     if isinstance(error, smtplib.SMTPDataError):
         reply = server_reply(error.smtp_code, error.smtp_error)
-        if error.smtp_code == 552:
-            return SendError(
-                ErrorKind.TOO_LARGE,
-                f"The message is too large for {host}: the server said '{reply}'.",
-                smtp_code=error.smtp_code,
-            )
+        if error.smtp_code == 552:  # "exceeded storage allocation": the size, in practice
+            return _too_large(host, reply)
         return SendError(
             ErrorKind.SERVER_ERROR,
             f"{host} did not accept the message: the server said '{reply}'.",
@@ -208,6 +200,14 @@ def classify(error: BaseException, host: str, port: int) -> SendError:
             f"Could not talk to {where}: {error.strerror or error}.",
         )
     return SendError(ErrorKind.SERVER_ERROR, f"Sending through {where} failed: {error}.")
+
+
+def _too_large(host: str, reply: str) -> SendError:
+    return SendError(
+        ErrorKind.TOO_LARGE,
+        f"The message is too large for {host}: the server said '{reply}'.",
+        smtp_code=552,
+    )
 
 
 def _text(message: bytes | str) -> str:

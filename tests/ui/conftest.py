@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragMoveEvent, QKeyEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from composer.app import create_main_window
@@ -45,6 +45,26 @@ def make_window(qtbot: QtBot, config_dir: Path) -> Iterator[MakeWindow]:
     yield make
     for window in windows:
         window.close()
+
+
+AnswerQuestions = Callable[[QMessageBox.StandardButton], list[str]]
+
+
+@pytest.fixture
+def answer_questions(monkeypatch: pytest.MonkeyPatch) -> AnswerQuestions:
+    """Answer every QMessageBox.question with the given button; returns the titles asked."""
+
+    def answer_with(answer: QMessageBox.StandardButton) -> list[str]:
+        asked: list[str] = []
+
+        def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
+            asked.append(title)
+            return answer
+
+        monkeypatch.setattr(QMessageBox, "question", question)
+        return asked
+
+    return answer_with
 
 
 def configure(config_dir: Path, *accounts: Account, password: str | None = None) -> None:

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Security
 from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
-from tests.ui.conftest import MakeWindow, configure, fill, send, snapshot
+from tests.ui.conftest import AnswerQuestions, MakeWindow, configure, fill, send, snapshot
 
 
 def test_send_through_starttls_server(
@@ -259,17 +259,11 @@ def test_invalid_addresses_are_named(make_window: MakeWindow) -> None:
 def test_empty_subject_asks_first(
     qtbot: QtBot,
     make_window: MakeWindow,
-    monkeypatch: pytest.MonkeyPatch,
+    answer_questions: AnswerQuestions,
     answer: QMessageBox.StandardButton,
     sent: bool,
 ) -> None:
-    asked: list[str] = []
-
-    def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
-        asked.append(title)
-        return answer
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    asked = answer_questions(answer)
     window = make_window()
     fill(window, to="bob@example.org", body="No subject")
 

@@ -17,7 +17,15 @@ from pytestqt.qtbot import QtBot
 from composer.mail.accounts import Security
 from composer.ui.compose_window import ComposeWindow
 from tests.servers import PASSWORD, SmtpServer, account_for
-from tests.ui.conftest import MakeWindow, configure, drag_event, fill, send, snapshot
+from tests.ui.conftest import (
+    AnswerQuestions,
+    MakeWindow,
+    configure,
+    drag_event,
+    fill,
+    send,
+    snapshot,
+)
 
 _Button = QMessageBox.StandardButton
 
@@ -161,17 +169,11 @@ def test_size_limit_of_the_server_names_both_sizes(
 def test_attachment_reminder(
     qtbot: QtBot,
     make_window: MakeWindow,
-    monkeypatch: pytest.MonkeyPatch,
+    answer_questions: AnswerQuestions,
     answer: QMessageBox.StandardButton,
     sent: bool,
 ) -> None:
-    asked: list[str] = []
-
-    def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
-        asked.append(title)
-        return answer
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    asked = answer_questions(answer)
     window = make_window()
     fill(window, to="bob@example.org", subject="Report", body="The report is attached.")
 
