@@ -16,15 +16,10 @@ from typing import Any
 
 from composer.mail.accounts import Account, Security, is_loopback
 from composer.mail.errors import ErrorKind, SendError, classify, describe_refused
-from composer.mail.message import TEXT_PIECE, OutgoingMessage
+from composer.mail.message import OutgoingMessage
 from composer.mail.sizes import format_size
 
 log = logging.getLogger(__name__)
-
-# The DATA phase goes out in pieces of at most about this size (OutgoingMessage.chunks()), so
-# progress can be shown, cancel is prompt and no step holds the GIL for long.
-CHUNK_SIZE = TEXT_PIECE
-
 
 @dataclass(frozen=True)
 class Progress:

@@ -116,10 +116,6 @@ class WorkerThread(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
 
-    @property
-    def running(self) -> bool:
-        return not self._done
-
     def stop(self, wait_ms: int = 5000) -> None:
         """Cancel the work and wait for the thread to end (when a window closes)."""
         if self._done:

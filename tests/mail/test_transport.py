@@ -13,9 +13,9 @@ import trustme
 from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.message import OutgoingMessage, build_message
+from composer.mail.message import TEXT_PIECE, OutgoingMessage, build_message
 from composer.mail.sizes import format_size
-from composer.mail.transport import CHUNK_SIZE, Progress, SendResult, SmtpTransport
+from composer.mail.transport import Progress, SendResult, SmtpTransport
 from tests.servers import (
     PASSWORD,
     SmtpServer,
@@ -356,7 +356,7 @@ def test_cancel_before_sending_does_not_connect(silent_server):
 
 def test_cancel_during_data_delivers_nothing(smtp_server):
     account = account_for(smtp_server, Security.STARTTLS)
-    outgoing = outgoing_for(account, body="line of text\n" * (4 * CHUNK_SIZE // 13))
+    outgoing = outgoing_for(account, body="line of text\n" * (4 * TEXT_PIECE // 13))
     transport: SmtpTransport
 
     def on_progress(progress: Progress) -> None:
@@ -386,7 +386,7 @@ def test_large_body_arrives_intact_with_monotonic_progress(smtp_server):
     account = account_for(smtp_server, Security.STARTTLS)
     outgoing = outgoing_for(account, body=body)
     total = len(outgoing.as_bytes())
-    assert total > 4 * CHUNK_SIZE
+    assert total > 4 * TEXT_PIECE
     sending: list[Progress] = []
 
     SmtpTransport(
