@@ -21,6 +21,7 @@ from composer.mail.sizes import format_size
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Progress:
     """Where a send stands; ``text`` is what the status bar shows."""
