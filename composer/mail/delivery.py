@@ -11,9 +11,10 @@ from composer.mail.addressbook import AddressBook
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import build_message
+from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
-from composer.mail.transport import ProgressCallback, SendResult, SmtpTransport
+from composer.mail.transport import SmtpTransport
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from composer.mail.addresses import ParsedAddresses, parse_list
+from composer.mail.errors import ErrorKind, SendError
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,21 @@ class Draft:
     def is_empty(self) -> bool:
         """True when nothing was typed or attached (the account does not count)."""
         return self == Draft(account_id=self.account_id)
+
+
+def check_recipients(draft: Draft) -> None:
+    """Raise SendError when draft has no recipient or an address that is not valid.
+
+    The one place these are checked: the compose window asks before sending, and
+    build_message refuses a draft that slipped past.
+    """
+    invalid = draft.invalid_addresses()
+    if invalid:
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            f"These addresses are not valid: {', '.join(invalid)}. Correct them and send again.",
+        )
+    if not draft.has_recipients():
+        raise SendError(
+            ErrorKind.NO_RECIPIENTS, "Add at least one recipient in To, Cc or Bcc before sending."
+        )

@@ -31,6 +31,8 @@ class ErrorKind(enum.Enum):
     SERVER_ERROR = "server error"
     FILE = "file unreadable"
     CANCELLED = "cancelled"
+    # A fault in Composer itself, not in the message, the account or the server.
+    INTERNAL = "internal error"
 
 
 # Failures that may well go away if the same message is sent again later (an Outbox retries these).
@@ -71,6 +73,19 @@ class SendError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def internal_error(error: BaseException) -> SendError:
+    """The SendError for a programming error: says it is Composer's fault; the log has the rest.
+
+    The caller logs the traceback; the exception's own text is for developers, not users.
+    """
+    return SendError(
+        ErrorKind.INTERNAL,
+        f"Something went wrong inside Composer ({type(error).__name__}), so it stopped. "
+        "Your message is unchanged; try again, and if it keeps happening, please report it "
+        "with Composer's log.",
+    )
 
 
 def server_reply(code: int, text: bytes | str) -> str:

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from composer import __version__
 from composer.mail.addresses import unique_addr_specs
 from composer.mail.bodies import StreamedBody
-from composer.mail.draft import Attachment, Draft, InlineImage
+from composer.mail.draft import Attachment, Draft, InlineImage, check_recipients
 from composer.mail.errors import ErrorKind, SendError
 
 # Lines are folded at 78 characters and end in CRLF, as on the wire.
@@ -147,20 +147,9 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
                 f"{name!r} is not a valid mail header name. Remove it and send again.",
             )
         check_header_value(name, value)
+    check_recipients(draft)
     recipients = draft.recipients()
-    invalid = draft.invalid_addresses()
-    if invalid:
-        raise SendError(
-            ErrorKind.INVALID_MESSAGE,
-            "These addresses are not valid: "
-            + ", ".join(invalid)
-            + ". Correct them and send again.",
-        )
     everyone = [a for parsed in recipients.values() for a in parsed.valid]
-    if not everyone:
-        raise SendError(
-            ErrorKind.NO_RECIPIENTS, "Add at least one recipient in To, Cc or Bcc before sending."
-        )
 
     message = EmailMessage(policy=POLICY)
     message["From"] = sender

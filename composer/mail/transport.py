@@ -10,76 +10,16 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from email.base64mime import body_encode as encode_base64
 from typing import Any
 
 from composer.mail.accounts import Account, Security, is_loopback
-from composer.mail.errors import ErrorKind, SendError, classify, describe_refused
+from composer.mail.errors import ErrorKind, SendError, classify
 from composer.mail.message import OutgoingMessage
+from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a send stands; ``text`` is what the status bar shows."""
-
-    stage: str
-    host: str
-    sent: int = 0
-    total: int = 0
-    detail: str = ""
-
-    @property
-    def text(self) -> str:
-        if self.stage == "connecting":
-            return f"Connecting to {self.host}…"
-        if self.stage == "securing":
-            return f"Securing the connection to {self.host}…"
-        if self.stage == "authenticating":
-            return f"Logging in to {self.host} as {self.detail}…"
-        if self.stage == "sending" and self.total:
-            percent = 100 * self.sent // self.total
-            return (
-                f"Sending to {self.host}… {percent}% "
-                f"({format_size(self.sent)} of {format_size(self.total)})"
-            )
-        return f"Sending to {self.host}…"
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """A message the server accepted for at least one recipient."""
-
-    host: str
-    message_id: str
-    accepted: tuple[str, ...]
-    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
-    size: int = 0
-    stored_at: str = ""
-
-    @property
-    def summary(self) -> str:
-        count = len(self.accepted)
-        noun = "recipient" if count == 1 else "recipients"
-        via = f"the local sandbox ({self.host})" if self.stored_at else self.host
-        if self.refused:
-            total = count + len(self.refused)
-            text = (
-                f"Sent to {count} of {total} recipients via {via}; they got it, but the "
-                f"server refused {describe_refused(self.refused)}. Correct those addresses and "
-                "send again to them."
-            )
-        else:
-            text = f"Sent to {count} {noun} via {via}."
-        if self.stored_at:
-            text += f" Saved as {self.stored_at}"
-        return text
 
 
 class Canceller:
@@ -287,7 +227,7 @@ class SmtpTransport:
                 "connection. Choose SSL/TLS or STARTTLS for this account in Accounts.",
             )
         context = ssl.create_default_context()
-        self._progress(Progress("connecting", host))
+        self._progress(Progress(Stage.CONNECTING, host))
         smtp: _SMTP | _SMTPSSL
         if account.security is Security.SSL_TLS:
             smtp = _SMTPSSL(self._canceller, account.timeout, context)
@@ -310,7 +250,7 @@ class SmtpTransport:
                         "anything (your password included). Choose SSL/TLS (usually port 465) "
                         "in Accounts, or ask your provider.",
                     )
-                self._progress(Progress("securing", host))
+                self._progress(Progress(Stage.SECURING, host))
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if account.username:
@@ -336,7 +276,7 @@ class SmtpTransport:
                 "user name in Accounts if this server needs none.",
             )
         offered = smtp.esmtp_features["auth"].upper().split()
-        self._progress(Progress("authenticating", host, detail=self.account.username))
+        self._progress(Progress(Stage.AUTHENTICATING, host, detail=self.account.username))
         smtp.user, smtp.password = self.account.username, self._password
         # PLAIN and LOGIN carry any UTF-8 text; CRAM-MD5 is obsolete and ASCII-only.
         if "PLAIN" in offered:
@@ -369,7 +309,7 @@ class SmtpTransport:
         envelope = outgoing.envelope
         if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
             options.append("SMTPUTF8")
-        self._progress(Progress("sending", host, 0, size))
+        self._progress(Progress(Stage.SENDING, host, 0, size))
         code, reply = smtp.mail(envelope.sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
@@ -411,7 +351,7 @@ class SmtpTransport:
                 smtp.sock.sendall(stuffed)
                 line_start = piece.endswith(b"\n")
                 sent += len(piece)
-                self._progress(Progress("sending", self.host, sent, size))
+                self._progress(Progress(Stage.SENDING, self.host, sent, size))
         except SendError as error:
             if error.kind is not ErrorKind.FILE:
                 raise

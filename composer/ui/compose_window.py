@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.delivery import Delivery
-from composer.mail.draft import Draft
-from composer.mail.errors import SendError
-from composer.mail.transport import Progress, SendResult
+from composer.mail.draft import Draft, check_recipients
+from composer.mail.errors import ErrorKind, SendError
+from composer.mail.progress import Progress, SendResult
 from composer.ui.compose_actions import build_actions, build_menus
 from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
@@ -249,15 +249,12 @@ class ComposeWindow(QMainWindow):
         if account is None:
             self.show_status("Choose an account in From, or add one in SMTP Accounts.")
             return
-        if not draft.has_recipients():
-            self.show_status("Add at least one recipient in To, Cc or Bcc before sending.")
-            self.to.setFocus()
-            return
-        invalid = draft.invalid_addresses()
-        if invalid:
-            self.show_status(
-                f"These addresses are not valid: {', '.join(invalid)}. Correct them and send again."
-            )
+        try:
+            check_recipients(draft)
+        except SendError as error:
+            self.show_status(error.message)
+            if error.kind is ErrorKind.NO_RECIPIENTS:
+                self.to.setFocus()
             return
         confirmed = confirm_send(self, draft)
         if confirmed is None:

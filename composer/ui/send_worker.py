@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from composer.mail.delivery import Delivery
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.transport import Progress
+from composer.mail.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class DeliveryWorker(TaskWorker):
         """
         now = time.monotonic()
         done = progress.total and progress.sent >= progress.total
-        if progress.stage == "sending" and not done and now - self._last_progress < 0.05:
+        if progress.stage is Stage.SENDING and not done and now - self._last_progress < 0.05:
             return
         self._last_progress = now
         self.progressed.emit(progress)

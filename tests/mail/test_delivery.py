@@ -10,8 +10,8 @@ from composer.mail.accounts import Security
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.progress import Progress
 from composer.mail.secrets import SecretStore
-from composer.mail.transport import Progress
 from tests.servers import PASSWORD, account_for
 
 DRAFT = Draft(to="bob@example.net", subject="Hi", body="Hello\n")

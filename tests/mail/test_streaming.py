@@ -28,9 +28,10 @@ from composer.mail.bodies import PIECE_INPUT
 from composer.mail.draft import Attachment, Draft, InlineImage
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import TEXT_PIECE, OutgoingMessage, build_message
+from composer.mail.progress import Progress, Stage
 from composer.mail.sizes import base64_wire_size
 from composer.mail.source import message_source, outgoing_source
-from composer.mail.transport import Progress, SmtpTransport
+from composer.mail.transport import SmtpTransport
 from tests.servers import HOST, PASSWORD, SmtpServer, account_for
 
 SENDER = Address("Ann Lee", "ann", "example.org")
@@ -300,7 +301,7 @@ def test_progress_counts_bytes_up_to_the_size(smtp_server, tmp_path):
 
     result = send(smtp_server, outgoing, seen.append)
 
-    sending = [p for p in seen if p.stage == "sending"]
+    sending = [p for p in seen if p.stage is Stage.SENDING]
     sent = [p.sent for p in sending]
     assert sent == sorted(sent)
     assert len(set(sent)) > 10
@@ -318,7 +319,7 @@ def test_cancel_while_streaming_an_attachment_delivers_nothing(smtp_server, tmp_
     transport: SmtpTransport
 
     def on_progress(progress: Progress) -> None:
-        if progress.stage == "sending" and progress.sent > outgoing.size() // 3:
+        if progress.stage is Stage.SENDING and progress.sent > outgoing.size() // 3:
             transport.cancel()
 
     transport = SmtpTransport(account, PASSWORD, progress=on_progress)
@@ -333,7 +334,7 @@ def shrink_halfway(path: Path, outgoing: OutgoingMessage):
     """A progress callback that cuts path short once half the message is sent."""
 
     def on_progress(progress: Progress) -> None:
-        if progress.stage == "sending" and progress.sent > outgoing.size() // 2:
+        if progress.stage is Stage.SENDING and progress.sent > outgoing.size() // 2:
             os.truncate(path, 1000)
 
     return on_progress

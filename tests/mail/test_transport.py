@@ -14,8 +14,9 @@ from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import TEXT_PIECE, OutgoingMessage, build_message
+from composer.mail.progress import Progress, SendResult, Stage
 from composer.mail.sizes import format_size
-from composer.mail.transport import Progress, SendResult, SmtpTransport
+from composer.mail.transport import SmtpTransport
 from tests.servers import (
     PASSWORD,
     SmtpServer,
@@ -93,8 +94,8 @@ def test_send_reports_progress_stages_in_order(smtp_server):
     send(smtp_server, progress=seen.append)
 
     stages = [p.stage for p in seen]
-    assert stages[:3] == ["connecting", "securing", "authenticating"]
-    assert set(stages[3:]) == {"sending"}
+    assert stages[:3] == [Stage.CONNECTING, Stage.SECURING, Stage.AUTHENTICATING]
+    assert set(stages[3:]) == {Stage.SENDING}
     assert seen[2].detail == "ann"
     assert seen[-1].sent == seen[-1].total > 0
 
@@ -360,7 +361,7 @@ def test_cancel_during_data_delivers_nothing(smtp_server):
     transport: SmtpTransport
 
     def on_progress(progress: Progress) -> None:
-        if progress.stage == "sending" and progress.sent > 0:
+        if progress.stage is Stage.SENDING and progress.sent > 0:
             transport.cancel()
 
     transport = SmtpTransport(account, PASSWORD, progress=on_progress)
@@ -392,7 +393,7 @@ def test_large_body_arrives_intact_with_monotonic_progress(smtp_server):
     SmtpTransport(
         account,
         PASSWORD,
-        progress=lambda p: sending.append(p) if p.stage == "sending" else None,
+        progress=lambda p: sending.append(p) if p.stage is Stage.SENDING else None,
     ).send(outgoing)
 
     assert content(smtp_server.received[0]) == body

@@ -1,0 +1,79 @@
+"""Where a send stands, and what it achieved: the values a transport reports."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from composer.mail.errors import describe_refused
+from composer.mail.sizes import format_size
+
+
+class Stage(enum.Enum):
+    """The steps of one SMTP exchange, in order."""
+
+    CONNECTING = "connecting"
+    SECURING = "securing"
+    AUTHENTICATING = "authenticating"
+    SENDING = "sending"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a send stands; ``text`` is what the status bar shows."""
+
+    stage: Stage
+    host: str
+    sent: int = 0
+    total: int = 0
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.stage is Stage.CONNECTING:
+            return f"Connecting to {self.host}…"
+        if self.stage is Stage.SECURING:
+            return f"Securing the connection to {self.host}…"
+        if self.stage is Stage.AUTHENTICATING:
+            return f"Logging in to {self.host} as {self.detail}…"
+        if self.stage is Stage.SENDING and self.total:
+            percent = 100 * self.sent // self.total
+            return (
+                f"Sending to {self.host}… {percent}% "
+                f"({format_size(self.sent)} of {format_size(self.total)})"
+            )
+        return f"Sending to {self.host}…"
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A message the server accepted for at least one recipient."""
+
+    host: str
+    message_id: str
+    accepted: tuple[str, ...]
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    size: int = 0
+    stored_at: str = ""
+
+    @property
+    def summary(self) -> str:
+        count = len(self.accepted)
+        noun = "recipient" if count == 1 else "recipients"
+        via = f"the local sandbox ({self.host})" if self.stored_at else self.host
+        if self.refused:
+            total = count + len(self.refused)
+            text = (
+                f"Sent to {count} of {total} recipients via {via}; they got it, but the "
+                f"server refused {describe_refused(self.refused)}. Correct those addresses and "
+                "send again to them."
+            )
+        else:
+            text = f"Sent to {count} {noun} via {via}."
+        if self.stored_at:
+            text += f" Saved as {self.stored_at}"
+        return text
