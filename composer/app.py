@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from composer import __version__
 from composer.mail.draft import Attachment, Draft
 from composer.mail.mailto import MailtoError, parse_mailto
+from composer.mail.text import has_line_break, is_utf8
 from composer.paths import Paths
 from composer.ui.instance import InstanceServer, instance_name, send_to_running_instance
 
@@ -36,14 +37,11 @@ def create_main_window(config_dir: Path, *, data_dir: Path | None = None) -> Com
     holds every file Composer writes. The window's New Window action opens further windows
     that share its accounts and sandbox.
     """
-    from composer.ui.application import ComposerApplication
+    from composer.session import Session
 
     paths = Paths(Path(config_dir), Path(data_dir) if data_dir else Path(config_dir))
-    owner = ComposerApplication(paths)
-    window = owner.new_window()
-    # Nothing else holds the owner: the window keeps it (and the windows it opens) alive.
-    owner.setParent(window)
-    return window
+    # The session belongs to the QApplication and ends when its last window has closed.
+    return Session(paths).new_window()
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -123,15 +121,13 @@ def drafts_from_arguments(arguments: argparse.Namespace) -> list[Draft]:
 
 
 def _text(value: str, option: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # bytes in argv that are not UTF-8
-        raise CommandLineError(f"The text given with {option} is not valid UTF-8.") from None
+    if not is_utf8(value):  # bytes in argv that are not UTF-8
+        raise CommandLineError(f"The text given with {option} is not valid UTF-8.")
     return value
 
 
 def _header_text(value: str, option: str) -> str:
-    if any(char in "\r\n" for char in _text(value, option)):
+    if has_line_break(_text(value, option)):
         raise CommandLineError(f"The text given with {option} must be one line.")
     return value.strip()
 
@@ -171,9 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     """Be the running Composer: open the windows and listen for later launches."""
+    import shiboken6
     from PySide6.QtWidgets import QApplication
 
-    from composer.ui.application import ComposerApplication
+    from composer.session import Session
     from composer.ui.icons import app_icon
 
     existing = QApplication.instance()
@@ -182,12 +179,18 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("composer")
     app.setWindowIcon(app_icon())
-    owner = ComposerApplication(paths)
+    # A message may still be going out after the last window closed: the session says when
+    # nothing is left to do.
+    app.setQuitOnLastWindowClosed(False)
+    session = Session(paths)
+    session.ended.connect(app.quit)
     server = InstanceServer()
-    server.drafts_received.connect(owner.open_drafts)
+    server.drafts_received.connect(session.open_drafts)
     server.listen(name)
-    owner.open_drafts(drafts)
+    session.open_drafts(drafts)
     try:
         return int(app.exec())
     finally:
         server.close()
+        if shiboken6.isValid(session):
+            session.shut_down()

@@ -33,9 +33,9 @@ def run_self_test(config_dir: Path | None = None) -> int:
 
         window.send_finished.connect(finished)
         QTimer.singleShot(_TIMEOUT_MS, app.quit)
-        window.to.setText("Self Test <self-test@example.org>")
-        window.subject.setText(_SUBJECT)
-        window.body.setPlainText("Sent by composer --self-test.")
+        window.form.to.setText("Self Test <self-test@example.org>")
+        window.form.subject.setText(_SUBJECT)
+        window.form.body.setPlainText("Sent by composer --self-test.")
         QTimer.singleShot(0, window.action_send.trigger)
         app.exec()
         status = window.statusBar().currentMessage()

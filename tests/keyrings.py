@@ -29,3 +29,10 @@ class MemoryKeyring(KeyringBackend):
             del self.passwords[(service, username)]
         except KeyError:
             raise keyring.errors.PasswordDeleteError("no such password") from None
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keyring that reads and stores but cannot delete, as a locked collection refuses."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("the collection is locked")

@@ -44,7 +44,7 @@ class Delivery:
         self._cancelled = False
         self._transport: SmtpTransport | None = None
 
-    def send(self, draft: Draft) -> SendResult:
+    def send(self, draft: Draft, *, large_ok: bool = False) -> SendResult:
         """Build draft into a message and send it; raises SendError."""
         outgoing = build_message(draft, self.account.sender(), self.account.reply_to)
         result = self._transport_for_account().send(outgoing)

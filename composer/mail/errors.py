@@ -31,6 +31,7 @@ class ErrorKind(enum.Enum):
     SERVER_ERROR = "server error"
     FILE = "file unreadable"
     CANCELLED = "cancelled"
+    SIZE_UNCHECKED = "size not checked"
     # A fault in Composer itself, not in the message, the account or the server.
     INTERNAL = "internal error"
 

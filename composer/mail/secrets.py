@@ -95,17 +95,27 @@ class SecretStore:
             self._session[account_id] = password
 
     def delete(self, account_id: str) -> None:
-        """Forget the password everywhere; a keyring that cannot be reached is left alone."""
+        """Forget the password everywhere.
+
+        Raises KeyringUnavailable when the keyring could not be asked to delete it: the
+        password may then still be stored there, and the user must be told. With no keyring
+        at all nothing can be stored in one, so there is nothing to delete.
+        """
         with self._lock:
             self._session.pop(account_id, None)
         from keyring.errors import PasswordDeleteError
 
         try:
-            self._backend().delete_password(self.service, account_id)
+            backend = self._backend()
+        except KeyringUnavailable:
+            return
+        try:
+            backend.delete_password(self.service, account_id)
         except PasswordDeleteError:
-            pass
+            pass  # nothing was stored
         except Exception as error:
             log.warning("deleting a password from the keyring failed: %s", type(error).__name__)
+            raise KeyringUnavailable(_reason(error)) from error
 
 
 def _reason(error: BaseException) -> str:

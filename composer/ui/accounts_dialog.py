@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-
-from PySide6.QtCore import QSignalBlocker, Qt, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,26 +18,39 @@ from PySide6.QtWidgets import (
 
 from composer.context import AppContext
 from composer.mail.accounts import Account, AccountSettings
-from composer.mail.delivery import Delivery
 from composer.mail.errors import SendError
+from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
+from composer.send_service import SendService
+from composer.tasks import Task
 from composer.ui.account_form import AccountForm
 from composer.ui.naming import named
-from composer.ui.send_worker import DeliveryWorker, WorkerThread
 
 
 class AccountsDialog(QDialog):
-    """Edits a copy of the accounts; Save stores them, Cancel forgets every change."""
+    """Edits a copy of the accounts; Save stores them, Cancel forgets every change.
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    Deleted when closed, so that no password typed here stays in memory afterwards.
+
+    Signals:
+        warned(str): something the user must know after the dialog has closed (a password
+            that could not be deleted from the keyring).
+    """
+
+    warned = Signal(str)
+
+    def __init__(
+        self, context: AppContext, sending: SendService, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._context = context
+        self._sending = sending
         self._accounts: list[Account] = list(context.settings.accounts)
         self._default_id = context.settings.default_id
         self._passwords: dict[str, str] = {}
-        self._removed: set[str] = set()
-        self._worker: DeliveryWorker | None = None
-        self._run: WorkerThread | None = None
+        self._removed: dict[str, str] = {}
+        self._check: Task | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
         self.resize(720, 460)
@@ -69,15 +80,6 @@ class AccountsDialog(QDialog):
         self.form = AccountForm()
         self.form.edited.connect(self._store_fields)
         self.form.password_edited.connect(self._store_password)
-        # The fields people and tests reach through the dialog, as before the form was split out.
-        self.account_name = self.form.account_name
-        self.display_name = self.form.display_name
-        self.email = self.form.email
-        self.host = self.form.host
-        self.port = self.form.port
-        self.security = self.form.security
-        self.username = self.form.username
-        self.password = self.form.password
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -85,6 +87,8 @@ class AccountsDialog(QDialog):
         self.test_button = named("testConnection", QPushButton("&Test Connection"))
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = named("connectionResult", QLabel(wordWrap=True))
+        # Server replies are quoted here: never let them be read as rich text.
+        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
@@ -169,8 +173,8 @@ class AccountsDialog(QDialog):
         self._accounts.append(account)
         self.account_list.addItem(account.name)
         self.account_list.setCurrentRow(len(self._accounts) - 1)
-        self.account_name.setFocus()
-        self.account_name.selectAll()
+        self.form.account_name.setFocus()
+        self.form.account_name.selectAll()
 
     @Slot()
     def remove_account(self) -> None:
@@ -178,7 +182,7 @@ class AccountsDialog(QDialog):
         if row < 0:
             return
         removed = self._accounts.pop(row)
-        self._removed.add(removed.id)
+        self._removed[removed.id] = removed.name
         self._passwords.pop(removed.id, None)
         self.account_list.takeItem(row)
         self._load_current()
@@ -186,33 +190,28 @@ class AccountsDialog(QDialog):
     @Slot()
     def test_connection(self) -> None:
         account = self.current()
-        if account is None or self._worker is not None:
+        if account is None or self._check is not None:
             return
         problems = account.problems()
         if problems:
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
             return
         typed = self._passwords.get(account.id) or None
-        make = functools.partial(
-            Delivery, account, self._context.secrets, self._context.sandbox, password=typed
-        )
-        self._worker = DeliveryWorker(make, lambda delivery: delivery.check())
-
+        self._check = task = self._sending.check(account, typed)
+        task.progressed.connect(self._on_test_progress)
+        task.succeeded.connect(self._on_test_done)
+        task.failed.connect(self._on_test_done)
         self.test_button.setEnabled(False)
         self.test_result.setText(f"Connecting to {account.host}…")
-        self._run = WorkerThread(self, self._worker)
-        self._run.progressed.connect(lambda p: self.test_result.setText(p.text))
-        self._run.succeeded.connect(self._on_test_done)
-        self._run.failed.connect(self._on_test_done)
-        self._run.finished.connect(self._on_run_finished)
+        task.start()
 
-    @Slot()
-    def _on_run_finished(self) -> None:
-        self._run = None
+    @Slot(object)
+    def _on_test_progress(self, progress: Progress) -> None:
+        self.test_result.setText(progress.text)
 
     @Slot(object)
     def _on_test_done(self, outcome: str | SendError) -> None:
-        self._worker = None
+        self._check = None
         self.test_button.setEnabled(True)
         self.test_result.setText(str(outcome))
 
@@ -233,8 +232,8 @@ class AccountsDialog(QDialog):
         except OSError as error:
             self.hint.setText(f"Could not save the accounts: {error}.")
             return
-        for account_id in self._removed:
-            self._context.secrets.delete(account_id)
+        for account_id, name in self._removed.items():
+            self._delete_secret(account_id, name)
         for account in self._accounts:
             password = self._passwords.get(account.id)
             if password:
@@ -257,7 +256,20 @@ class AccountsDialog(QDialog):
             if answer == QMessageBox.StandardButton.Yes:
                 self._context.secrets.keep_for_session(account.id, password)
 
+    def _delete_secret(self, account_id: str, name: str) -> None:
+        try:
+            self._context.secrets.delete(account_id)
+        except KeyringUnavailable as error:
+            self.warned.emit(
+                f"The account “{name}” was removed, but its password is still in the system "
+                f"keyring: deleting it failed ({error}). Remove the entry for service "
+                f"“{self._context.secrets.service}”, user “{account_id}” with your keyring "
+                "manager (for example Passwords and Keys)."
+            )
+
     def done(self, result: int) -> None:
-        if self._run is not None:
-            self._run.stop()
+        if self._check is not None:
+            # The check ends on its own within a moment; its outcome no longer matters here.
+            self._check.cancel()
+            self._check = None
         super().done(result)

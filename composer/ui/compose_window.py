@@ -1,137 +1,74 @@
-"""The compose window: From, To, Cc, Bcc, Subject, attachments, Body, and sending it."""
+"""The compose window: the form, its actions, and a status bar that follows the send."""
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressBar, QWidget
 
 from composer.context import AppContext
-from composer.mail.accounts import Account
-from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft, check_recipients
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.progress import Progress, SendResult
+from composer.mail.source import message_source
+from composer.message_bridge import Level, Message
+from composer.send_service import SendService, Submission
 from composer.ui.compose_actions import build_actions, build_menus
+from composer.ui.compose_form import ComposeForm
 from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
-from composer.ui.identity import IdentityKeeper
 from composer.ui.naming import named
-from composer.ui.rich_text import document_parts
-from composer.ui.send_checks import confirm_send
-from composer.ui.send_worker import DeliveryWorker, TaskWorker, WorkerThread
-from composer.ui.source_dialog import SourceDialog, message_source_job, save_eml_job
-from composer.ui.widgets.address_edit import AddressLineEdit
-from composer.ui.widgets.attachment_list import AttachmentPanel
-from composer.ui.widgets.body_edit import BodyEdit
-from composer.ui.widgets.format_toolbar import FormatToolBar
-
-log = logging.getLogger(__name__)
+from composer.ui.send_checks import confirm_large, confirm_send
+from composer.ui.source_dialog import SourceDialog, save_eml_job
 
 
 class ComposeWindow(QMainWindow):
-    """One message being written.
+    """One message being written; sending is the SendService's, this window only watches.
 
     Signals:
         send_finished(bool): a send ended; True when at least one recipient got the message.
-        new_window_requested(): the user asked for another compose window.
+        new_window_requested(str): the user asked for another compose window, with this
+            account (its id) in From.
+        closed(): the window has closed; the application lets go of it.
     """
 
     send_finished = Signal(bool)
-    new_window_requested = Signal()
+    new_window_requested = Signal(str)
+    closed = Signal()
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: AppContext, sending: SendService, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._context = context
-        context.attach()
-        self._warned = False
-        self._worker: DeliveryWorker | None = None
-        self._run: WorkerThread | None = None
-        self._tasks: list[WorkerThread] = []
-        self._cancelling = False
+        self._sending = sending
+        self._submission: Submission | None = None
         self._discarded: Draft | None = None
-        # Carried from a loaded draft (a mailto: link's In-Reply-To), not shown in a field.
-        self._carried: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
+        self._warnings: list[str] = []
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
         self.resize(800, 680)
-        self._build_fields()
-        self._build_actions()
-        self._fill_accounts()
-        self.identity.start(self._current_account())
-        self.subject.textChanged.connect(self._update_title)
-        self._update_title()
-        self.show_status(" ".join(context.warnings) or "Ready.")
-
-    # --- building -------------------------------------------------------------------------
-
-    def _build_fields(self) -> None:
-        self.from_account = named("fromAccount", QComboBox())
-        self.from_account.setAccessibleName("From")
-        self.from_account.currentIndexChanged.connect(self._on_account_chosen)
-        book = self._context.address_book
-        self.to = self._address_edit("to", "To", "Ann Lee <ann@example.org>, bob@example.net")
-        self.cc = self._address_edit("cc", "Cc", "")
-        self.bcc = self._address_edit("bcc", "Bcc", "Hidden from the other recipients")
-        for edit in (self.to, self.cc, self.bcc):
-            edit.set_address_book(book)
-        self.subject = named("subject", QLineEdit())
-        self.subject.setAccessibleName("Subject")
-        self.attachment_panel = AttachmentPanel()
-        self.attachment_list = self.attachment_panel.list
-        self.attachment_total = self.attachment_panel.total
-        self.body = named("body", BodyEdit())
-        self.body.setAccessibleName("Message body")
-        self.body.files_dropped.connect(self.attach_files)
-        self.identity = IdentityKeeper(self.body, self.cc, self.bcc)
-        self.format_bar = FormatToolBar(self.body)
-
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for label, field in (
-            ("&From:", self.from_account),
-            ("&To:", self.to),
-            ("&Cc:", self.cc),
-            ("&Bcc:", self.bcc),
-            ("S&ubject:", self.subject),
-        ):
-            form.addRow(label, field)
-        central = named("composeArea", QWidget())
-        layout = QVBoxLayout(central)
-        layout.addLayout(form)
-        layout.addWidget(self.attachment_panel)
-        layout.addWidget(self.format_bar)
-        layout.addWidget(self.body, 1)
-        self.setCentralWidget(central)
+        self.form = ComposeForm(context.address_book)
+        self.setCentralWidget(self.form)
+        self.form.body.files_dropped.connect(self.attach_files)
         # Files dropped anywhere, a header field included, are attached, not pasted as text.
         self._drops = FileDropCatcher(self)
         self._drops.dropped.connect(self.attach_files)
-        self._drops.watch(self, self.to, self.cc, self.bcc, self.subject, self.attachment_list)
+        self._drops.watch(self, *self.form.drop_targets())
         self.progress_bar = named("sendProgress", QProgressBar())
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress_bar)
-
-    def _address_edit(self, name: str, accessible: str, placeholder: str) -> AddressLineEdit:
-        edit = named(name, AddressLineEdit())
-        edit.setAccessibleName(accessible)
-        edit.setPlaceholderText(placeholder)
-        return edit
+        self._build_actions()
+        self._fill_accounts()
+        self.form.identity.start(self.form.account())
+        self.form.from_account.currentIndexChanged.connect(self._on_account_chosen)
+        self.form.subject.textChanged.connect(self._update_title)
+        self._update_title()
+        self.show_status("Ready.")
 
     def _build_actions(self) -> None:
         self.actions_ = actions = build_actions(self)
@@ -142,7 +79,7 @@ class ComposeWindow(QMainWindow):
             (actions.send, self.start_send),
             (actions.cancel, self.cancel_send),
             (actions.new, self.new_message),
-            (actions.new_window, self.new_window_requested.emit),
+            (actions.new_window, self._on_new_window),
             (actions.restore, self.restore_previous),
             (actions.attach, self.choose_attachments),
             (actions.show_source, self.show_source),
@@ -152,80 +89,43 @@ class ComposeWindow(QMainWindow):
             (actions.quit, self.close),
         ):
             action.triggered.connect(slot)
-        actions.plain_text.toggled.connect(self.format_bar.set_plain_mode)
+        actions.plain_text.toggled.connect(self.form.format_bar.set_plain_mode)
         build_menus(self, actions)
 
     # --- state ----------------------------------------------------------------------------
 
     def draft(self) -> Draft:
         """The message exactly as typed (formatting only when there is any, and allowed)."""
-        parts = document_parts(self.body.document())
-        formatted = parts.formatted and not self.actions_.plain_text.isChecked()
-        return Draft(
-            account_id=str(self.from_account.currentData() or ""),
-            to=self.to.text(),
-            cc=self.cc.text(),
-            bcc=self.bcc.text(),
-            subject=self.subject.text(),
-            body=parts.plain,
-            html=parts.html if formatted else "",
-            attachments=self.attachment_list.attachments(),
-            inline_images=parts.images if formatted else (),
-            in_reply_to=self._carried[0],
-            headers=self._carried[1],
-        )
+        return self.form.draft(plain_only=self.actions_.plain_text.isChecked())
 
     def load_draft(self, draft: Draft) -> None:
         """Show draft in the fields (the account only if it still exists)."""
-        index = self.from_account.findData(draft.account_id)
-        if index >= 0:
-            self.from_account.setCurrentIndex(index)
-        self.to.setText(draft.to)
-        self.cc.setText(draft.cc)
-        self.bcc.setText(draft.bcc)
-        self.subject.setText(draft.subject)
-        self._carried = (draft.in_reply_to, draft.headers)
-        self.identity.forget()
-        if draft.html:
-            self.body.set_html_with_images(draft.html, draft.inline_images)
-        else:
-            self.body.setPlainText(draft.body)
-        problems = self.attachment_list.set_attachments(draft.attachments)
-        if problems:
-            self.show_status("Could not attach: " + "; ".join(problems) + ".")
+        self._report_attach_problems(self.form.load_draft(draft))
 
     def is_sending(self) -> bool:
-        return self._worker is not None
+        return self._submission is not None
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+        self.statusBar().setToolTip(text)
+
+    def show_message(self, message: Message) -> None:
+        """A message from the application, in the status bar; a warning in a box as well."""
+        self.show_status(message.text)
+        if message.level is Level.WARNING:
+            self._warnings.append(message.text)
+            if self.isVisible():
+                self._show_warnings()
 
     def _fill_accounts(self) -> None:
-        current = self.from_account.currentData() or self._context.preferred_account_id()
-        self.from_account.blockSignals(True)
-        self.from_account.clear()
-        for account in self._context.accounts():
-            self.from_account.addItem(account.label, account.id)
-        index = self.from_account.findData(current)
-        if index < 0:
-            index = self.from_account.findData(self._context.preferred_account_id())
-        self.from_account.setCurrentIndex(max(index, 0))
-        self.from_account.blockSignals(False)
-        self.identity.switch(self._current_account())
-
-    def _current_account(self) -> Account | None:
-        return self._context.account(str(self.from_account.currentData() or ""))
+        self.form.set_accounts(self._context.accounts(), self._context.preferred_account_id())
 
     def _update_title(self) -> None:
-        subject = self.subject.text().strip() or "New Message"
+        subject = self.form.subject.text().strip() or "New Message"
         self.setWindowTitle(f"{subject} — Composer")
 
     def _set_sending(self, sending: bool) -> None:
-        # The fields stay selectable and scrollable but cannot change under a running send,
-        # so what is cleared after success is exactly what was sent.
-        for edit in (self.to, self.cc, self.bcc, self.subject):
-            edit.setReadOnly(sending)
-        self.body.setReadOnly(sending)
-        self.format_bar.setEnabled(not sending)
-        self.attachment_list.setEnabled(not sending)
-        self.from_account.setEnabled(not sending)
+        self.form.set_locked(sending)
         for action in (self.action_send, self.action_new, self.action_attach):
             action.setEnabled(not sending)
         self.action_restore.setEnabled(not sending and self._discarded is not None)
@@ -233,15 +133,11 @@ class ComposeWindow(QMainWindow):
         self.progress_bar.setVisible(sending)
         self.progress_bar.setRange(0, 0)
 
-    def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text)
-        self.statusBar().setToolTip(text)
-
     # --- sending --------------------------------------------------------------------------
 
     @Slot()
-    def start_send(self) -> None:
-        """Check the form, ask what needs asking, then send on a worker thread."""
+    def start_send(self, *, large_ok: bool = False) -> None:
+        """Check the form, ask what needs asking, then hand the message to the SendService."""
         if self.is_sending():
             return
         draft = self.draft()
@@ -254,45 +150,36 @@ class ComposeWindow(QMainWindow):
         except SendError as error:
             self.show_status(error.message)
             if error.kind is ErrorKind.NO_RECIPIENTS:
-                self.to.setFocus()
+                self.form.to.setFocus()
             return
-        confirmed = confirm_send(self, draft)
+        confirmed = draft if large_ok else confirm_send(self, draft)
         if confirmed is None:
             self.show_status("Not sent. Change what you need and send again.")
             return
         if confirmed != draft:
-            # What the fields show is what is sent.
-            self.to.setText(confirmed.to)
-            self.cc.setText(confirmed.cc)
-            self.bcc.setText(confirmed.bcc)
+            self.form.set_recipients(confirmed)  # what the fields show is what is sent
         self._context.remember_last_used(account.id)
-        make = functools.partial(
-            Delivery,
-            account,
-            self._context.secrets,
-            self._context.sandbox,
-            address_book=self._context.address_book,
-        )
-        worker = DeliveryWorker(make, lambda delivery: delivery.send(confirmed))
-        self._worker, self._cancelling = worker, False
+        submission = self._sending.submit(confirmed, account, large_ok=large_ok)
+        self._submission = submission
+        submission.progressed.connect(self._on_progress)
+        submission.sent.connect(self._on_sent)
+        submission.failed.connect(self._on_failed)
         self._set_sending(True)
         self.show_status(f"Sending through {account.name}…")
-        self._run = WorkerThread(self, worker)
-        self._run.progressed.connect(self._on_progress)
-        self._run.succeeded.connect(self._on_sent)
-        self._run.failed.connect(self._on_failed)
-        self._run.finished.connect(self._on_run_finished)
 
     @Slot()
     def cancel_send(self) -> None:
-        if self._worker is not None:
-            self._cancelling = True
+        if self._submission is not None:
             self.show_status("Cancelling…")
-            self._worker.cancel()
+            self._submission.cancel()
+
+    def _is_current(self) -> bool:
+        # A submission this window no longer follows can never change what it shows.
+        return self._submission is not None and self.sender() is self._submission
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
-        if self._worker is None or self._cancelling:
+        if not self._is_current() or self._submission is None or self._submission.cancelled:
             return
         self.show_status(progress.text)
         if progress.total:
@@ -302,26 +189,28 @@ class ComposeWindow(QMainWindow):
 
     @Slot(object)
     def _on_sent(self, result: SendResult) -> None:
+        if not self._is_current():
+            return
         self._finish()
         if not result.refused:
             # Clear what was sent; keep it when some recipients still need it.
-            self._clear_fields()
-            self.identity.start(self._current_account())
+            self.form.start_new()
         self.show_status(result.summary)
         self.send_finished.emit(True)
 
     @Slot(object)
     def _on_failed(self, error: SendError) -> None:
+        if not self._is_current():
+            return
         self._finish()
         self.show_status(error.message)
+        if error.kind is ErrorKind.SIZE_UNCHECKED and confirm_large(self, error.message):
+            self.start_send(large_ok=True)
+            return
         self.send_finished.emit(False)
 
-    @Slot()
-    def _on_run_finished(self) -> None:
-        self._run = None
-
     def _finish(self) -> None:
-        self._worker = None
+        self._submission = None
         self._set_sending(False)
 
     # --- other actions --------------------------------------------------------------------
@@ -332,10 +221,8 @@ class ComposeWindow(QMainWindow):
         if self.is_sending():
             return
         draft = self.draft()
-        self._clear_fields()
-        self.identity.start(self._current_account())
-        fresh = self.draft()
-        if draft != fresh:
+        self.form.start_new()
+        if draft != self.draft():
             self._discarded = draft
             self.action_restore.setEnabled(True)
             self.show_status(
@@ -355,15 +242,6 @@ class ComposeWindow(QMainWindow):
         self.action_restore.setEnabled(self._discarded is not None)
         self.show_status("Previous message restored.")
 
-    def _clear_fields(self) -> None:
-        for edit in (self.to, self.cc, self.bcc, self.subject):
-            edit.clear()
-        self.body.clear()
-        self._carried = ("", ())
-        self.identity.forget()
-        self.attachment_list.set_attachments(())
-        self.to.setFocus()
-
     @Slot()
     def choose_attachments(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach Files")
@@ -377,16 +255,22 @@ class ComposeWindow(QMainWindow):
         if self.is_sending():
             self.show_status("Attach files after this message has been sent.")
             return
-        problems = self.attachment_list.add_files(paths)
+        self._report_attach_problems(self.form.attach(paths))
+
+    def _report_attach_problems(self, problems: list[str]) -> None:
         if problems:
             self.show_status("Could not attach: " + "; ".join(problems) + ".")
 
     @Slot()
     def show_source(self) -> None:
         """The message as it will be sent, built off the GUI thread."""
-        account = self._current_account()
+        account = self.form.account()
         if account is not None:
-            self._run_task(message_source_job(self.draft(), account), self._on_source_ready)
+            draft = self.draft()
+            self._run(
+                lambda: message_source(draft, account.sender(), account.reply_to),
+                self._on_source_ready,
+            )
 
     def _on_source_ready(self, text: object) -> None:
         dialog = SourceDialog(str(text), self)
@@ -395,25 +279,25 @@ class ComposeWindow(QMainWindow):
 
     @Slot()
     def save_eml(self) -> None:
-        account = self._current_account()
+        account = self.form.account()
         if account is None:
             return
-        name = (self.subject.text().strip() or "message").replace("/", "-")[:80]
+        name = (self.form.subject.text().strip() or "message").replace("/", "-")[:80]
         path, _ = QFileDialog.getSaveFileName(
             self, "Save as .eml", str(Path.home() / f"{name}.eml"), "Email message (*.eml)"
         )
         if path:
-            self._run_task(
-                save_eml_job(self.draft(), account, Path(path)),
+            draft = self.draft()
+            self._run(
+                save_eml_job(draft, account, Path(path)),
                 lambda _: self.show_status(f"Saved as {path}."),
             )
 
-    def _run_task(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
-        run = WorkerThread(self, TaskWorker(job))
-        run.succeeded.connect(done)
-        run.failed.connect(lambda error: self.show_status(str(error)))
-        self._tasks.append(run)
-        run.finished.connect(lambda: self._tasks.remove(run))
+    def _run(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        task = self._sending.run(job)
+        task.succeeded.connect(done)
+        task.failed.connect(lambda error: self.show_status(str(error)))
+        task.start()
 
     @Slot()
     def open_about(self) -> None:
@@ -426,16 +310,31 @@ class ComposeWindow(QMainWindow):
         # Imported on first use, to keep the window's start-up short.
         from composer.ui.accounts_dialog import AccountsDialog
 
-        dialog = AccountsDialog(self._context, self)
+        dialog = AccountsDialog(self._context, self._sending, self)
         dialog.finished.connect(lambda _result: self._fill_accounts())
+        dialog.warned.connect(lambda text: self.show_message(Message(text, Level.WARNING)))
         dialog.open()
+
+    @Slot()
+    def _on_new_window(self) -> None:
+        self.new_window_requested.emit(self.form.account_id())
 
     @Slot(int)
     def _on_account_chosen(self, _index: int) -> None:
-        account = self._current_account()
+        account = self.form.account()
         if account is not None:
             self._context.remember_last_used(account.id)
-        self.identity.switch(account)
+
+    def _show_warnings(self) -> None:
+        text, self._warnings = "\n\n".join(self._warnings), []
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Composer", text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setObjectName("startupWarning")
+        # Text from files and the system (paths, error messages) is never rich text.
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     # --- Qt overrides ---------------------------------------------------------------------
 
@@ -447,22 +346,13 @@ class ComposeWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        if self._context.warnings and not self._warned:
-            self._warned = True
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Composer",
-                "\n\n".join(self._context.warnings),
-                QMessageBox.StandardButton.Ok,
-                self,
-            )
-            box.setObjectName("startupWarning")
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
+        if self._warnings:
+            self._show_warnings()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        for run in [self._run, *self._tasks]:
-            if run is not None:
-                run.stop()
-        self._context.detach()
+        if self._submission is not None:
+            # The send goes on without this window; the application reports how it ended.
+            self._submission.release()
+            self._submission = None
         super().closeEvent(event)
+        self.closed.emit()

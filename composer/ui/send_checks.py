@@ -53,6 +53,11 @@ def confirm_send(parent: QWidget, draft: Draft) -> Draft | None:
     return draft
 
 
+def confirm_large(parent: QWidget, why: str) -> bool:
+    """True when the user wants a message sent although its size could not be checked."""
+    return _ask(parent, "Send this large message?", f"{why}\n\nSend it anyway?")
+
+
 def move_to_bcc(draft: Draft) -> Draft:
     """The same draft with every To and Cc recipient in Bcc instead."""
     hidden = ", ".join(part for part in (draft.to, draft.cc, draft.bcc) if part.strip())

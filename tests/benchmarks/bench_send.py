@@ -82,9 +82,9 @@ def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow
     window = create_main_window(config_dir)
     window.show()
     QTest.qWaitForWindowExposed(window)
-    window.to.setText("bob@example.net")
-    window.subject.setText("Benchmark")
-    window.body.setPlainText("A large file.")
+    window.form.to.setText("bob@example.net")
+    window.form.subject.setText("Benchmark")
+    window.form.body.setPlainText("A large file.")
     window.attach_files([attachment])
     QTest.qWait(300)  # let whatever the window does after attaching settle first
     return window

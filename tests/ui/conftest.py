@@ -87,11 +87,11 @@ def fill(
     body: str = "",
 ) -> None:
     """Type a message into the window's fields."""
-    window.to.setText(to)
-    window.cc.setText(cc)
-    window.bcc.setText(bcc)
-    window.subject.setText(subject)
-    window.body.setPlainText(body)
+    window.form.to.setText(to)
+    window.form.cc.setText(cc)
+    window.form.bcc.setText(bcc)
+    window.form.subject.setText(subject)
+    window.form.body.setPlainText(body)
 
 
 def type_text(widget: QWidget, text: str) -> None:
@@ -129,10 +129,10 @@ def send(qtbot: QtBot, window: ComposeWindow, timeout: int = 20_000) -> bool:
 def snapshot(window: ComposeWindow) -> tuple[str, ...]:
     """Everything the user typed, to prove a failure changed nothing."""
     return (
-        window.from_account.currentText(),
-        window.to.text(),
-        window.cc.text(),
-        window.bcc.text(),
-        window.subject.text(),
-        window.body.toPlainText(),
+        window.form.from_account.currentText(),
+        window.form.to.text(),
+        window.form.cc.text(),
+        window.form.bcc.text(),
+        window.form.subject.text(),
+        window.form.body.toPlainText(),
     )

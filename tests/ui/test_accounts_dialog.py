@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import keyring
 import pytest
 from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
@@ -13,8 +14,8 @@ from composer.mail.accounts import Security
 from composer.mail.secrets import SERVICE
 from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_window import ComposeWindow
-from tests.keyrings import MemoryKeyring
-from tests.servers import PASSWORD, SmtpServer, account_for
+from tests.keyrings import LockedKeyring, MemoryKeyring
+from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
 from tests.ui.conftest import MakeWindow, configure, fill, send, type_text
 
 
@@ -26,7 +27,9 @@ def open_dialog(qtbot: QtBot, window: ComposeWindow) -> AccountsDialog:
     return dialog
 
 
-def enter_account(qtbot: QtBot, dialog: AccountsDialog, server: SmtpServer, password: str) -> None:
+def enter_account(
+    qtbot: QtBot, dialog: AccountsDialog, server: SmtpServer | SilentServer, password: str
+) -> None:
     """Add an account the way a person would: Add, then type into each field."""
     dialog.findChild(QPushButton, "addAccount").click()
     for name, text in (
@@ -34,14 +37,14 @@ def enter_account(qtbot: QtBot, dialog: AccountsDialog, server: SmtpServer, pass
         ("displayName", "Ann Lee"),
         ("email", "ann@example.org"),
         ("host", server.host),
-        ("username", server.username),
+        ("username", getattr(server, "username", "ann")),
     ):
         dialog.findChild(QLineEdit, name).setText(text)
     # The password is typed key by key, as a person would.
-    dialog.password.clear()
-    type_text(dialog.password, password)
-    dialog.security.setCurrentIndex(dialog.security.findText("STARTTLS"))
-    dialog.port.setValue(server.port)
+    dialog.form.password.clear()
+    type_text(dialog.form.password, password)
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("STARTTLS"))
+    dialog.form.port.setValue(server.port)
 
 
 def files_containing(directory: Path, secret: str) -> list[Path]:
@@ -65,7 +68,7 @@ def test_account_survives_a_new_window_with_password_only_in_keyring(
     enter_account(qtbot, dialog, smtp_server, PASSWORD)
     with qtbot.waitSignal(dialog.accepted):
         dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
-    assert window.from_account.currentText() in {
+    assert window.form.from_account.currentText() in {
         "Ann Lee <ann@example.org>",
         "Local sandbox <me@sandbox.localhost>",
     }
@@ -73,9 +76,9 @@ def test_account_survives_a_new_window_with_password_only_in_keyring(
 
     again = make_window()
 
-    assert [again.from_account.itemText(i) for i in range(again.from_account.count())] == [
-        "Ann Lee <ann@example.org>"
-    ]
+    assert [
+        again.form.from_account.itemText(i) for i in range(again.form.from_account.count())
+    ] == ["Ann Lee <ann@example.org>"]
     assert list(memory_keyring.passwords.values()) == [PASSWORD]
     assert all(service == SERVICE for service, _ in memory_keyring.passwords)
     assert files_containing(config_dir, PASSWORD) == []
@@ -89,16 +92,16 @@ def test_account_survives_a_new_window_with_password_only_in_keyring(
 def test_security_sets_the_conventional_port(qtbot: QtBot, make_window: MakeWindow) -> None:
     dialog = open_dialog(qtbot, make_window())
     dialog.findChild(QPushButton, "addAccount").click()
-    assert dialog.security.currentText() == "SSL/TLS"
-    assert dialog.port.value() == 465
+    assert dialog.form.security.currentText() == "SSL/TLS"
+    assert dialog.form.port.value() == 465
 
-    dialog.security.setCurrentIndex(dialog.security.findText("STARTTLS"))
-    assert dialog.port.value() == 587
-    dialog.port.setValue(2525)
-    dialog.security.setCurrentIndex(dialog.security.findText("SSL/TLS"))
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("STARTTLS"))
+    assert dialog.form.port.value() == 587
+    dialog.form.port.setValue(2525)
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("SSL/TLS"))
 
-    assert dialog.port.value() == 2525
-    assert [dialog.security.itemText(i) for i in range(3)] == [
+    assert dialog.form.port.value() == 2525
+    assert [dialog.form.security.itemText(i) for i in range(3)] == [
         "SSL/TLS",
         "STARTTLS",
         "None (unencrypted)",
@@ -157,7 +160,9 @@ def test_no_keyring_offers_to_keep_the_password_for_this_session(
 
     assert asked == [("No keyring available", QMessageBox.StandardButton.Yes)]
     assert files_containing(config_dir, PASSWORD) == []
-    window.from_account.setCurrentIndex(window.from_account.findText("Ann Lee <ann@example.org>"))
+    window.form.from_account.setCurrentIndex(
+        window.form.from_account.findText("Ann Lee <ann@example.org>")
+    )
     fill(window, to="bob@example.org", subject="Session password", body="B")
     assert send(qtbot, window) is True
     assert smtp_server.auth_attempts == [("ann", PASSWORD)]
@@ -197,7 +202,7 @@ def test_removing_an_account_forgets_its_password(
         dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
 
     assert memory_keyring.passwords == {}
-    assert window.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
+    assert window.form.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
 
 
 def test_incomplete_account_is_not_saved(
@@ -212,3 +217,57 @@ def test_incomplete_account_is_not_saved(
     assert "valid email address" in dialog.hint.text()
     assert not (config_dir / "settings.json").exists()
     dialog.reject()
+
+
+def test_a_password_that_cannot_be_deleted_is_reported(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, smtp_server: SmtpServer
+) -> None:
+    locked = LockedKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(locked)
+    try:
+        configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
+        window = make_window()
+        dialog = open_dialog(qtbot, window)
+        dialog.findChild(QPushButton, "removeAccount").click()
+        with qtbot.waitSignal(dialog.accepted):
+            dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
+    finally:
+        keyring.set_keyring(previous)
+
+    assert locked.passwords  # still there, and the user is told so
+    box = window.findChild(QMessageBox, "startupWarning")
+    assert isinstance(box, QMessageBox)
+    assert "still in the system keyring" in box.text()
+    assert "still in the system keyring" in window.statusBar().currentMessage()
+
+
+def test_a_closed_dialog_is_deleted_with_the_passwords_typed_in_it(
+    qtbot: QtBot, make_window: MakeWindow, smtp_server: SmtpServer
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    enter_account(qtbot, dialog, smtp_server, "typed-but-cancelled")
+    destroyed: list[bool] = []
+    dialog.destroyed.connect(lambda: destroyed.append(True))
+
+    dialog.reject()
+
+    qtbot.waitUntil(lambda: destroyed == [True])
+    assert window.findChild(QDialog, "accountsDialog") is None
+
+
+def test_closing_the_dialog_during_a_connection_test_does_not_wait_for_it(
+    qtbot: QtBot, make_window: MakeWindow, silent_server: SilentServer
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    enter_account(qtbot, dialog, silent_server, "pw")
+    dialog.findChild(QPushButton, "testConnection").click()
+    assert silent_server.wait_for_connection()
+
+    dialog.reject()  # cancels the check; the window stays usable
+
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "accountsDialog") is None)
+    fill(window, to="bob@example.org", subject="Still here", body="B")
+    assert send(qtbot, window) is True

@@ -53,24 +53,24 @@ def test_sent_addresses_are_suggested_in_a_new_window(
     window.close()
 
     again = make_window()
-    assert isinstance(again.to, AddressLineEdit)
+    assert isinstance(again.form.to, AddressLineEdit)
 
     # Frank was sent to twice, Friend once.
-    assert suggestions_for(qtbot, again.to, "fr") == [
+    assert suggestions_for(qtbot, again.form.to, "fr") == [
         "frank@example.net",
         "Friend Person <friend@example.org>",
     ]
-    qtbot.keyClick(QApplication.activePopupWidget() or again.to, Qt.Key.Key_Down)
-    qtbot.keyClick(QApplication.activePopupWidget() or again.to, Qt.Key.Key_Return)
-    assert again.to.text() == "Friend Person <friend@example.org>, "
+    qtbot.keyClick(QApplication.activePopupWidget() or again.form.to, Qt.Key.Key_Down)
+    qtbot.keyClick(QApplication.activePopupWidget() or again.form.to, Qt.Key.Key_Return)
+    assert again.form.to.text() == "Friend Person <friend@example.org>, "
 
     # Cc and Bcc complete from the same book, Bcc recipients included.
-    assert isinstance(again.cc, AddressLineEdit)
-    assert suggestions_for(qtbot, again.cc, "bo") == ["Lee, Bob <bob@example.org>"]
-    qtbot.keyClick(QApplication.activePopupWidget() or again.cc, Qt.Key.Key_Return)
-    assert parse_list(again.cc.text()).valid[0].display_name == "Lee, Bob"
-    assert isinstance(again.bcc, AddressLineEdit)
-    assert suggestions_for(qtbot, again.bcc, "hid") == ["Hidden <hidden@example.org>"]
+    assert isinstance(again.form.cc, AddressLineEdit)
+    assert suggestions_for(qtbot, again.form.cc, "bo") == ["Lee, Bob <bob@example.org>"]
+    qtbot.keyClick(QApplication.activePopupWidget() or again.form.cc, Qt.Key.Key_Return)
+    assert parse_list(again.form.cc.text()).valid[0].display_name == "Lee, Bob"
+    assert isinstance(again.form.bcc, AddressLineEdit)
+    assert suggestions_for(qtbot, again.form.bcc, "hid") == ["Hidden <hidden@example.org>"]
 
 
 def test_the_sending_window_suggests_right_away(qtbot: QtBot, make_window: MakeWindow) -> None:
@@ -78,4 +78,4 @@ def test_the_sending_window_suggests_right_away(qtbot: QtBot, make_window: MakeW
     fill(window, to="Ann Lee <ann@example.org>", subject="Hi", body="B")
     assert send(qtbot, window) is True
 
-    assert suggestions_for(qtbot, window.to, "lee") == ["Ann Lee <ann@example.org>"]
+    assert suggestions_for(qtbot, window.form.to, "lee") == ["Ann Lee <ann@example.org>"]

@@ -14,7 +14,7 @@ import composer
 from composer.app import CommandLineError, drafts_from_arguments, main, parse_arguments
 from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
-from composer.ui.application import ComposerApplication
+from composer.session import Session
 
 
 def drafts(*argv: str) -> list[Draft]:
@@ -22,9 +22,9 @@ def drafts(*argv: str) -> list[Draft]:
 
 
 @pytest.fixture
-def owner(qtbot: QtBot, config_dir: Path) -> ComposerApplication:
+def owner(qtbot: QtBot, config_dir: Path) -> Session:
     """The one-per-process owner of compose windows; qtbot closes them at teardown."""
-    owner = ComposerApplication(Paths.under(config_dir))
+    owner = Session(Paths.under(config_dir))
     owner.window_opened.connect(qtbot.addWidget)
     return owner
 
@@ -178,7 +178,7 @@ def test_a_malformed_link_exits_2_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_options_and_link_fill_the_window(
-    owner: ComposerApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    owner: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "notes.txt").write_text("notes")
     monkeypatch.chdir(tmp_path)
@@ -193,9 +193,9 @@ def test_options_and_link_fill_the_window(
     window = owner.open_window(draft)
 
     assert window.isVisible()
-    assert window.to.text() == "ann@example.org"
-    assert window.cc.text() == "bob@example.org"
-    assert window.bcc.text() == "eve@example.com"
-    assert window.subject.text() == "Hi there"
-    assert window.body.toPlainText() == "Line 1\nLine 2"
+    assert window.form.to.text() == "ann@example.org"
+    assert window.form.cc.text() == "bob@example.org"
+    assert window.form.bcc.text() == "eve@example.com"
+    assert window.form.subject.text() == "Hi there"
+    assert window.form.body.toPlainText() == "Line 1\nLine 2"
     assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)

@@ -51,8 +51,12 @@ def test_send_through_starttls_server(
         "hidden@example.net",
     ]
     # The form is cleared for the next message; the account stays.
-    assert (window.to.text(), window.subject.text(), window.body.toPlainText()) == ("", "", "")
-    assert window.from_account.currentText() == "Ann Lee <ann@example.org>"
+    assert (window.form.to.text(), window.form.subject.text(), window.form.body.toPlainText()) == (
+        "",
+        "",
+        "",
+    )
+    assert window.form.from_account.currentText() == "Ann Lee <ann@example.org>"
 
 
 def test_send_through_implicit_tls_server(
@@ -140,7 +144,7 @@ def test_silent_server_keeps_window_responsive_and_cancel_ends_it(
     assert not window.action_send.isEnabled()
     assert window.action_cancel.isEnabled()
     assert window.action_accounts.isEnabled()
-    assert window.to.isReadOnly()
+    assert window.form.to.isReadOnly()
 
     with qtbot.waitSignal(window.send_finished, timeout=5000) as blocker:
         window.action_cancel.trigger()
@@ -150,7 +154,7 @@ def test_silent_server_keeps_window_responsive_and_cancel_ends_it(
     assert snapshot(window) == before
     assert window.action_send.isEnabled()
     assert not window.action_cancel.isEnabled()
-    assert not window.to.isReadOnly()
+    assert not window.form.to.isReadOnly()
 
 
 def test_timeout_is_reported_with_host_and_port(
@@ -272,7 +276,7 @@ def test_empty_subject_asks_first(
     else:
         window.action_send.trigger()
         assert not window.is_sending()
-        assert window.body.toPlainText() == "No subject"
+        assert window.form.body.toPlainText() == "No subject"
     assert asked == ["Send without a subject?"]
 
 
@@ -282,20 +286,20 @@ def test_line_break_in_subject_cannot_inject_a_header(
     configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
     window = make_window()
     fill(window, to="bob@example.org", body="B")
-    window.subject.setText("Hello\r\nBcc: victim@example.net")
+    window.form.subject.setText("Hello\r\nBcc: victim@example.net")
 
     assert send(qtbot, window) is False
 
     assert "line break" in window.statusBar().currentMessage()
     assert smtp_server.received == []
-    assert window.subject.text() == "Hello\r\nBcc: victim@example.net"
+    assert window.form.subject.text() == "Hello\r\nBcc: victim@example.net"
 
 
 def test_sandbox_is_the_working_default(
     qtbot: QtBot, make_window: MakeWindow, config_dir: Path
 ) -> None:
     window = make_window()
-    assert window.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
+    assert window.form.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
     fill(window, to="friend@example.org", subject="First message", body="Hello sandbox")
 
     assert send(qtbot, window) is True
@@ -315,17 +319,17 @@ def test_ctrl_return_sends_and_ctrl_n_clears(qtbot: QtBot, make_window: MakeWind
     window.windowHandle().requestActivate()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     fill(window, to="friend@example.org", subject="Keys", body="B")
-    window.body.setFocus()
+    window.form.body.setFocus()
 
     with qtbot.waitSignal(window.send_finished, timeout=20_000) as blocker:
-        qtbot.keyClick(window.body, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(window.form.body, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert blocker.args == [True]
-    assert window.body.toPlainText() == ""
+    assert window.form.body.toPlainText() == ""
     assert not window.action_restore.isEnabled()  # a sent message is not "discarded"
 
     fill(window, to="x@example.org", subject="Draft", body="Some text")
     typed = snapshot(window)
-    qtbot.keyClick(window.body, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.form.body, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert snapshot(window)[1:] == ("", "", "", "", "")
 
     # What New Message cleared is not lost.
@@ -340,13 +344,13 @@ def test_last_used_account_is_remembered(
     second = account_for(smtp_server, Security.STARTTLS, name="Home", email="home@example.org")
     configure(config_dir, first, second)
     window = make_window()
-    assert window.from_account.currentText() == "Ann Lee <ann@example.org>"
-    window.from_account.setCurrentIndex(1)
+    assert window.form.from_account.currentText() == "Ann Lee <ann@example.org>"
+    window.form.from_account.setCurrentIndex(1)
     window.close()
 
     again = make_window()
 
-    assert again.from_account.currentText() == "Ann Lee <home@example.org>"
+    assert again.form.from_account.currentText() == "Ann Lee <home@example.org>"
 
 
 def test_corrupt_config_file_is_set_aside(make_window: MakeWindow, config_dir: Path) -> None:
@@ -359,4 +363,4 @@ def test_corrupt_config_file_is_set_aside(make_window: MakeWindow, config_dir: P
     backups = list(config_dir.glob("settings.json.broken-*"))
     assert len(backups) == 1
     assert backups[0].read_text(encoding="utf-8") == '{"version": 1, "accounts": ['
-    assert window.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
+    assert window.form.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"

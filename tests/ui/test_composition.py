@@ -72,8 +72,8 @@ def test_two_attachments_arrive_with_identical_bytes_and_names(
         QFileDialog, "getOpenFileNames", lambda *_args: ([str(p) for p in files], "")
     )
     window.findChild(type(window.action_attach), "actionAttach").trigger()
-    assert window.attachment_list.count() == 2
-    assert "2 attachments" in window.attachment_total.text()
+    assert window.form.attachment_list.count() == 2
+    assert "2 attachments" in window.form.attachment_panel.total.text()
     fill(window, to="bob@example.org", subject="Files", body="See the files.")
 
     assert send(qtbot, window) is True
@@ -84,7 +84,7 @@ def test_two_attachments_arrive_with_identical_bytes_and_names(
         "Übersicht März – Bericht.txt": files[0].read_bytes(),
         "data.bin": files[1].read_bytes(),
     }
-    assert window.attachment_list.count() == 0  # cleared with the rest after sending
+    assert window.form.attachment_list.count() == 0  # cleared with the rest after sending
 
 
 def test_files_dropped_on_the_window_are_attached_and_can_be_removed(
@@ -93,32 +93,32 @@ def test_files_dropped_on_the_window_are_attached_and_can_be_removed(
     window = make_window()
 
     drop_files(window.centralWidget(), [files[0]])
-    drop_files(window.to, [files[1]])
+    drop_files(window.form.to, [files[1]])
     drop_files(window, [files[0]])  # already attached: not twice
 
-    assert window.to.text() == ""
+    assert window.form.to.text() == ""
     assert [a.path for a in window.draft().attachments] == [files[0], files[1]]
     remove = window.findChild(QToolButton, "removeAttachment")
     assert not remove.isEnabled()
-    window.attachment_list.setCurrentRow(0)
+    window.form.attachment_list.setCurrentRow(0)
     remove.click()
     assert [a.path for a in window.draft().attachments] == [files[1]]
-    window.attachment_list.setCurrentRow(0)
-    qtbot.keyClick(window.attachment_list, Qt.Key.Key_Delete)
+    window.form.attachment_list.setCurrentRow(0)
+    qtbot.keyClick(window.form.attachment_list, Qt.Key.Key_Delete)
     assert window.draft().attachments == ()
-    assert not window.attachment_panel.isVisible()
+    assert not window.form.attachment_panel.isVisible()
 
 
 def test_non_image_file_dropped_on_the_body_is_attached_not_pasted(
     make_window: MakeWindow, files: tuple[Path, Path]
 ) -> None:
     window = make_window()
-    body_before = window.body.toPlainText()
+    body_before = window.form.body.toPlainText()
 
-    drop_files(window.body.viewport(), [files[1]])
+    drop_files(window.form.body.viewport(), [files[1]])
 
     assert [a.path for a in window.draft().attachments] == [files[1]]
-    assert window.body.toPlainText() == body_before
+    assert window.form.body.toPlainText() == body_before
 
 
 def test_vanished_attachment_is_named_and_nothing_is_lost(
@@ -140,7 +140,7 @@ def test_vanished_attachment_is_named_and_nothing_is_lost(
     status = window.statusBar().currentMessage()
     assert "data.bin" in status
     assert snapshot(window) == before
-    assert window.attachment_list.count() == 2
+    assert window.form.attachment_list.count() == 2
     assert smtp_server.received == []
 
 
@@ -208,7 +208,7 @@ def test_formatted_message_arrives_as_alternative_with_a_plain_twin(
     configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
     window = make_window()
     fill(window, to="bob@example.org", subject="Formatted", body="")
-    cursor = window.body.textCursor()
+    cursor = window.form.body.textCursor()
     cursor.insertText("Hello ")
     bold = cursor.charFormat()
     bold.setFontWeight(700)
@@ -232,7 +232,7 @@ def test_plain_text_toggle_sends_text_only(
     configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
     window = make_window()
     fill(window, to="bob@example.org", subject="Plain", body="")
-    cursor = window.body.textCursor()
+    cursor = window.form.body.textCursor()
     bold = cursor.charFormat()
     bold.setForeground(QColor("#cc0000"))
     cursor.insertText("red words", bold)
@@ -255,7 +255,7 @@ def test_inline_image_arrives_as_related_and_is_referenced(
     image.fill(QColor("#3366cc"))
     data = QMimeData()
     data.setImageData(image)
-    window.body.insertFromMimeData(data)
+    window.form.body.insertFromMimeData(data)
 
     assert send(qtbot, window) is True
 
@@ -303,18 +303,18 @@ def test_signature_is_inserted_and_follows_the_account(
 ) -> None:
     _with_signatures(config_dir, smtp_server)
     window = make_window()
-    assert window.body.toPlainText().endswith("\n-- \nAnn Lee\nACME Corp")
+    assert window.form.body.toPlainText().endswith("\n-- \nAnn Lee\nACME Corp")
 
-    cursor = window.body.textCursor()
+    cursor = window.form.body.textCursor()
     cursor.movePosition(QTextCursor.MoveOperation.Start)
     cursor.insertText("Dear Bob,")
-    window.from_account.setCurrentIndex(1)
+    window.form.from_account.setCurrentIndex(1)
 
-    assert window.body.toPlainText() == "Dear Bob,\n\n-- \nAnn"
-    assert window.bcc.text() == "archive@home.example"
-    window.from_account.setCurrentIndex(0)
-    assert window.body.toPlainText() == "Dear Bob,\n\n-- \nAnn Lee\nACME Corp"
-    assert window.bcc.text() == ""
+    assert window.form.body.toPlainText() == "Dear Bob,\n\n-- \nAnn"
+    assert window.form.bcc.text() == "archive@home.example"
+    window.form.from_account.setCurrentIndex(0)
+    assert window.form.body.toPlainText() == "Dear Bob,\n\n-- \nAnn Lee\nACME Corp"
+    assert window.form.bcc.text() == ""
 
 
 def test_an_edited_signature_is_left_alone(
@@ -322,13 +322,13 @@ def test_an_edited_signature_is_left_alone(
 ) -> None:
     _with_signatures(config_dir, smtp_server)
     window = make_window()
-    cursor = window.body.textCursor()
+    cursor = window.form.body.textCursor()
     cursor.movePosition(QTextCursor.MoveOperation.End)
     cursor.insertText(" (Berlin office)")
 
-    window.from_account.setCurrentIndex(1)
+    window.form.from_account.setCurrentIndex(1)
 
-    assert window.body.toPlainText().endswith("ACME Corp (Berlin office)")
+    assert window.form.body.toPlainText().endswith("ACME Corp (Berlin office)")
 
 
 def test_show_source_and_save_as_eml(

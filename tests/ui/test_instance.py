@@ -22,8 +22,8 @@ from pytestqt.qtbot import QtBot
 import composer
 from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
+from composer.session import Session
 from composer.ui import instance
-from composer.ui.application import ComposerApplication
 from composer.ui.instance import (
     InstanceServer,
     ProtocolError,
@@ -39,15 +39,15 @@ Launch = Callable[..., "subprocess.Popen[str]"]
 
 
 @pytest.fixture
-def owner(qtbot: QtBot, config_dir: Path) -> ComposerApplication:
+def owner(qtbot: QtBot, config_dir: Path) -> Session:
     """The running instance's owner of windows; qtbot closes them at teardown."""
-    owner = ComposerApplication(Paths.under(config_dir))
+    owner = Session(Paths.under(config_dir))
     owner.window_opened.connect(qtbot.addWidget)
     return owner
 
 
 @pytest.fixture
-def server(owner: ComposerApplication, config_dir: Path) -> Iterator[InstanceServer]:
+def server(owner: Session, config_dir: Path) -> Iterator[InstanceServer]:
     """The running instance's server for config_dir, opening windows through owner."""
     server = InstanceServer()
     server.drafts_received.connect(owner.open_drafts)
@@ -238,7 +238,7 @@ def test_arbitrary_bytes_give_drafts_or_protocol_error(line: bytes) -> None:
 
 
 def test_a_second_launch_opens_its_link_in_the_running_instance(
-    owner: ComposerApplication,
+    owner: Session,
     server: InstanceServer,
     launch: Launch,
     config_dir: Path,
@@ -256,14 +256,14 @@ def test_a_second_launch_opens_its_link_in_the_running_instance(
     second = owner.windows()[1]
     assert second is not first
     assert second.isVisible()
-    assert second.to.text() == "ann@example.org"
-    assert second.subject.text() == "Hi there"
-    assert first.to.text() == ""
+    assert second.form.to.text() == "ann@example.org"
+    assert second.form.subject.text() == "Hi there"
+    assert first.form.to.text() == ""
     assert elapsed < 20, f"the second launch took {elapsed:.1f} s"
 
 
 def test_a_second_launch_with_options_sends_absolute_attachment_paths(
-    owner: ComposerApplication,
+    owner: Session,
     server: InstanceServer,
     launch: Launch,
     config_dir: Path,
@@ -281,12 +281,12 @@ def test_a_second_launch_with_options_sends_absolute_attachment_paths(
     qtbot.waitUntil(lambda: process.poll() is not None, timeout=10_000)
     assert process.returncode == 0, process.communicate()[1]
     window = opened.args[0]
-    assert window.to.text() == "bob@example.net"
+    assert window.form.to.text() == "bob@example.net"
     assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)
 
 
 def test_a_second_launch_without_arguments_opens_an_empty_window(
-    owner: ComposerApplication,
+    owner: Session,
     server: InstanceServer,
     launch: Launch,
     config_dir: Path,
@@ -301,8 +301,12 @@ def test_a_second_launch_without_arguments_opens_an_empty_window(
     assert process.returncode == 0, process.communicate()[1]
     second = owner.windows()[1]
     assert second.isVisible()
-    assert (second.to.text(), second.subject.text(), second.body.toPlainText()) == ("", "", "")
-    assert first.to.text() == "ann@example.org"
+    assert (second.form.to.text(), second.form.subject.text(), second.form.body.toPlainText()) == (
+        "",
+        "",
+        "",
+    )
+    assert first.form.to.text() == "ann@example.org"
 
 
 def test_the_real_program_answers_later_launches(
@@ -344,7 +348,7 @@ def _listening(name: str) -> bool:
 def test_garbage_on_the_socket_is_ignored_with_a_warning(
     garbage: bytes,
     client: Client,
-    owner: ComposerApplication,
+    owner: Session,
     config_dir: Path,
     qtbot: QtBot,
     caplog: pytest.LogCaptureFixture,
@@ -361,12 +365,10 @@ def test_garbage_on_the_socket_is_ignored_with_a_warning(
     good.send(encode_request([Draft(subject="After the garbage")]))
     good.wait_hung_up()
     assert json.loads(good.received) == {"ok": True}
-    assert [w.subject.text() for w in owner.windows()] == ["After the garbage"]
+    assert [w.form.subject.text() for w in owner.windows()] == ["After the garbage"]
 
 
-def test_a_request_in_pieces_is_put_together(
-    client: Client, owner: ComposerApplication, qtbot: QtBot
-) -> None:
+def test_a_request_in_pieces_is_put_together(client: Client, owner: Session, qtbot: QtBot) -> None:
     line = encode_request([Draft(to="ann@example.org", body="x" * 100_000)])
 
     for start in range(0, len(line), 4096):
@@ -374,23 +376,23 @@ def test_a_request_in_pieces_is_put_together(
     client.wait_hung_up()
 
     assert json.loads(client.received) == {"ok": True}
-    assert owner.windows()[0].to.text() == "ann@example.org"
+    assert owner.windows()[0].form.to.text() == "ann@example.org"
 
 
 def test_a_launch_that_hangs_up_at_once_still_gets_its_window(
-    client: Client, owner: ComposerApplication, qtbot: QtBot
+    client: Client, owner: Session, qtbot: QtBot
 ) -> None:
     client.send(encode_request([Draft(subject="Fire and forget")]))
     client.close()
 
     qtbot.waitUntil(lambda: len(owner.windows()) == 1)
-    assert owner.windows()[0].subject.text() == "Fire and forget"
+    assert owner.windows()[0].form.subject.text() == "Fire and forget"
 
 
 def test_an_incomplete_request_is_ignored(
     client: Client,
     server: InstanceServer,
-    owner: ComposerApplication,
+    owner: Session,
     qtbot: QtBot,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -405,7 +407,7 @@ def test_an_incomplete_request_is_ignored(
 
 def test_an_oversized_request_is_refused(
     client: Client,
-    owner: ComposerApplication,
+    owner: Session,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -421,7 +423,7 @@ def test_an_oversized_request_is_refused(
 
 
 def test_a_silent_client_is_dropped(
-    owner: ComposerApplication,
+    owner: Session,
     server: InstanceServer,
     config_dir: Path,
     qtbot: QtBot,
@@ -460,9 +462,7 @@ def test_an_instance_that_never_answers_is_given_up_on(tmp_path: Path) -> None:
         mute.close()
 
 
-def test_a_stale_socket_file_is_replaced(
-    tmp_path: Path, owner: ComposerApplication, qtbot: QtBot
-) -> None:
+def test_a_stale_socket_file_is_replaced(tmp_path: Path, owner: Session, qtbot: QtBot) -> None:
     if sys.platform == "win32":
         pytest.skip("named pipes leave no file behind")
     name = instance_name(tmp_path)
@@ -477,7 +477,7 @@ def test_a_stale_socket_file_is_replaced(
         client = Client(qtbot, name)
         client.send(encode_request([Draft(subject="Found")]))
         client.wait_hung_up()
-        assert [w.subject.text() for w in owner.windows()] == ["Found"]
+        assert [w.form.subject.text() for w in owner.windows()] == ["Found"]
     finally:
         server.close()
     assert not os.path.exists(path)

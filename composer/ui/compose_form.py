@@ -1,0 +1,170 @@
+"""The fields of one message: From, To, Cc, Bcc, Subject, attachments and Body, as a Draft."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
+
+from composer.mail.accounts import Account
+from composer.mail.addressbook import AddressBook
+from composer.mail.draft import Draft
+from composer.ui.identity import IdentityKeeper
+from composer.ui.naming import named
+from composer.ui.rich_text import document_parts
+from composer.ui.widgets.address_edit import AddressLineEdit
+from composer.ui.widgets.attachment_list import AttachmentPanel
+from composer.ui.widgets.body_edit import BodyEdit
+from composer.ui.widgets.format_toolbar import FormatToolBar
+
+
+class ComposeForm(QWidget):
+    """Reads and writes a Draft; knows nothing of sending.
+
+    The account picker shows the accounts handed to set_accounts(); choosing one switches the
+    signature and default Cc/Bcc where the user has not changed them.
+    """
+
+    def __init__(self, address_book: AddressBook, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composeArea")
+        self._accounts: dict[str, Account] = {}
+        # Carried from a loaded draft (a mailto: link's In-Reply-To), not shown in a field.
+        self._in_reply_to = ""
+        self.from_account = named("fromAccount", QComboBox())
+        self.from_account.setAccessibleName("From")
+        self.to = _address_edit("to", "To", "Ann Lee <ann@example.org>, bob@example.net")
+        self.cc = _address_edit("cc", "Cc", "")
+        self.bcc = _address_edit("bcc", "Bcc", "Hidden from the other recipients")
+        for edit in (self.to, self.cc, self.bcc):
+            edit.set_address_book(address_book)
+        self.subject = named("subject", QLineEdit())
+        self.subject.setAccessibleName("Subject")
+        self.attachment_panel = AttachmentPanel()
+        self.attachment_list = self.attachment_panel.list
+        self.body = named("body", BodyEdit())
+        self.body.setAccessibleName("Message body")
+        self.identity = IdentityKeeper(self.body, self.cc, self.bcc)
+        self.format_bar = FormatToolBar(self.body)
+        self.from_account.currentIndexChanged.connect(
+            lambda _index: self.identity.switch(self.account())
+        )
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for label, field in (
+            ("&From:", self.from_account),
+            ("&To:", self.to),
+            ("&Cc:", self.cc),
+            ("&Bcc:", self.bcc),
+            ("S&ubject:", self.subject),
+        ):
+            form.addRow(label, field)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.attachment_panel)
+        layout.addWidget(self.format_bar)
+        layout.addWidget(self.body, 1)
+
+    def drop_targets(self) -> tuple[QWidget, ...]:
+        """The fields where a dropped file is attached rather than pasted as text."""
+        return (self.to, self.cc, self.bcc, self.subject, self.attachment_list)
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def set_accounts(self, accounts: list[Account], preferred_id: str) -> None:
+        """Offer accounts in From, keeping the chosen one if it is still there."""
+        current = self.account_id() or preferred_id
+        self._accounts = {account.id: account for account in accounts}
+        self.from_account.blockSignals(True)
+        self.from_account.clear()
+        for account in accounts:
+            self.from_account.addItem(account.label, account.id)
+        index = self.from_account.findData(current)
+        if index < 0:
+            index = self.from_account.findData(preferred_id)
+        self.from_account.setCurrentIndex(max(index, 0))
+        self.from_account.blockSignals(False)
+        self.identity.switch(self.account())
+
+    def account_id(self) -> str:
+        return str(self.from_account.currentData() or "")
+
+    def account(self) -> Account | None:
+        return self._accounts.get(self.account_id())
+
+    # --- the message ----------------------------------------------------------------------
+
+    def draft(self, *, plain_only: bool = False) -> Draft:
+        """The message exactly as typed (formatting only when there is any, and allowed)."""
+        parts = document_parts(self.body.document())
+        formatted = parts.formatted and not plain_only
+        return Draft(
+            account_id=self.account_id(),
+            to=self.to.text(),
+            cc=self.cc.text(),
+            bcc=self.bcc.text(),
+            subject=self.subject.text(),
+            body=parts.plain,
+            html=parts.html if formatted else "",
+            attachments=self.attachment_list.attachments(),
+            inline_images=parts.images if formatted else (),
+            in_reply_to=self._in_reply_to,
+        )
+
+    def load_draft(self, draft: Draft) -> list[str]:
+        """Show draft in the fields (the account only if it still exists).
+
+        Returns the attachments that could not be attached, in words.
+        """
+        index = self.from_account.findData(draft.account_id)
+        if index >= 0:
+            self.from_account.setCurrentIndex(index)
+        self.set_recipients(draft)
+        self.subject.setText(draft.subject)
+        self._in_reply_to = draft.in_reply_to
+        self.identity.forget()
+        if draft.html:
+            self.body.set_html_with_images(draft.html, draft.inline_images)
+        else:
+            self.body.setPlainText(draft.body)
+        return self.attachment_list.set_attachments(draft.attachments)
+
+    def set_recipients(self, draft: Draft) -> None:
+        self.to.setText(draft.to)
+        self.cc.setText(draft.cc)
+        self.bcc.setText(draft.bcc)
+
+    def start_new(self) -> None:
+        """Empty every field but From, then fill in the account's signature and Cc/Bcc."""
+        for edit in (self.to, self.cc, self.bcc, self.subject):
+            edit.clear()
+        self.body.clear()
+        self._in_reply_to = ""
+        self.identity.forget()
+        self.attachment_list.set_attachments(())
+        self.identity.start(self.account())
+        self.to.setFocus()
+
+    def attach(self, paths: list[Path]) -> list[str]:
+        """Attach files; returns those that could not be attached, in words."""
+        return self.attachment_list.add_files(paths)
+
+    def set_locked(self, locked: bool) -> None:
+        """While a send runs the fields stay selectable and scrollable but cannot change, so
+        what is cleared after success is exactly what was sent."""
+        for edit in (self.to, self.cc, self.bcc, self.subject):
+            edit.setReadOnly(locked)
+        self.body.setReadOnly(locked)
+        self.format_bar.setEnabled(not locked)
+        self.attachment_list.setEnabled(not locked)
+        self.from_account.setEnabled(not locked)
+
+
+def _address_edit(name: str, accessible: str, placeholder: str) -> AddressLineEdit:
+    edit = named(name, AddressLineEdit())
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    return edit

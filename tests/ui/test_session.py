@@ -1,0 +1,259 @@
+"""Several compose windows over one AppContext, owned by Session."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from composer.app import create_main_window
+from composer.mail.accounts import Account, AccountSettings, AccountStore, Security
+from composer.mail.draft import Draft
+from composer.paths import Paths
+from composer.session import Session
+from composer.ui.compose_window import ComposeWindow
+from tests.servers import SilentServer, account_for
+from tests.ui.conftest import configure, fill
+
+
+def make_owner(qtbot: QtBot, config_dir: Path) -> Session:
+    """An owner over config_dir whose windows qtbot closes at teardown."""
+    owner = Session(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    return owner
+
+
+@pytest.fixture
+def owner(qtbot: QtBot, config_dir: Path) -> Session:
+    """The one-per-process owner of compose windows, over config_dir."""
+    return make_owner(qtbot, config_dir)
+
+
+def new_window_action(window: object) -> QAction:
+    action = window.findChild(QAction, "actionNewWindow")  # type: ignore[attr-defined]
+    assert isinstance(action, QAction)
+    return action
+
+
+def test_open_window_shows_a_filled_window(owner: Session, qtbot: QtBot) -> None:
+    window = owner.open_window(Draft(to="ann@example.org", subject="Hi"))
+    qtbot.waitExposed(window)
+
+    assert window.isVisible()
+    assert (window.form.to.text(), window.form.subject.text()) == ("ann@example.org", "Hi")
+    assert owner.windows() == [window]
+
+
+def test_new_window_is_built_but_not_shown(owner: Session) -> None:
+    window = owner.new_window()
+
+    assert not window.isVisible()
+    assert window.objectName() == "composerWindow"
+    assert owner.windows() == [window]
+
+
+def test_windows_share_one_context(owner: Session, config_dir: Path) -> None:
+    first = owner.open_window()
+    account = Account(id="work", name="Work", email="ann@example.org", host="smtp.example.org")
+    owner.context.update_settings(AccountSettings((account,), default_id="work"))
+
+    second = owner.open_window()
+
+    assert second.form.from_account.currentData() == "work"
+    assert first is not second
+    # One settings file, written once through the shared context.
+    assert (config_dir / "settings.json").is_file()
+
+
+def test_new_window_action_opens_another_window_with_the_same_account(
+    qtbot: QtBot, config_dir: Path
+) -> None:
+    configure(
+        config_dir,
+        Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org"),
+        Account(id="work", name="Work", email="ann@work.example", host="smtp.work.example"),
+    )
+    owner = make_owner(qtbot, config_dir)
+    first = owner.open_window(Draft(account_id="work", to="bob@example.net"))
+
+    with qtbot.waitSignal(owner.window_opened) as opened:
+        new_window_action(first).trigger()
+
+    second = opened.args[0]
+    assert owner.windows() == [first, second]
+    assert second.isVisible()
+    assert second.form.from_account.currentData() == "work"
+    assert second.form.to.text() == ""
+    assert first.form.to.text() == "bob@example.net"
+
+
+def test_closing_a_window_forgets_it_and_keeps_the_others(owner: Session, qtbot: QtBot) -> None:
+    first, second, third = (owner.open_window() for _ in range(3))
+
+    second.close()
+
+    qtbot.waitUntil(lambda: owner.windows() == [first, third])
+    assert first.isVisible()
+    assert third.isVisible()
+
+
+def test_start_up_warnings_are_shown_by_the_first_window_only(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    (config_dir / "settings.json").write_text("{ this is not JSON")
+    owner = make_owner(qtbot, config_dir)
+
+    first = owner.open_window()
+    second = owner.open_window()
+
+    assert first.findChild(QMessageBox, "startupWarning") is not None
+    assert second.findChild(QMessageBox, "startupWarning") is None
+
+
+def test_create_main_window_opens_more_windows_that_outlive_it(
+    qtbot: QtBot, config_dir: Path
+) -> None:
+    first = create_main_window(config_dir)
+    qtbot.addWidget(first)
+    session = session_of(first)
+    session.window_opened.connect(qtbot.addWidget)
+    first.show()
+
+    with qtbot.waitSignal(session.window_opened) as opened:
+        new_window_action(first).trigger()
+    second = opened.args[0]
+    first.close()
+
+    assert session.windows() == [second]
+    assert second.isVisible()
+    with qtbot.waitSignal(session.ended):
+        second.close()
+
+
+def session_of(window: ComposeWindow) -> Session:
+    app = QApplication.instance()
+    assert app is not None
+    [session] = [s for s in app.findChildren(Session) if window in s.windows()]
+    return session
+
+
+def test_a_window_closed_while_sending_lets_the_message_go_and_the_others_hear(
+    owner: Session, qtbot: QtBot, config_dir: Path
+) -> None:
+    sender, other = owner.open_window(), owner.open_window()
+    fill(sender, to="bob@example.org", subject="Off it goes", body="Hi")
+
+    sender.action_send.trigger()
+    assert sender.is_sending()
+    sender.close()
+
+    assert owner.windows() == [other]
+    qtbot.waitUntil(lambda: "Off it goes" in other.statusBar().currentMessage(), timeout=20_000)
+    assert "Sent to 1 recipient" in other.statusBar().currentMessage()
+    [delivered] = (config_dir / "sandbox" / "Maildir" / "new").iterdir()
+    assert b"Subject: Off it goes" in delivered.read_bytes()
+
+
+def test_a_message_that_fails_after_its_window_closed_comes_back(
+    owner: Session, qtbot: QtBot, config_dir: Path, silent_server: SilentServer
+) -> None:
+    configure(config_dir, account_for(silent_server, Security.NONE, username="", timeout=1))
+    owner = make_owner(qtbot, config_dir)
+    window = owner.open_window()
+    fill(window, to="bob@example.org", cc="carl@example.org", subject="Keep me", body="Typed")
+    window.action_send.trigger()
+    assert silent_server.wait_for_connection()
+
+    window.close()  # returns while the send still waits for the server
+    assert owner.windows() == []
+
+    with qtbot.waitSignal(owner.window_opened, timeout=20_000) as opened:
+        pass
+    again = opened.args[0]
+    assert (again.form.to.text(), again.form.cc.text()) == ("bob@example.org", "carl@example.org")
+    assert (again.form.subject.text(), again.form.body.toPlainText()) == ("Keep me", "Typed")
+    status = again.statusBar().currentMessage()
+    assert status.startswith("This message was not sent:")
+    assert "timed out" in status
+
+
+def test_an_older_send_that_ends_never_clears_a_newer_one(
+    owner: Session, qtbot: QtBot, config_dir: Path, silent_server: SilentServer
+) -> None:
+    sandbox = owner.open_window()
+    fill(sandbox, to="bob@example.org", subject="First", body="1")
+    slow = account_for(silent_server, Security.NONE, id="slow", username="", timeout=30)
+
+    def send_again(_ok: bool) -> None:
+        # Straight away, while the first send's thread is still winding down.
+        owner.context.update_settings(AccountSettings((slow,), default_id="slow"))
+        sandbox.form.set_accounts(owner.context.accounts(), "slow")
+        fill(sandbox, to="carl@example.org", subject="Second", body="2")
+        sandbox.action_send.trigger()
+
+    sandbox.send_finished.connect(send_again)
+    with qtbot.waitSignal(sandbox.send_finished, timeout=20_000):
+        sandbox.action_send.trigger()
+    sandbox.send_finished.disconnect(send_again)
+    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: len(owner.sending._tasks) == 1)
+
+    assert sandbox.is_sending()
+    assert sandbox.action_cancel.isEnabled()
+    with qtbot.waitSignal(sandbox.send_finished, timeout=10_000):
+        sandbox.action_cancel.trigger()
+    assert "cancelled" in sandbox.statusBar().currentMessage()
+
+
+def test_a_late_problem_shows_in_the_windows_open_now_not_in_the_next(
+    owner: Session, qtbot: QtBot, config_dir: Path
+) -> None:
+    configure(
+        config_dir,
+        Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org"),
+        Account(id="work", name="Work", email="ann@work.example", host="smtp.work.example"),
+    )
+    owner = make_owner(qtbot, config_dir)
+    window = owner.open_window()
+    # The settings file cannot be replaced any more: a directory now stands in its place.
+    (config_dir / "settings.json").unlink()
+    (config_dir / "settings.json").mkdir()
+
+    window.form.from_account.setCurrentIndex(1)  # remembered, and saved in the background
+
+    qtbot.waitUntil(lambda: "Could not save settings" in window.statusBar().currentMessage())
+    later = owner.open_window()
+    assert "Could not save settings" not in later.statusBar().currentMessage()
+    assert later.findChild(QMessageBox, "startupWarning") is None
+
+
+def test_choosing_an_account_saves_it_off_the_gui_thread(
+    owner: Session, qtbot: QtBot, config_dir: Path
+) -> None:
+    configure(
+        config_dir,
+        Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org"),
+        Account(id="work", name="Work", email="ann@work.example", host="smtp.work.example"),
+    )
+    owner = make_owner(qtbot, config_dir)
+    window = owner.open_window()
+    writers: list[str] = []
+    real_save = AccountStore.save
+
+    def save(store: AccountStore, settings: AccountSettings) -> None:
+        writers.append(threading.current_thread().name)
+        real_save(store, settings)
+
+    AccountStore.save = save  # type: ignore[method-assign]
+    try:
+        window.form.from_account.setCurrentIndex(1)
+        path = config_dir / "settings.json"
+        qtbot.waitUntil(lambda: '"last_used_account": "work"' in path.read_text(), timeout=5000)
+    finally:
+        AccountStore.save = real_save  # type: ignore[method-assign]
+    assert writers
+    assert threading.main_thread().name not in writers
