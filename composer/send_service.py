@@ -149,11 +149,12 @@ class _Throttle:
     def __init__(self) -> None:
         self.report: Report = lambda _progress: None
         self._last = 0.0
+        self._stage: Stage | None = None
 
     def __call__(self, step: Progress) -> None:
         now = time.monotonic()
         done = step.total and step.sent >= step.total
-        if step.stage is Stage.SENDING and not done and now - self._last < _PROGRESS_INTERVAL:
+        if step.stage is self._stage and not done and now - self._last < _PROGRESS_INTERVAL:
             return
-        self._last = now
+        self._last, self._stage = now, step.stage
         self.report(step)

@@ -38,6 +38,10 @@ class _Worker(QObject):
             self.failed.emit(internal_error(error))
         else:
             self.succeeded.emit(result)
+        finally:
+            # Ends the thread from inside, so that waiting for it (when the program exits)
+            # does not depend on the GUI thread's event loop running.
+            QThread.currentThread().quit()
 
 
 class Task(QObject):
@@ -47,7 +51,9 @@ class Task(QObject):
     Connect to these signals, never to the worker's: PySide calls a plain function or lambda
     connected to a worker's signal on the worker's thread, where touching a widget crashes.
     The task deletes itself (and its thread) once the thread has ended, so its parent must
-    outlive the work: the application's services, never a window that may close first.
+    outlive the work: the application's services, never a window that may close first. Let
+    that parent go with deleteLater(): PySide crashes when a parent freed by Python still
+    has a child whose deleteLater() is pending.
 
     Signals:
         progressed(object): what the job reported, on the GUI thread.
@@ -76,6 +82,10 @@ class Task(QObject):
         self._worker.progressed.connect(self._on_progressed)
         self._worker.succeeded.connect(self._on_succeeded)
         self._worker.failed.connect(self._on_failed)
+        # Connected directly: finished is emitted on the task's thread just before it ends,
+        # and deferred deletes posted there then are still carried out (Qt's documented way
+        # to free a worker); any later, and the worker would outlive its thread.
+        self._thread.finished.connect(self._worker.deleteLater)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
@@ -101,18 +111,15 @@ class Task(QObject):
 
     @Slot(object)
     def _on_succeeded(self, result: object) -> None:
-        self._thread.quit()
         self.succeeded.emit(result)
 
     @Slot(object)
     def _on_failed(self, error: object) -> None:
-        self._thread.quit()
         self.failed.emit(error)
 
     @Slot()
     def _on_thread_finished(self) -> None:
         self._running = False
-        self._worker.deleteLater()
         self.finished.emit()
         self.deleteLater()
 

@@ -1,0 +1,124 @@
+"""AppContext: accounts, the Delivery for one, and settings saved off the caller's thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from composer.context import AppContext
+from composer.mail.accounts import Account, AccountSettings, AccountStore
+from composer.paths import Paths
+
+HOME = Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org")
+WORK = Account(id="work", name="Work", email="ann@work.example", host="smtp.work.example")
+
+
+def saved(directory: Path, *accounts: Account, default: str = "", last: str = "") -> None:
+    AccountStore(directory / "settings.json").save(
+        AccountSettings(accounts, default_id=default, last_used_id=last)
+    )
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Iterator[AppContext]:
+    saved(tmp_path, HOME, WORK, default="home")
+    made = AppContext(Paths.under(tmp_path))
+    yield made
+    made.close()
+
+
+def test_without_accounts_the_sandbox_is_offered(tmp_path: Path) -> None:
+    context = AppContext(Paths.under(tmp_path))
+    try:
+        assert [a.id for a in context.accounts()] == ["sandbox"]
+        assert context.preferred_account_id() == "sandbox"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("default", "last", "preferred"),
+    [("", "", "home"), ("work", "", "work"), ("home", "work", "work"), ("work", "gone", "work")],
+)
+def test_the_preferred_account_is_the_last_used_then_the_default_then_the_first(
+    tmp_path: Path, default: str, last: str, preferred: str
+) -> None:
+    saved(tmp_path, HOME, WORK, default=default, last=last)
+    context = AppContext(Paths.under(tmp_path))
+    try:
+        assert context.preferred_account_id() == preferred
+    finally:
+        context.close()
+
+
+def test_the_delivery_is_for_the_account_asked_for(context: AppContext) -> None:
+    delivery = context.delivery(WORK, password="typed")
+
+    assert delivery.account is WORK
+
+
+def test_the_last_used_account_is_saved_on_another_thread(
+    context: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writers: list[threading.Thread] = []
+    real_save = AccountStore.save
+
+    def save(store: AccountStore, settings: AccountSettings) -> None:
+        writers.append(threading.current_thread())
+        real_save(store, settings)
+
+    monkeypatch.setattr(AccountStore, "save", save)
+    for account_id in ("work", "home", "work"):
+        context.remember_last_used(account_id)
+    assert context.settings.last_used_id == "work"  # at once, in memory
+
+    context.close()  # waits for what is pending
+
+    data = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
+    assert data["last_used_account"] == "work"
+    assert writers
+    assert threading.current_thread() not in writers
+
+
+def test_a_failed_background_save_is_reported(tmp_path: Path) -> None:
+    saved(tmp_path, HOME, WORK)
+    told: list[str] = []
+    context = AppContext(Paths.under(tmp_path), notify=told.append)
+    # A directory where the file must go: replacing it fails whatever the permissions.
+    (tmp_path / "settings.json").unlink()
+    (tmp_path / "settings.json").mkdir()
+
+    context.remember_last_used("work")
+    context.close()
+
+    assert len(told) == 1
+    assert told[0].startswith("Could not save settings:")
+
+
+def test_choosing_the_same_account_again_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved(tmp_path, HOME, WORK, last="work")
+    context = AppContext(Paths.under(tmp_path))
+    writes: list[AccountSettings] = []
+    monkeypatch.setattr(AccountStore, "save", lambda _store, settings: writes.append(settings))
+
+    context.remember_last_used("work")
+    context.close()
+
+    assert writes == []
+
+
+def test_start_up_problems_are_kept_for_the_first_window(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("{ not json", encoding="utf-8")
+
+    context = AppContext(Paths.under(tmp_path))
+    try:
+        [warning] = context.load_warnings
+        assert "damaged" in warning
+    finally:
+        context.close()
