@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -257,3 +258,27 @@ def test_choosing_an_account_saves_it_off_the_gui_thread(
         AccountStore.save = real_save  # type: ignore[method-assign]
     assert writers
     assert threading.main_thread().name not in writers
+
+
+def test_the_program_quits_once_a_send_from_its_closed_last_window_is_done(
+    qapp: QApplication, qtbot: QtBot, config_dir: Path
+) -> None:
+    from composer.app import main
+
+    def write_send_and_close() -> None:
+        [window] = [w for w in qapp.topLevelWidgets() if isinstance(w, ComposeWindow)]
+        fill(window, to="bob@example.org", subject="Last words", body="Bye")
+        window.action_send.trigger()
+        window.close()
+
+    QTimer.singleShot(200, write_send_and_close)
+    # Quitting on the last window's close would drop the message; a hang would time out.
+    QTimer.singleShot(60_000, qapp.quit)
+    try:
+        status = main(["--config-dir", str(config_dir)])
+    finally:
+        qapp.setQuitOnLastWindowClosed(True)
+
+    assert status == 0
+    [delivered] = (config_dir / "sandbox" / "Maildir" / "new").iterdir()
+    assert b"Subject: Last words" in delivered.read_bytes()
