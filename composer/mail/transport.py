@@ -90,15 +90,17 @@ class SmtpTransport:
     def _call(self, step: Callable[[], Any]) -> Any:
         try:
             return step()
-        except BaseException as error:
+        except Exception as error:
             if self._canceller.cancelled:
                 raise SendError(
                     ErrorKind.CANCELLED, "Sending was cancelled. Your message is unchanged."
                 ) from error
-            if isinstance(error, Exception):
+            failure = classify(error, self.host, self.account.port)
+            if failure.kind is ErrorKind.INTERNAL:
+                log.exception("sending through %s:%s failed", self.host, self.account.port)
+            else:
                 log.info("SMTP to %s:%s failed: %r", self.host, self.account.port, error)
-                raise classify(error, self.host, self.account.port) from error
-            raise
+            raise failure from error
 
     def _open(self) -> smtplib.SMTP:
         account = self.account
@@ -120,7 +122,10 @@ class SmtpTransport:
         # Connecting after construction leaves smtplib's _host empty, which starttls() and
         # SMTP_SSL need for checking the certificate's host name.
         smtp._host = host
-        try:
+        with contextlib.ExitStack() as undo:
+            # The canceller's dup keeps the kernel socket (and the server's end) open.
+            undo.callback(self._canceller.close)
+            undo.callback(smtp.close)
             code, reply = smtp.connect(host, port)
             if code != 220:
                 raise smtplib.SMTPConnectError(code, reply)
@@ -139,11 +144,7 @@ class SmtpTransport:
                 smtp.ehlo()
             if account.username:
                 self._login(smtp)
-        except BaseException:
-            smtp.close()
-            # The canceller's dup keeps the kernel socket (and the server's end) open.
-            self._canceller.close()
-            raise
+            undo.pop_all()  # connected: the caller closes it
         return smtp
 
     def _login(self, smtp: smtplib.SMTP) -> None:

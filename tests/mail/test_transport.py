@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 import time
@@ -134,7 +135,7 @@ def test_wrong_password_is_auth_failed_naming_the_host(request, fixture, securit
     assert "127.0.0.1" in error.message
     assert "535" in error.message
     assert error.smtp_code == 535
-    assert not error.passing
+    assert not error.retryable
     assert server.auth_attempts == [("ann", "wrong")]
     assert server.received == []
 
@@ -293,7 +294,7 @@ def test_connection_refused_names_host_and_port():
 
     assert caught.value.kind is ErrorKind.CONNECTION_REFUSED
     assert f"127.0.0.1:{port}" in caught.value.message
-    assert caught.value.passing
+    assert caught.value.retryable
 
 
 @pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL_TLS])
@@ -306,8 +307,24 @@ def test_silent_server_times_out(silent_server, security):
 
     assert caught.value.kind is ErrorKind.TIMEOUT
     assert f"127.0.0.1:{silent_server.port}" in caught.value.message
-    assert caught.value.passing
+    assert caught.value.retryable
     assert time.monotonic() - started < 5
+
+
+def test_a_fault_in_composer_is_an_internal_error_with_the_traceback_logged(plain_server, caplog):
+    def broken_progress(progress: Progress) -> None:
+        raise ZeroDivisionError("division by zero in a progress callback")
+
+    account = account_for(plain_server, Security.NONE, username="")
+    transport = SmtpTransport(account, None, progress=broken_progress)
+    with caplog.at_level(logging.INFO), pytest.raises(SendError) as caught:
+        transport.send(outgoing_for(account))
+
+    assert caught.value.kind is ErrorKind.INTERNAL
+    assert "division" not in caught.value.message
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert record.exc_info[0] is ZeroDivisionError
+    assert plain_server.received == []
 
 
 def send_in_thread(transport: SmtpTransport, outgoing: OutgoingMessage):
