@@ -18,6 +18,7 @@ from typing import Any
 
 from composer.mail.addresses import parse_address, parse_list
 from composer.mail.files import broken_copy_path, write_atomically
+from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Account:
             found.append("a valid Reply-To address")
         if parse_list(self.default_cc).invalid or parse_list(self.default_bcc).invalid:
             found.append("valid addresses in Always Cc and Always Bcc")
-        if _has_line_break(self.display_name):
+        if has_line_break(self.display_name):
             found.append("a name without line breaks")
         return found
 
@@ -128,7 +129,7 @@ class Account:
             raise ValueError("account without id")
         account = cls(**values)
         # A name or host can be filled in later in Accounts; these would break every send.
-        if parse_address(account.email) is None or _has_line_break(account.display_name):
+        if parse_address(account.email) is None or has_line_break(account.display_name):
             raise ValueError("account without a usable email address and name")
         return account
 
@@ -261,10 +262,6 @@ class AccountStore:
                 "and Composer started without the accounts in it; add them again in Accounts.",
             ),
         )
-
-
-def _has_line_break(text: str) -> bool:
-    return any(c in text for c in "\r\n\0")
 
 
 def _text_or_empty(value: object) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 
+from composer.mail.text import has_line_break
+
 # Local part and domain as people use them; stricter than RFC 5322 on purpose, since a
 # typo such as "ann@example" or "ann example.org" should be caught before sending.
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\U0010ffff]+$")
@@ -60,7 +62,7 @@ def split_list(text: str) -> list[str]:
 def parse_address(text: str) -> Address | None:
     """One address such as ``Ann Lee <ann@example.org>``; None if it is not valid."""
     text = text.strip()
-    if not text or any(c in text for c in "\r\n\0"):
+    if not text or has_line_break(text):
         return None
     match = re.fullmatch(r"(?s)(?P<name>.*?)\s*<(?P<addr>[^<>]*)>", text)
     if match:

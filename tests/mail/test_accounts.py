@@ -94,6 +94,8 @@ def test_label(account, label):
         ({"host": " "}, "the SMTP host"),
         ({"display_name": "Ann\nLee"}, "a name without line breaks"),
         ({"display_name": "Ann\rLee"}, "a name without line breaks"),
+        ({"display_name": "Ann\u2028Lee"}, "a name without line breaks"),
+        ({"display_name": "Ann\fLee"}, "a name without line breaks"),
     ],
 )
 def test_problems_name_what_to_fix(changes, problem):

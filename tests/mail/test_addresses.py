@@ -88,6 +88,10 @@ def test_parse_address_valid(text, display_name, addr_spec):
         "ann@example.org\r\nBcc: eve@example.net",
         "ann@exa\nmple.org",
         "ann@example.org\0",
+        # Line breaks other than CR and LF, inside the name where strip() does not reach.
+        "Ann\u2028Lee <ann@example.org>",
+        "Ann\x85Lee <ann@example.org>",
+        "Ann\vLee <ann@example.org>",
         "ann@192.168.0.1",
     ],
 )
