@@ -105,12 +105,23 @@ def format_address(address: Address) -> str:
     return address.addr_spec
 
 
+def mailbox_key(addr_spec: str) -> str:
+    """What two addresses share when they name one mailbox: ``Ann@example.org`` for both
+    ``Ann@Example.ORG`` and ``Ann@example.org``, but not for ``ann@example.org``.
+
+    Domains ignore case; a local part may not (RFC 5321, section 2.4), and only its own
+    server knows, so it is kept as written.
+    """
+    local, at, domain = addr_spec.rpartition("@")
+    return f"{local}{at}{domain.lower()}" if at else addr_spec
+
+
 def unique_addr_specs(addresses: list[Address] | tuple[Address, ...]) -> list[str]:
-    """The envelope addresses once each, in order; comparison ignores the domain's case."""
+    """The envelope addresses once per mailbox (see mailbox_key), in order."""
     seen: set[str] = set()
     result: list[str] = []
     for address in addresses:
-        key = f"{address.username}@{address.domain.lower()}"
+        key = mailbox_key(address.addr_spec)
         if key not in seen:
             seen.add(key)
             result.append(address.addr_spec)

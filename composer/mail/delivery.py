@@ -8,6 +8,7 @@ import threading
 
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
+from composer.mail.addresses import mailbox_key
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import build_message
@@ -88,15 +89,10 @@ class Delivery:
         """Add the recipients the server accepted, names as typed, to the address book."""
         if self._address_book is None:
             return
-
-        def key(addr_spec: str) -> str:
-            local, _at, domain = addr_spec.rpartition("@")
-            return f"{local}@{domain.lower()}"
-
-        accepted = {key(spec) for spec in result.accepted}
+        accepted = {mailbox_key(spec) for spec in result.accepted}
         typed = [a for parsed in draft.recipients().values() for a in parsed.valid]
         try:
-            self._address_book.record(a for a in typed if key(a.addr_spec) in accepted)
+            self._address_book.record(a for a in typed if mailbox_key(a.addr_spec) in accepted)
         except Exception:
             # The message has gone; a broken address book must not report the send as failed.
             log.exception("could not record the recipients in the address book")
