@@ -18,18 +18,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from composer.mail.accounts import Account, Security
+from composer.mail.ports import LOOPBACK, start_on_free_port
+from composer.mail.sandbox import start_controller
 
-HOST = "127.0.0.1"
+HOST = LOOPBACK
 USERNAME = "ann"
 PASSWORD = "s3cret-pässwörd"  # non-ASCII on purpose: smtplib alone only encodes ASCII
-_START_ATTEMPTS = 3
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (it may be taken again by the time it is used)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def server_tls_context(ca: Any) -> ssl.SSLContext:
@@ -160,32 +154,26 @@ class SmtpServer:
         return AuthResult(success=ok, handled=False)
 
     def start(self) -> SmtpServer:
-        error: Exception | None = None
-        for _ in range(_START_ATTEMPTS):
-            port = free_port()
-            controller = _Controller(
-                self,
-                _Handler(self),
-                hostname=HOST,
-                port=port,
-                server_hostname="mail.test",  # otherwise aiosmtpd calls getfqdn()
-                authenticator=self.authenticate,
-                data_size_limit=self._size_limit,
-                ready_timeout=10,
-                **self._options,
-            )
-            try:
-                controller.start()
-            except Exception as failure:  # someone else took the port meanwhile
-                error = failure
-                with contextlib.suppress(Exception):
-                    controller.stop(no_assert=True)
-                if not controller.loop.is_closed():
-                    controller.loop.close()
-                continue
-            self._controller, self.port = controller, port
-            return self
-        raise RuntimeError(f"test SMTP server could not start: {error}")
+        try:
+            self._controller = start_on_free_port(self._start_controller)
+        except Exception as error:
+            raise RuntimeError(f"test SMTP server could not start: {error}") from error
+        self.port = self._controller.port
+        return self
+
+    def _start_controller(self, port: int) -> Controller:
+        controller = _Controller(
+            self,
+            _Handler(self),
+            hostname=HOST,
+            port=port,
+            server_hostname="mail.test",  # otherwise aiosmtpd calls getfqdn()
+            authenticator=self.authenticate,
+            data_size_limit=self._size_limit,
+            ready_timeout=10,
+            **self._options,
+        )
+        return start_controller(controller)
 
     def _opened(self, connection: SMTP) -> None:
         with self.lock:

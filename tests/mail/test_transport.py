@@ -15,6 +15,7 @@ from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import TEXT_PIECE, OutgoingMessage, build_message
+from composer.mail.ports import free_port
 from composer.mail.progress import Progress, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.transport import SmtpTransport
@@ -22,7 +23,6 @@ from tests.servers import (
     PASSWORD,
     SmtpServer,
     account_for,
-    free_port,
     implicit_tls_server,
     running,
     server_tls_context,
