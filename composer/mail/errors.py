@@ -30,6 +30,9 @@ class ErrorKind(enum.Enum):
     RECIPIENTS_REFUSED = "recipients refused"
     SENDER_REFUSED = "sender refused"
     TOO_LARGE = "message too large"
+    # The server cannot carry what is not ASCII: a non-ASCII address (no SMTPUTF8) or an
+    # 8-bit message (no 8BITMIME).
+    ASCII_ONLY = "server accepts only ASCII"
     DISCONNECTED = "connection lost"
     SERVER_ERROR = "server error"
     FILE = "file unreadable"

@@ -78,8 +78,7 @@ class SmtpTransport:
         try:
             refused = self._call(lambda: self._transmit(smtp, outgoing, size))
             # The message was accepted before QUIT; a failing QUIT changes nothing.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+            _quit_quietly(smtp)
         finally:
             # Closing without QUIT in the middle of DATA makes the server discard the message.
             smtp.close()
@@ -178,23 +177,13 @@ class SmtpTransport:
     def _transmit(
         self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int
     ) -> dict[str, tuple[int, str]]:
-        host = self.host
-        server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
-        if server_limit and size > server_limit:
-            raise SendError(
-                ErrorKind.TOO_LARGE,
-                f"The message is {format_size(size)}, but {host} accepts at most "
-                f"{format_size(server_limit)}. Remove attachments or send them another way.",
-            )
-        options: list[str] = []
-        if smtp.has_extn("size"):
-            options.append(f"SIZE={size}")
-        if not outgoing.is_ascii() and smtp.has_extn("8bitmime"):
-            options.append("BODY=8BITMIME")
+        try:
+            options = self._mail_options(smtp, outgoing, size)
+        except SendError:
+            _quit_quietly(smtp)  # nothing was started: leave politely
+            raise
         envelope = outgoing.envelope
-        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
-            options.append("SMTPUTF8")
-        self._progress(Progress(Stage.SENDING, host, 0, size))
+        self._progress(Progress(Stage.SENDING, self.host, 0, size))
         code, reply = smtp.mail(envelope.sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
@@ -209,6 +198,36 @@ class SmtpTransport:
             raise smtplib.SMTPRecipientsRefused(refused)
         self._send_data(smtp, outgoing, size)
         return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+    def _mail_options(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> list[str]:
+        """The MAIL FROM parameters; a SendError if this server cannot take this message."""
+        host = self.host
+        server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
+        if server_limit and size > server_limit:
+            raise SendError(
+                ErrorKind.TOO_LARGE,
+                f"The message is {format_size(size)}, but {host} accepts at most "
+                f"{format_size(server_limit)}. Remove attachments or send them another way.",
+            )
+        options = [f"SIZE={size}"] if smtp.has_extn("size") else []
+        # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
+        # server offers it; 8-bit only to a server that said it takes 8BITMIME.
+        envelope = outgoing.envelope
+        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
+            if not smtp.has_extn("smtputf8"):
+                raise _no_smtputf8(host, envelope.sender, envelope.recipients)
+            options.append("SMTPUTF8")
+        if not outgoing.is_ascii():
+            if not smtp.has_extn("8bitmime"):
+                raise SendError(
+                    ErrorKind.ASCII_ONLY,
+                    f"{host} accepts only 7-bit messages (it does not offer 8BITMIME), and "
+                    "this message is 8-bit: its non-ASCII addresses are written in its header "
+                    "as UTF-8. Nothing was sent; send it through an account whose server "
+                    "offers 8BITMIME and SMTPUTF8.",
+                )
+            options.append("BODY=8BITMIME")
+        return options
 
     def _send_data(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> None:
         """DATA, streamed piece by piece (dot-stuffed) so memory stays flat and cancel works.
@@ -257,3 +276,28 @@ class SmtpTransport:
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
+
+
+def _quit_quietly(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+
+
+def _no_smtputf8(host: str, sender: str, recipients: tuple[str, ...]) -> SendError:
+    why = (
+        "is not plain ASCII, and the server does not offer SMTPUTF8, which such an address "
+        "needs. Nothing was sent"
+    )
+    if not sender.isascii():
+        return SendError(
+            ErrorKind.ASCII_ONLY,
+            f"{host} cannot send mail from {sender}: the address {why}. Use another address "
+            "for this account in Accounts, or ask your provider.",
+        )
+    foreign = [r for r in recipients if not r.isascii()]
+    which = "the address" if len(foreign) == 1 else "each of these addresses"
+    return SendError(
+        ErrorKind.ASCII_ONLY,
+        f"{host} cannot deliver to {', '.join(foreign)}: {which} {why}. Ask for another "
+        "address, or send through an account whose server offers SMTPUTF8.",
+    )
