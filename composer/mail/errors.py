@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from composer.mail.smtp_client import LoginUnfinished, MessageRefused
+
 
 class ErrorKind(enum.Enum):
     """The kinds of failure a user can tell apart and act on."""
@@ -136,6 +138,53 @@ class _Rule:
     applies: Callable[[Any], bool] = lambda _error: True
 
 
+def _unavailable(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.DISCONNECTED,
+        f"{at.host} is not available right now: it ended the session, saying "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Nothing was sent; "
+        "try again later.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _turned_away(error: smtplib.SMTPConnectError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} turned the connection away: instead of a greeting, the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Nothing was sent. It may not "
+        "take mail from your network or on this port; check the host and port in Accounts, "
+        "or ask your provider.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _login_unfinished(_error: LoginUnfinished, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.AUTH_FAILED,
+        f"Could not log in to {at.host}: the server kept asking for more after the user "
+        "name and password were sent. Check the user name in Accounts; if it is right, ask "
+        "your provider which login method to use.",
+    )
+
+
+def _message_refused(error: MessageRefused, at: _Place) -> SendError:
+    reply = server_reply(error.smtp_code, error.smtp_error)
+    if 400 <= error.smtp_code < 500:
+        return SendError(
+            ErrorKind.SERVER_ERROR,
+            f"{at.host} received the message but could not take it now, so nobody got it: "
+            f"the server said '{reply}'. Try again later.",
+            smtp_code=error.smtp_code,
+        )
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} received the message and refused it, so nobody got it: the server said "
+        f"'{reply}'.",
+        smtp_code=error.smtp_code,
+    )
+
+
 def _auth_failed(error: smtplib.SMTPAuthenticationError, at: _Place) -> SendError:
     return SendError(
         ErrorKind.AUTH_FAILED,
@@ -207,6 +256,10 @@ def _server_answered(error: smtplib.SMTPResponseException, at: _Place) -> SendEr
         f"{at.host} answered with an error: '{server_reply(error.smtp_code, error.smtp_error)}'.",
         smtp_code=error.smtp_code,
     )
+
+
+def _smtp_failed(error: smtplib.SMTPException, at: _Place) -> SendError:
+    return SendError(ErrorKind.SERVER_ERROR, f"Sending through {at.where} failed: {error}.")
 
 
 def _certificate(error: ssl.SSLCertVerificationError, at: _Place) -> SendError:
@@ -282,15 +335,21 @@ _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EA
 # First match wins, so a subclass comes before its base class (every smtplib error and
 # every ssl error is an OSError).
 _RULES: tuple[_Rule, ...] = (
+    # 421 is "service not available, closing the channel", whatever command it answers.
+    _Rule(smtplib.SMTPResponseException, _unavailable, _code_is(421)),
+    _Rule(smtplib.SMTPConnectError, _turned_away),
     _Rule(smtplib.SMTPAuthenticationError, _auth_failed),
+    _Rule(LoginUnfinished, _login_unfinished),
     # 552 is "exceeded storage allocation", which in practice means the message's size.
     _Rule((smtplib.SMTPSenderRefused, smtplib.SMTPDataError), _too_large, _code_is(552)),
     _Rule(smtplib.SMTPSenderRefused, _sender_refused),
     _Rule(smtplib.SMTPRecipientsRefused, _recipients_refused),
+    _Rule(MessageRefused, _message_refused),
     _Rule(smtplib.SMTPDataError, _data_refused),
     _Rule(smtplib.SMTPNotSupportedError, _not_supported),
     _Rule(smtplib.SMTPServerDisconnected, _disconnected),
     _Rule(smtplib.SMTPResponseException, _server_answered),
+    _Rule(smtplib.SMTPException, _smtp_failed),
     _Rule(ssl.SSLCertVerificationError, _certificate),
     _Rule(ssl.SSLError, _tls_failed),
     _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError

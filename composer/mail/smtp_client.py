@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import smtplib
 import socket
@@ -11,6 +12,18 @@ import threading
 from collections.abc import Callable
 from email.base64mime import body_encode as encode_base64
 from typing import Any
+
+# A LOGIN needs two rounds (user name, password), PLAIN at most one; more is a server that
+# will never be satisfied.
+LOGIN_ROUNDS = 5
+
+
+class LoginUnfinished(smtplib.SMTPException):
+    """The server kept answering 334 (more, please) after every part of the login."""
+
+
+class MessageRefused(smtplib.SMTPDataError):
+    """The reply after the final dot was not 250: the server read the message, then refused it."""
 
 
 class Canceller:
@@ -96,9 +109,12 @@ class Utf8AuthMixin:
         while code == 334:
             rounds += 1
             self._auth_challenge_count += 1
-            if rounds > 5:
-                raise smtplib.SMTPException("the server kept asking for more login data")
-            challenge = base64.decodebytes(reply)
+            if rounds > LOGIN_ROUNDS:
+                raise LoginUnfinished(f"still asking for more after {LOGIN_ROUNDS} rounds")
+            try:
+                challenge = base64.b64decode(reply)
+            except binascii.Error:
+                challenge = b""  # PLAIN and LOGIN answer without looking at it anyway
             response = encode_base64(authobject(challenge).encode("utf-8"), eol="")
             code, reply = self.docmd(response)
         if code in (235, 503):

@@ -18,6 +18,7 @@ from composer.mail.smtp_client import (
     CancellableSMTP,
     CancellableSMTPSSL,
     Canceller,
+    MessageRefused,
     address_literal,
 )
 
@@ -168,11 +169,7 @@ class SmtpTransport:
         elif "LOGIN" in offered:
             smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
         else:
-            raise SendError(
-                ErrorKind.AUTH_FAILED,
-                f"{host} offers only login methods Composer does not support "
-                f"({' '.join(offered)}).",
-            )
+            raise _no_login_method(host, offered, self.account.security)
 
     def _transmit(
         self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int
@@ -190,10 +187,10 @@ class SmtpTransport:
         refused: dict[str, tuple[int, bytes]] = {}
         for recipient in envelope.recipients:
             code, reply = smtp.rcpt(recipient)
+            if code == 421:  # the server is closing the session, not refusing this address
+                raise smtplib.SMTPResponseException(code, reply)
             if code not in (250, 251):
                 refused[recipient] = (code, reply)
-            if code == 421:
-                raise smtplib.SMTPRecipientsRefused(refused)
         if len(refused) == len(envelope.recipients):
             raise smtplib.SMTPRecipientsRefused(refused)
         self._send_data(smtp, outgoing, size)
@@ -275,12 +272,27 @@ class SmtpTransport:
         smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
         code, reply = smtp.getreply()
         if code != 250:
-            raise smtplib.SMTPDataError(code, reply)
+            raise MessageRefused(code, reply)
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:
     with contextlib.suppress(smtplib.SMTPException, OSError):
         smtp.quit()
+
+
+def _no_login_method(host: str, offered: list[str], security: Security) -> SendError:
+    if security is Security.NONE:
+        advice = (
+            "Many servers offer those only over an encrypted connection: choose SSL/TLS or "
+            "STARTTLS in Accounts, or ask your provider."
+        )
+    else:
+        advice = "Ask your provider for a server or port that accepts one of them."
+    return SendError(
+        ErrorKind.AUTH_FAILED,
+        f"{host} offers only login methods Composer does not support "
+        f"({' '.join(offered) or 'none named'}); Composer logs in with PLAIN or LOGIN. {advice}",
+    )
 
 
 def _no_smtputf8(host: str, sender: str, recipients: tuple[str, ...]) -> SendError:

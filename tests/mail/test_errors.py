@@ -16,6 +16,7 @@ from composer.mail.errors import (
     describe_refused,
     server_reply,
 )
+from composer.mail.smtp_client import LoginUnfinished, MessageRefused
 
 HOST, PORT = "smtp.example.org", 587
 
@@ -151,6 +152,42 @@ TLS_ERROR.reason = "WRONG_VERSION_NUMBER"
             ErrorKind.SERVER_ERROR,
             554,
             ["554 No service"],
+        ),
+        (
+            smtplib.SMTPConnectError(421, b"4.3.2 Too busy"),
+            ErrorKind.DISCONNECTED,
+            421,
+            ["smtp.example.org is not available", "421 4.3.2 Too busy", "try again later"],
+        ),
+        (
+            smtplib.SMTPSenderRefused(421, b"4.4.2 Timeout", "ann@example.org"),
+            ErrorKind.DISCONNECTED,
+            421,
+            ["not available", "421 4.4.2 Timeout"],
+        ),
+        (
+            MessageRefused(550, b"5.7.1 Policy"),
+            ErrorKind.SERVER_ERROR,
+            550,
+            ["received the message and refused it", "550 5.7.1 Policy"],
+        ),
+        (
+            MessageRefused(552, b"5.3.4 Too big"),
+            ErrorKind.TOO_LARGE,
+            552,
+            ["too large", "552 5.3.4 Too big"],
+        ),
+        (
+            LoginUnfinished("still asking"),
+            ErrorKind.AUTH_FAILED,
+            None,
+            ["Could not log in to smtp.example.org", "kept asking"],
+        ),
+        (
+            smtplib.SMTPException("No suitable authentication method found."),
+            ErrorKind.SERVER_ERROR,
+            None,
+            ["smtp.example.org:587", "No suitable authentication method"],
         ),
         (CERT_ERROR, ErrorKind.CERTIFICATE, None, ["smtp.example.org", "self-signed"]),
         (
