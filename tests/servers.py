@@ -49,9 +49,15 @@ class Handler:
     ) -> list[str]:
         self._log("EHLO")
         session.host_name = hostname  # aiosmtpd leaves it to this hook once there is one
-        hidden = self._server.hide_extensions
+        hidden = set(self._server.hide_extensions)
+        size = self._server.advertise_size
+        if size is not None:
+            hidden.add("SIZE")
         # "250-SIZE 1000" → SIZE; the last line ("250 HELP") is never an extension here.
-        return [line for line in responses if line[4:].split(" ")[0].upper() not in hidden]
+        lines = [line for line in responses if line[4:].split(" ")[0].upper() not in hidden]
+        if size is not None:
+            lines.insert(1, f"250-SIZE {size}".strip())
+        return lines
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
@@ -168,9 +174,10 @@ class SmtpServer:
     ``refuse`` holds recipients answered with 550 at RCPT, ``rcpt_replies`` other answers
     to RCPT by recipient; ``data_reply`` replaces the answer after the final dot and
     ``greeting`` the 220 greeting; ``hide_extensions`` (SIZE, 8BITMIME, ...) are not
-    advertised. ``size_limit`` is aiosmtpd's data_size_limit (advertised as SIZE unless 0)
-    and applies to connections made after it is set. ``commands`` lists the verbs the server
-    got (EHLO, MAIL, RCPT, DATA, QUIT; not AUTH or STARTTLS).
+    advertised, and ``advertise_size`` replaces the SIZE line's value. ``size_limit`` is
+    aiosmtpd's data_size_limit (advertised as SIZE unless 0) and applies to connections
+    made after it is set. ``commands`` lists the verbs the server got (EHLO, MAIL, RCPT,
+    DATA, QUIT; not AUTH or STARTTLS).
     """
 
     def __init__(
@@ -199,6 +206,7 @@ class SmtpServer:
         self.data_reply = ""
         self.greeting = greeting
         self.hide_extensions = frozenset(name.upper() for name in hide_extensions)
+        self.advertise_size: str | None = None  # advertised as "SIZE <this>" instead
         self.commands: list[str] = []
         self.login_rounds = 0  # answers to EndlessLoginHandler's challenges
         self._handler_class = handler

@@ -199,13 +199,9 @@ class SmtpTransport:
     def _mail_options(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> list[str]:
         """The MAIL FROM parameters; a SendError if this server cannot take this message."""
         host = self.host
-        server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
-        if server_limit and size > server_limit:
-            raise SendError(
-                ErrorKind.TOO_LARGE,
-                f"The message is {format_size(size)}, but {host} accepts at most "
-                f"{format_size(server_limit)}. Remove attachments or send them another way.",
-            )
+        limit = _advertised_limit(smtp)
+        if limit and size > limit:
+            raise _too_large_for(host, size, limit)
         options = [f"SIZE={size}"] if smtp.has_extn("size") else []
         # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
         # server offers it; 8-bit only to a server that said it takes 8BITMIME.
@@ -278,6 +274,23 @@ class SmtpTransport:
 def _quit_quietly(smtp: smtplib.SMTP) -> None:
     with contextlib.suppress(smtplib.SMTPException, OSError):
         smtp.quit()
+
+
+def _advertised_limit(smtp: smtplib.SMTP) -> int:
+    """The server's SIZE in bytes; 0 when it gave none (or "SIZE 0", no fixed limit)."""
+    value = smtp.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _too_large_for(host: str, size: int, limit: int) -> SendError:
+    shown, allowed = format_size(size), format_size(limit)
+    if shown == allowed:  # "35.9 MB, which accepts at most 35.9 MB" would say nothing
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
+    return SendError(
+        ErrorKind.TOO_LARGE,
+        f"The message is {shown}, too large for {host}, which accepts at most {allowed}. "
+        "Remove attachments or send them another way.",
+    )
 
 
 def _no_login_method(host: str, offered: list[str], security: Security) -> SendError:

@@ -24,6 +24,7 @@ from tests.servers import (
     SmtpServer,
     account_for,
     implicit_tls_server,
+    plaintext_server,
     running,
     server_tls_context,
     starttls_server,
@@ -263,10 +264,36 @@ def test_message_over_the_servers_size_limit_is_not_sent(smtp_server):
         SmtpTransport(account, PASSWORD).send(outgoing)
 
     assert caught.value.kind is ErrorKind.TOO_LARGE
-    assert format_size(size) in caught.value.message
+    assert f"{format_size(size)}, too large for 127.0.0.1" in caught.value.message
     assert format_size(2000) in caught.value.message
-    assert smtp_server.envelopes == []
+    assert "MAIL" not in smtp_server.commands
+    assert smtp_server.commands[-1] == "QUIT"
     assert smtp_server.received == []
+
+
+def test_sizes_that_read_alike_are_given_in_bytes(plain_server):
+    account = account_for(plain_server, Security.NONE, username="")
+    outgoing = outgoing_for(account)
+    size = outgoing.size()
+    plain_server.size_limit = size - 1
+
+    with pytest.raises(SendError) as caught:
+        SmtpTransport(account, None).send(outgoing)
+
+    assert caught.value.kind is ErrorKind.TOO_LARGE
+    assert f"{size:,} bytes, too large" in caught.value.message
+    assert f"at most {size - 1:,} bytes" in caught.value.message
+
+
+@pytest.mark.parametrize("advertised", ["", "0", "lots"])
+def test_a_size_extension_without_a_usable_limit_limits_nothing(advertised):
+    # "SIZE" or "SIZE 0" means no fixed limit (RFC 1870); garbage is treated the same.
+    with running(plaintext_server(size_limit=0)) as server:
+        server.advertise_size = advertised
+        account = account_for(server, Security.NONE, username="")
+        SmtpTransport(account, None).send(outgoing_for(account))
+
+    assert len(server.received) == 1
 
 
 def test_message_over_the_accounts_size_limit_is_not_sent(smtp_server):
