@@ -22,10 +22,14 @@ from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 1
+# 2: no account size limit by default. Version 1 stored its default, 25 MB, in every
+# account, so a version 1 file's 25 MB reads as no limit.
+SETTINGS_VERSION = 2
 SANDBOX_ID = "sandbox"
 DEFAULT_TIMEOUT = 30
-DEFAULT_SIZE_LIMIT = 25 * 1000 * 1000
+# The account's own limit, 0 for none: the server's SIZE decides unless the user sets one.
+DEFAULT_SIZE_LIMIT = 0
+_VERSION_1_SIZE_LIMIT = 25 * 1000 * 1000
 
 
 class Security(enum.Enum):
@@ -208,6 +212,8 @@ class AccountStore:
             try:
                 if not isinstance(item, dict):
                     raise TypeError("not an object")
+                if version < 2 and item.get("size_limit") == _VERSION_1_SIZE_LIMIT:
+                    item = {**item, "size_limit": 0}
                 account = Account.from_json(item)
             except (KeyError, TypeError, ValueError) as error:
                 log.warning("skipping malformed account in %s: %s", self.path, error)

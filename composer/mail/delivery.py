@@ -45,10 +45,14 @@ class Delivery:
         self._cancelled = False
         self._transport: SmtpTransport | None = None
 
-    def send(self, draft: Draft) -> SendResult:
-        """Build draft into a message and send it; raises SendError."""
+    def send(self, draft: Draft, *, large_ok: bool = False) -> SendResult:
+        """Build draft into a message and send it; raises SendError.
+
+        large_ok: send a message over 25 MB even though the server did not say how large a
+        message it takes (after a SendError of kind SIZE_UNCHECKED, when the user agrees).
+        """
         outgoing = build_message(draft, self.account.sender(), self.account.reply_to)
-        result = self._transport_for_account().send(outgoing)
+        result = self._transport_for_account().send(outgoing, large_ok=large_ok)
         if self.account.is_sandbox and self._sandbox is not None:
             stored = self._sandbox.delivered_path(result.message_id)
             result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))

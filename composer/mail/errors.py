@@ -32,6 +32,9 @@ class ErrorKind(enum.Enum):
     RECIPIENTS_REFUSED = "recipients refused"
     SENDER_REFUSED = "sender refused"
     TOO_LARGE = "message too large"
+    # Larger than many receiving servers take, and the server did not say what it takes:
+    # sending anyway is the user's call (Delivery.send(..., large_ok=True)).
+    SIZE_UNCHECKED = "size not checked by the server"
     # The server cannot carry what is not ASCII: a non-ASCII address (no SMTPUTF8) or an
     # 8-bit message (no 8BITMIME).
     ASCII_ONLY = "server accepts only ASCII"

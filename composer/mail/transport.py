@@ -24,6 +24,9 @@ from composer.mail.smtp_client import (
 
 log = logging.getLogger(__name__)
 
+# Many receiving servers refuse messages larger than this, whatever the sending server takes.
+LARGE_MESSAGE = 25_000_000
+
 
 class SmtpTransport:
     """Talks to one account's server; send() and check() block, cancel() may come from anywhere."""
@@ -62,8 +65,13 @@ class SmtpTransport:
         login = f" and logged in as {self.account.username}" if self.account.username else ""
         return f"Connected to {self.host}:{self.account.port} with {how}{login}."
 
-    def send(self, outgoing: OutgoingMessage) -> SendResult:
-        """Send outgoing; raises SendError for anything that kept it from at least one person."""
+    def send(self, outgoing: OutgoingMessage, *, large_ok: bool = False) -> SendResult:
+        """Send outgoing; raises SendError for anything that kept it from at least one person.
+
+        A message over LARGE_MESSAGE to a server that does not say how much it accepts is
+        refused with SIZE_UNCHECKED before MAIL FROM, unless large_ok (the user said to send
+        it anyway).
+        """
         # Before connecting: a vanished file should not cost a half-finished SMTP session.
         outgoing.check_files()
         size = outgoing.size()
@@ -77,7 +85,7 @@ class SmtpTransport:
             )
         smtp = self._call(self._open)
         try:
-            refused = self._call(lambda: self._transmit(smtp, outgoing, size))
+            refused = self._call(lambda: self._transmit(smtp, outgoing, size, large_ok))
             # The message was accepted before QUIT; a failing QUIT changes nothing.
             _quit_quietly(smtp)
         finally:
@@ -172,10 +180,10 @@ class SmtpTransport:
             raise _no_login_method(host, offered, self.account.security)
 
     def _transmit(
-        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
     ) -> dict[str, tuple[int, str]]:
         try:
-            options = self._mail_options(smtp, outgoing, size)
+            options = self._mail_options(smtp, outgoing, size, large_ok)
         except SendError:
             _quit_quietly(smtp)  # nothing was started: leave politely
             raise
@@ -196,12 +204,22 @@ class SmtpTransport:
         self._send_data(smtp, outgoing, size)
         return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
 
-    def _mail_options(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> list[str]:
+    def _mail_options(
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
+    ) -> list[str]:
         """The MAIL FROM parameters; a SendError if this server cannot take this message."""
         host = self.host
         limit = _advertised_limit(smtp)
         if limit and size > limit:
             raise _too_large_for(host, size, limit)
+        if not limit and size > LARGE_MESSAGE and not large_ok:
+            raise SendError(
+                ErrorKind.SIZE_UNCHECKED,
+                f"The message is {format_size(size)}, and {host} did not say how large a "
+                "message it accepts. Many receiving servers refuse more than "
+                f"{format_size(LARGE_MESSAGE)}, so Composer has not sent it: send it anyway, "
+                "or remove attachments.",
+            )
         options = [f"SIZE={size}"] if smtp.has_extn("size") else []
         # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
         # server offers it; 8-bit only to a server that said it takes 8BITMIME.

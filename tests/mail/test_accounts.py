@@ -350,6 +350,40 @@ def test_duplicate_ids_and_a_stored_sandbox_are_dropped(store):
     assert result.warnings == ()
 
 
+def test_an_account_has_no_size_limit_of_its_own_by_default():
+    assert Account().size_limit == 0
+    assert make_account().size_limit == 0
+
+
+def write_settings(store: AccountStore, version: int, *limits: int) -> None:
+    accounts = [
+        {**make_account(id=f"acc{n}").to_json(), "size_limit": limit}
+        for n, limit in enumerate(limits)
+    ]
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_text(json.dumps({"version": version, "accounts": accounts}), "utf-8")
+
+
+def test_a_version_1_default_size_limit_reads_as_no_limit(store):
+    # Version 1 wrote its default, 25 MB, into every account; 20 MB was chosen by someone.
+    write_settings(store, 1, 25_000_000, 20_000_000, 0)
+
+    result = store.load()
+
+    assert [a.size_limit for a in result.settings.accounts] == [0, 20_000_000, 0]
+    assert result.warnings == ()
+    store.save(result.settings)
+    saved = json.loads(store.path.read_text(encoding="utf-8"))
+    assert saved["version"] == SETTINGS_VERSION == 2
+    assert [a["size_limit"] for a in saved["accounts"]] == [0, 20_000_000, 0]
+
+
+def test_a_25_mb_limit_saved_by_this_version_is_kept(store):
+    write_settings(store, SETTINGS_VERSION, 25_000_000)
+
+    assert store.load().settings.accounts[0].size_limit == 25_000_000
+
+
 def test_find():
     settings = AccountSettings((make_account(), make_account(id="acc2")))
 
