@@ -17,6 +17,7 @@ from composer.mail.accounts import (
     AccountSettings,
     AccountStore,
     Security,
+    SettingsFileKept,
     is_loopback,
     sandbox_account,
 )
@@ -292,6 +293,60 @@ def test_a_broken_file_is_not_overwritten_by_a_second_one(store):
         "{broken",
         "{broken again",
     ]
+
+
+@pytest.fixture
+def unbackable(tmp_path) -> AccountStore:
+    """A store whose file name leaves no room for a backup name beside it.
+
+    ".broken-<time>" makes a name longer than the file system allows (255 bytes), so every
+    backup fails with ENAMETOOLONG, as root too; the file itself and its temporary files fit.
+    """
+    return AccountStore(tmp_path / ("s" * 230 + ".json"))
+
+
+def test_a_damaged_file_that_cannot_be_moved_aside_is_left_and_not_written_over(unbackable):
+    unbackable.path.write_text("{broken", encoding="utf-8")
+
+    result = unbackable.load()
+
+    [warning] = result.warnings
+    assert "could not move it aside" in warning
+    assert "left the file as it is" in warning
+    assert "moved to" not in warning
+    assert result.settings == AccountSettings()
+    with pytest.raises(OSError, match="did not write over it") as caught:
+        unbackable.save(AccountSettings((make_account(),)))
+    assert isinstance(caught.value, SettingsFileKept)
+    assert unbackable.path.read_text(encoding="utf-8") == "{broken"
+    assert [p.name for p in unbackable.path.parent.iterdir()] == [unbackable.path.name]
+
+
+def test_unreadable_accounts_that_cannot_be_copied_are_not_written_over(unbackable):
+    original = json.dumps({"version": 2, "accounts": [make_account().to_json(), "junk"]})
+    unbackable.path.write_text(original, encoding="utf-8")
+
+    result = unbackable.load()
+
+    assert result.settings.accounts == (make_account(),)
+    [warning] = result.warnings
+    assert "1 account(s)" in warning
+    assert "could not keep a copy" in warning
+    assert "kept as" not in warning
+    with pytest.raises(SettingsFileKept):
+        unbackable.save(result.settings)
+    assert unbackable.path.read_text(encoding="utf-8") == original
+
+
+def test_a_file_left_as_it_is_can_be_saved_once_it_is_gone(unbackable):
+    unbackable.path.write_text("{broken", encoding="utf-8")
+    unbackable.load()
+    unbackable.path.unlink()  # the user moved it elsewhere
+    settings = AccountSettings((make_account(),))
+
+    unbackable.save(settings)
+
+    assert unbackable.load().settings == settings
 
 
 def test_one_malformed_account_keeps_the_others_and_warns(store, caplog):
