@@ -9,27 +9,21 @@ import email.policy
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 from composer.mail.accounts import Account, Security
+from composer.mail.ports import LOOPBACK, start_on_free_port
+from composer.mail.sandbox import start_controller
 
-HOST = "127.0.0.1"
+HOST = LOOPBACK
 USERNAME = "ann"
 PASSWORD = "s3cret-pässwörd"  # non-ASCII on purpose: smtplib alone only encodes ASCII
-_START_ATTEMPTS = 3
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (it may be taken again by the time it is used)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def server_tls_context(ca: Any) -> ssl.SSLContext:
@@ -39,16 +33,46 @@ def server_tls_context(ca: Any) -> ssl.SSLContext:
     return context
 
 
-class _Handler:
+class Handler:
     """aiosmtpd hooks; kept apart from SmtpServer because aiosmtpd turns any attribute of the
     handler whose name starts with ``auth_`` into an AUTH mechanism."""
 
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    def _log(self, command: str) -> None:
+        with self._server.lock:
+            self._server.commands.append(command)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self._log("EHLO")
+        session.host_name = hostname  # aiosmtpd leaves it to this hook once there is one
+        hidden = set(self._server.hide_extensions)
+        size = self._server.advertise_size
+        if size is not None:
+            hidden.add("SIZE")
+        # "250-SIZE 1000" → SIZE; the last line ("250 HELP") is never an extension here.
+        lines = [line for line in responses if line[4:].split(" ")[0].upper() not in hidden]
+        if size is not None:
+            lines.insert(1, f"250-SIZE {size}".strip())
+        return lines
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        self._log("MAIL")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        self._log("RCPT")
+        if address in self._server.rcpt_replies:
+            return self._server.rcpt_replies[address]
         if address in self._server.refuse:
             return "550 5.1.1 No such user"
         envelope.rcpt_tos.append(address)
@@ -56,6 +80,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self._log("DATA")
+        if self._server.data_reply:
+            return self._server.data_reply
         content = envelope.original_content or envelope.content
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         assert isinstance(message, EmailMessage)
@@ -67,6 +94,36 @@ class _Handler:
             self._server.helo_names.append(session.host_name)
         return "250 2.0.0 Message accepted"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self._log("QUIT")
+        return "221 Bye"
+
+
+class CramMd5OnlyHandler(Handler):
+    """Offers CRAM-MD5, which never succeeds.
+
+    Serve with ``auth_exclude_mechanism=["LOGIN", "PLAIN"]`` for a server offering only it.
+    """
+
+    async def auth_CRAM__MD5(self, server: Any, args: list[str]) -> AuthResult:
+        return AuthResult(success=False, handled=False)
+
+
+class EndlessLoginHandler(Handler):
+    """AUTH LOGIN that asks for more after the password, again and again."""
+
+    # Only so that a client that never gives up cannot hang the test run.
+    LIMIT = 100
+
+    async def auth_LOGIN(self, server: Any, args: list[str]) -> AuthResult:
+        for _ in range(self.LIMIT):
+            answer = await server.challenge_auth("Password:")
+            if answer is MISSING or server._reader.at_eof():
+                return AuthResult(success=False, handled=True)
+            with self._server.lock:
+                self._server.login_rounds += 1
+        return AuthResult(success=False, handled=False)
+
 
 class _TrackedSMTP(SMTP):
     """aiosmtpd's protocol, telling its SmtpServer when a connection opens and closes."""
@@ -74,6 +131,7 @@ class _TrackedSMTP(SMTP):
     def __init__(self, handler: Any, *, owner: SmtpServer, implicit_tls: bool, **kwargs: Any):
         super().__init__(handler, **kwargs)
         self._owner = owner
+        self._greeted = False
         if implicit_tls:
             # aiosmtpd counts only STARTTLS as TLS and would never offer AUTH on port 465
             # style connections; the whole connection is encrypted here.
@@ -84,6 +142,12 @@ class _TrackedSMTP(SMTP):
         super().connection_made(transport)
         if first:
             self._owner._opened(self)
+
+    async def push(self, status: Any) -> None:
+        if not self._greeted:
+            self._greeted = True
+            status = self._owner.greeting or status
+        await super().push(status)
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
@@ -107,8 +171,13 @@ class _Controller(Controller):
 class SmtpServer:
     """An aiosmtpd server on 127.0.0.1 and a free port that records what it was sent.
 
-    ``refuse`` holds recipients answered with 550 at RCPT; ``size_limit`` is aiosmtpd's
-    data_size_limit (advertised as SIZE) and applies to connections made after it is set.
+    ``refuse`` holds recipients answered with 550 at RCPT, ``rcpt_replies`` other answers
+    to RCPT by recipient; ``data_reply`` replaces the answer after the final dot and
+    ``greeting`` the 220 greeting; ``hide_extensions`` (SIZE, 8BITMIME, ...) are not
+    advertised, and ``advertise_size`` replaces the SIZE line's value. ``size_limit`` is
+    aiosmtpd's data_size_limit (advertised as SIZE unless 0) and applies to connections
+    made after it is set. ``commands`` lists the verbs the server got (EHLO, MAIL, RCPT,
+    DATA, QUIT; not AUTH or STARTTLS).
     """
 
     def __init__(
@@ -117,6 +186,9 @@ class SmtpServer:
         username: str = USERNAME,
         password: str = PASSWORD,
         size_limit: int = 32 * 1024 * 1024,
+        handler: type[Handler] = Handler,
+        greeting: str = "",
+        hide_extensions: Iterable[str] = (),
         **smtp_options: Any,
     ) -> None:
         self.host = HOST
@@ -130,6 +202,14 @@ class SmtpServer:
         self.mail_options: list[tuple[str, ...]] = []  # MAIL FROM parameters, per message
         self.helo_names: list[str] = []  # what the client called itself in EHLO, per message
         self.refuse: set[str] = set()
+        self.rcpt_replies: dict[str, str] = {}
+        self.data_reply = ""
+        self.greeting = greeting
+        self.hide_extensions = frozenset(name.upper() for name in hide_extensions)
+        self.advertise_size: str | None = None  # advertised as "SIZE <this>" instead
+        self.commands: list[str] = []
+        self.login_rounds = 0  # answers to EndlessLoginHandler's challenges
+        self._handler_class = handler
         self.lock = threading.Lock()
         self._connections: set[SMTP] = set()
         self._drained = threading.Condition(self.lock)
@@ -160,32 +240,26 @@ class SmtpServer:
         return AuthResult(success=ok, handled=False)
 
     def start(self) -> SmtpServer:
-        error: Exception | None = None
-        for _ in range(_START_ATTEMPTS):
-            port = free_port()
-            controller = _Controller(
-                self,
-                _Handler(self),
-                hostname=HOST,
-                port=port,
-                server_hostname="mail.test",  # otherwise aiosmtpd calls getfqdn()
-                authenticator=self.authenticate,
-                data_size_limit=self._size_limit,
-                ready_timeout=10,
-                **self._options,
-            )
-            try:
-                controller.start()
-            except Exception as failure:  # someone else took the port meanwhile
-                error = failure
-                with contextlib.suppress(Exception):
-                    controller.stop(no_assert=True)
-                if not controller.loop.is_closed():
-                    controller.loop.close()
-                continue
-            self._controller, self.port = controller, port
-            return self
-        raise RuntimeError(f"test SMTP server could not start: {error}")
+        try:
+            self._controller = start_on_free_port(self._start_controller)
+        except Exception as error:
+            raise RuntimeError(f"test SMTP server could not start: {error}") from error
+        self.port = self._controller.port
+        return self
+
+    def _start_controller(self, port: int) -> Controller:
+        controller = _Controller(
+            self,
+            self._handler_class(self),
+            hostname=HOST,
+            port=port,
+            server_hostname="mail.test",  # otherwise aiosmtpd calls getfqdn()
+            authenticator=self.authenticate,
+            data_size_limit=self._size_limit,
+            ready_timeout=10,
+            **self._options,
+        )
+        return start_controller(controller)
 
     def _opened(self, connection: SMTP) -> None:
         with self.lock:
@@ -222,7 +296,7 @@ async def _abort(connections: list[SMTP]) -> None:
 
 
 class SilentServer:
-    """Accepts TCP connections on 127.0.0.1 and never writes a byte."""
+    """Accepts TCP connections on 127.0.0.1, reads what comes and never writes a byte."""
 
     def __init__(self) -> None:
         self.host = HOST
@@ -231,6 +305,8 @@ class SilentServer:
         self._listener.listen(8)
         self.port = int(self._listener.getsockname()[1])
         self._connections: list[socket.socket] = []
+        self._readers: list[threading.Thread] = []
+        self._closed_by_client = 0
         self._condition = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
@@ -244,6 +320,22 @@ class SilentServer:
         """True once count connections were accepted, False if timeout passed first."""
         with self._condition:
             return self._condition.wait_for(lambda: len(self._connections) >= count, timeout)
+
+    def wait_for_close(self, count: int = 1, timeout: float = 5) -> bool:
+        """True once clients closed count connections, False if timeout passed first."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._closed_by_client >= count, timeout)
+
+    def _read_until_closed(self, connection: socket.socket) -> None:
+        try:
+            while connection.recv(65536):
+                pass
+        except OSError:
+            pass  # reset by the client, which closed it as well
+        with self._condition:
+            if not self._stopping:
+                self._closed_by_client += 1
+                self._condition.notify_all()
 
     def start(self) -> SilentServer:
         self._thread.start()
@@ -260,6 +352,11 @@ class SilentServer:
                     connection.close()
                     return
                 self._connections.append(connection)
+                reader = threading.Thread(
+                    target=self._read_until_closed, args=(connection,), daemon=True
+                )
+                self._readers.append(reader)
+                reader.start()
                 self._condition.notify_all()
 
     def stop(self) -> None:
@@ -271,9 +368,16 @@ class SilentServer:
         self._thread.join(10)
         self._listener.close()
         with self._condition:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+            connections, self._connections = self._connections, []
+            readers, self._readers = self._readers, []
+        for connection in connections:
+            # Wakes its reader, which close() from this thread would not.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for reader in readers:
+            reader.join(10)
+        for connection in connections:
+            connection.close()
 
 
 @contextlib.contextmanager

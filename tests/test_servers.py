@@ -84,6 +84,29 @@ def test_servers_record_logins_and_refuse_listed_recipients(plain_server):
     assert plain_server.raw[0].startswith(b"Subject: x\r\n")
 
 
+def test_servers_answer_as_told_and_log_commands():
+    server = plaintext_server(greeting="220 custom.test ready", hide_extensions={"8bitmime"})
+    server.rcpt_replies["busy@example.net"] = "450 4.2.1 Mailbox busy"
+    server.data_reply = "554 5.7.1 No thanks"
+    with running(server), smtplib.SMTP(local_hostname="localhost", timeout=10) as smtp:
+        code, greeting = smtp.connect(HOST, server.port)
+        smtp.ehlo()
+        offered = set(smtp.esmtp_features)
+        smtp.mail("ann@example.org")
+        rcpt = [smtp.rcpt(a)[0] for a in ("bob@example.net", "busy@example.net")]
+        smtp.docmd("DATA")
+        smtp.send(b"Subject: x\r\n\r\nhi\r\n.\r\n")
+        final = smtp.getreply()
+
+    assert (code, greeting) == (220, b"custom.test ready")
+    assert "8bitmime" not in offered
+    assert {"size", "smtputf8"} <= offered
+    assert rcpt == [250, 450]
+    assert final == (554, b"5.7.1 No thanks")
+    assert server.received == []
+    assert server.commands == ["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"]
+
+
 def test_a_stopped_server_no_longer_listens():
     with running(plaintext_server()) as server:
         port = server.port
@@ -109,6 +132,19 @@ def test_silent_server_accepts_and_never_writes():
     client.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((HOST, server.port), 2).close()
+
+
+def test_silent_server_sees_a_client_close():
+    server = SilentServer().start()
+    try:
+        client = socket.create_connection((server.host, server.port), 2)
+        assert server.wait_for_connection(timeout=5)
+        client.sendall(b"EHLO somebody\r\n")
+        assert not server.wait_for_close(timeout=0.1)
+        client.close()
+        assert server.wait_for_close(timeout=5)
+    finally:
+        server.stop()
 
 
 def test_memory_keyring_is_the_keyring(memory_keyring):

@@ -18,13 +18,18 @@ from typing import Any
 
 from composer.mail.addresses import parse_address, parse_list
 from composer.mail.files import broken_copy_path, write_atomically
+from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 1
+# 2: no account size limit by default. Version 1 stored its default, 25 MB, in every
+# account, so a version 1 file's 25 MB reads as no limit.
+SETTINGS_VERSION = 2
 SANDBOX_ID = "sandbox"
 DEFAULT_TIMEOUT = 30
-DEFAULT_SIZE_LIMIT = 25 * 1000 * 1000
+# The account's own limit, 0 for none: the server's SIZE decides unless the user sets one.
+DEFAULT_SIZE_LIMIT = 0
+_VERSION_1_SIZE_LIMIT = 25 * 1000 * 1000
 
 
 class Security(enum.Enum):
@@ -100,7 +105,7 @@ class Account:
             found.append("a valid Reply-To address")
         if parse_list(self.default_cc).invalid or parse_list(self.default_bcc).invalid:
             found.append("valid addresses in Always Cc and Always Bcc")
-        if _has_line_break(self.display_name):
+        if has_line_break(self.display_name):
             found.append("a name without line breaks")
         return found
 
@@ -128,7 +133,7 @@ class Account:
             raise ValueError("account without id")
         account = cls(**values)
         # A name or host can be filled in later in Accounts; these would break every send.
-        if parse_address(account.email) is None or _has_line_break(account.display_name):
+        if parse_address(account.email) is None or has_line_break(account.display_name):
             raise ValueError("account without a usable email address and name")
         return account
 
@@ -178,13 +183,26 @@ class LoadResult:
     warnings: tuple[str, ...] = ()
 
 
+class SettingsFileKept(OSError):
+    """save() did not write: the file holds what Composer could not read, and no copy of it
+    could be kept. str(error) says so in words."""
+
+
 class AccountStore:
-    """Reads and writes the settings file atomically; a broken file is moved aside, not lost."""
+    """Reads and writes the settings file atomically; a broken file is kept, never lost.
+
+    A damaged file is moved aside; one with unreadable accounts is copied aside before it
+    is rewritten. When neither can be done, the file is left as it is and save() refuses to
+    write over it until a copy can be kept (it tries again each time).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Why the file at path must be copied before anything is written over it, if it must.
+        self._unkept: str | None = None
 
     def load(self) -> LoadResult:
+        self._unkept = None  # what is found now decides
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -207,6 +225,8 @@ class AccountStore:
             try:
                 if not isinstance(item, dict):
                     raise TypeError("not an object")
+                if version < 2 and item.get("size_limit") == _VERSION_1_SIZE_LIMIT:
+                    item = {**item, "size_limit": 0}
                 account = Account.from_json(item)
             except (KeyError, TypeError, ValueError) as error:
                 log.warning("skipping malformed account in %s: %s", self.path, error)
@@ -221,16 +241,16 @@ class AccountStore:
         )
         if not skipped:
             return LoadResult(settings)
-        backup = self._backup(keep_original=True)
+        lost = f"{skipped} account(s) in {self.path} could not be read and were left out."
+        try:
+            backup = self._copy_aside()
+        except OSError as error:
+            self._unkept = f"{skipped} account(s) in it could not be read"
+            log.warning("could not keep a copy of %s: %s", self.path, error)
+            return LoadResult(settings, (f"{lost} {_left_as_it_is('keep a copy of it', error)}",))
         with contextlib.suppress(OSError):
             self.save(settings)
-        return LoadResult(
-            settings,
-            (
-                f"{skipped} account(s) in {self.path} could not be read and were left out. "
-                f"The original file was kept as {backup}.",
-            ),
-        )
+        return LoadResult(settings, (f"{lost} The original file was kept as {backup}.",))
 
     def save(self, settings: AccountSettings) -> None:
         """Write the settings file atomically: a crash leaves the old or the new file, whole."""
@@ -240,31 +260,55 @@ class AccountStore:
             "last_used_account": settings.last_used_id,
             "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
         }
+        if self._unkept is not None:
+            self._keep_before_writing(self._unkept)
         write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
-    def _backup(self, *, keep_original: bool = False) -> Path:
+    def _keep_before_writing(self, why: str) -> None:
+        if self.path.exists():  # else moved or deleted meanwhile: nothing left to lose
+            try:
+                backup = self._copy_aside()
+            except OSError as error:
+                raise SettingsFileKept(
+                    f"{self.path} holds settings Composer could not read ({why}) and no copy "
+                    f"of it could be kept ({error.strerror or error}), so Composer did not "
+                    "write over it"
+                ) from error
+            log.warning("kept %s as %s before writing over it", self.path, backup)
+        self._unkept = None
+
+    def _copy_aside(self) -> Path:
         backup = broken_copy_path(self.path)
-        with contextlib.suppress(OSError):
-            if keep_original:
-                shutil.copy2(self.path, backup)
-            else:
-                os.replace(self.path, backup)
+        shutil.copy2(self.path, backup)
         return backup
 
     def _set_aside(self, why: str) -> LoadResult:
-        backup = self._backup()
-        log.warning("settings file %s set aside: %s", self.path, why)
-        return LoadResult(
-            AccountSettings(),
-            (
-                f"The settings file {self.path} was damaged: {why}. It was moved to {backup} "
-                "and Composer started without the accounts in it; add them again in Accounts.",
-            ),
-        )
+        damaged = f"The settings file {self.path} is damaged: {why}."
+        try:
+            backup = broken_copy_path(self.path)
+            os.replace(self.path, backup)
+        except OSError as error:
+            self._unkept = why
+            log.warning("settings file %s damaged (%s), not moved: %s", self.path, why, error)
+            warning = (
+                f"{damaged} {_left_as_it_is('move it aside', error)} Composer started without "
+                "the accounts in it; move the file elsewhere or repair it, then start "
+                "Composer again."
+            )
+        else:
+            log.warning("settings file %s set aside: %s", self.path, why)
+            warning = (
+                f"{damaged} It was moved to {backup} and Composer started without the "
+                "accounts in it; add them again in Accounts."
+            )
+        return LoadResult(AccountSettings(), (warning,))
 
 
-def _has_line_break(text: str) -> bool:
-    return any(c in text for c in "\r\n\0")
+def _left_as_it_is(action: str, error: OSError) -> str:
+    return (
+        f"Composer could not {action} ({error.strerror or error}), so it left the file as it is "
+        "and will not write over it until it can keep a copy."
+    )
 
 
 def _text_or_empty(value: object) -> str:

@@ -17,11 +17,13 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
 
+from composer.mail.addresses import mailbox_key
 from composer.mail.files import broken_copy_path
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: entries keyed by addresses.mailbox_key; 1 keyed them by the whole address case-folded.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS addresses (
@@ -51,6 +53,15 @@ ON CONFLICT (key) DO UPDATE SET
     domain = CASE WHEN excluded.last_used >= last_used THEN excluded.domain ELSE domain END
 """
 _READ = "SELECT key, display_name, username, domain, use_count, last_used FROM addresses"
+# Moving a row to its new key: two old rows for one new key add up (cannot happen from
+# schema 1, whose keys were coarser, but costs nothing to allow).
+_REKEY = """
+INSERT INTO addresses (key, display_name, username, domain, use_count, last_used)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET
+    use_count = use_count + excluded.use_count,
+    last_used = max(last_used, excluded.last_used)
+"""
 # Where a word starts: a letter or digit that does not follow another one.
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
 # How long to wait for another process's write lock before giving up on one write.
@@ -65,8 +76,8 @@ def fold(text: str) -> str:
 
 
 def address_key(address: Address) -> str:
-    """One entry per mailbox, whatever case it was typed in."""
-    return fold(address.addr_spec)
+    """One entry per mailbox: the domain's case does not matter, the local part's does."""
+    return mailbox_key(address.addr_spec)
 
 
 @dataclass
@@ -203,6 +214,8 @@ class AddressBook:
                 raise _Damaged("; ".join(problems[:3]))
             with db:
                 db.execute(_SCHEMA)
+                if version == 1:
+                    _rekey(db)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             entries = {}
             skipped = 0
@@ -266,6 +279,16 @@ def _once_each(addresses: Iterable[Address]) -> dict[str, Address]:
         if key not in unique or not unique[key].display_name:
             unique[key] = address
     return unique
+
+
+def _rekey(db: sqlite3.Connection) -> None:
+    """Give each readable row of a schema 1 book its address_key; unreadable rows stay put."""
+    for row in db.execute(_READ).fetchall():
+        entry = _entry_from_row(row)
+        if entry is None or row[0] == address_key(entry.address):
+            continue
+        db.execute("DELETE FROM addresses WHERE key = ?", (row[0],))
+        db.execute(_REKEY, (address_key(entry.address), *row[1:]))
 
 
 def _entry_from_row(row: tuple[object, ...]) -> _Entry | None:

@@ -1,4 +1,4 @@
-"""Reading the address lists people type: commas or semicolons, with or without names."""
+"""Reading the address lists people type or paste: commas or semicolons, with or without names."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
+
+from composer.mail.text import has_line_break
 
 # Local part and domain as people use them; stricter than RFC 5322 on purpose, since a
 # typo such as "ann@example" or "ann example.org" should be caught before sending.
@@ -16,6 +18,10 @@ _DOMAIN = re.compile(
     # The top-level label, like the others, must not end with a hyphen.
     r"([A-Za-z0-9\-\u0080-\U0010ffff]{0,61}[A-Za-z0-9\u0080-\U0010ffff])?$"
 )
+# What separates the addresses typed in one field.
+SEPARATORS = ",;"
+# What a single-line field can hold only when it came from a paste or a drop.
+LIST_BREAKS = "\r\n\t"
 
 
 @dataclass(frozen=True)
@@ -29,38 +35,39 @@ class ParsedAddresses:
 def split_list(text: str) -> list[str]:
     """Split on commas, semicolons and line breaks that are not inside quotes or <>."""
     items: list[str] = []
-    current: list[str] = []
-    quoted = False
+    start = 0
+    for position in separator_positions(text, SEPARATORS + LIST_BREAKS):
+        items.append(text[start:position])
+        start = position + 1
+    items.append(text[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+def separator_positions(text: str, separators: str = SEPARATORS) -> list[int]:
+    """Indexes of the separators that separate addresses (not those in quotes or <>)."""
+    positions: list[int] = []
+    quoted = escaped = False
     angle = 0
-    escaped = False
-    for char in text:
+    for index, char in enumerate(text):
         if escaped:
-            current.append(char)
             escaped = False
-            continue
-        if char == "\\" and quoted:
-            current.append(char)
+        elif char == "\\" and quoted:
             escaped = True
-            continue
-        if char == '"':
+        elif char == '"':
             quoted = not quoted
         elif char == "<" and not quoted:
             angle += 1
         elif char == ">" and not quoted and angle:
             angle -= 1
-        if char in ",;\n\r\t" and not quoted and not angle:
-            items.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    items.append("".join(current))
-    return [item.strip() for item in items if item.strip()]
+        elif char in separators and not quoted and not angle:
+            positions.append(index)
+    return positions
 
 
 def parse_address(text: str) -> Address | None:
     """One address such as ``Ann Lee <ann@example.org>``; None if it is not valid."""
     text = text.strip()
-    if not text or any(c in text for c in "\r\n\0"):
+    if not text or has_line_break(text):
         return None
     match = re.fullmatch(r"(?s)(?P<name>.*?)\s*<(?P<addr>[^<>]*)>", text)
     if match:
@@ -103,13 +110,93 @@ def format_address(address: Address) -> str:
     return address.addr_spec
 
 
+def mailbox_key(addr_spec: str) -> str:
+    """What two addresses share when they name one mailbox: ``Ann@example.org`` for both
+    ``Ann@Example.ORG`` and ``Ann@example.org``, but not for ``ann@example.org``.
+
+    Domains ignore case; a local part may not (RFC 5321, section 2.4), and only its own
+    server knows, so it is kept as written.
+    """
+    local, at, domain = addr_spec.rpartition("@")
+    return f"{local}{at}{domain.lower()}" if at else addr_spec
+
+
 def unique_addr_specs(addresses: list[Address] | tuple[Address, ...]) -> list[str]:
-    """The envelope addresses once each, in order; comparison ignores the domain's case."""
+    """The envelope addresses once per mailbox (see mailbox_key), in order."""
     seen: set[str] = set()
     result: list[str] = []
     for address in addresses:
-        key = f"{address.username}@{address.domain.lower()}"
+        key = mailbox_key(address.addr_spec)
         if key not in seen:
             seen.add(key)
             result.append(address.addr_spec)
     return result
+
+
+# --- the text of a recipients field as it is being typed or pasted into ------------------
+
+
+def token_span(text: str, cursor: int) -> tuple[int, int]:
+    """Start and end of the address the cursor is in: between the separators around it."""
+    positions = separator_positions(text)
+    start = max((p + 1 for p in positions if p < cursor), default=0)
+    end = min((p for p in positions if p >= cursor), default=len(text))
+    return start, end
+
+
+def typed_prefix(text: str, cursor: int) -> str:
+    """What to look up: the token under the cursor up to the cursor, without an opening quote."""
+    start, _end = token_span(text, cursor)
+    return text[start:cursor].strip().lstrip('"').strip()
+
+
+def is_pasted_list(text: str) -> bool:
+    """True when text is more than one address typed inline (several lines, cells or ';')."""
+    return any(char in text for char in LIST_BREAKS + ";")
+
+
+def addresses_from_pasted(text: str) -> str:
+    """One comma-separated list from text copied out of a spreadsheet or another mail client.
+
+    One address per line, or one row per line with the name and address in separate cells
+    (``Ann Lee<TAB>ann@example.org``, or first name, last name and address), or a list
+    separated by commas or semicolons. Pieces that are not addresses are kept, so that the
+    field's check names them instead of dropping them silently.
+    """
+    items: list[str] = []
+    for row in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        cells = [cell.strip() for cell in row.split("\t") if cell.strip()]
+        named = _named_address(cells)
+        if named is not None:
+            items.append(str(named))
+        else:
+            items.extend(item for cell in cells for item in split_list(cell))
+    return ", ".join(items)
+
+
+def _named_address(cells: list[str]) -> Address | None:
+    """The row's one bare address, named by its other cells (``Lee, Bob`` too); else None."""
+    if len(cells) < 2:
+        return None
+    parsed = [parse_address(cell) for cell in cells]
+    found = [address for address in parsed if address is not None]
+    if len(found) != 1 or found[0].display_name:
+        return None
+    if sum("@" in cell for cell in cells) != 1:
+        return None  # another cell holds an address (or a list) of its own
+    name = " ".join(cell for cell, address in zip(cells, parsed, strict=True) if address is None)
+    try:
+        return Address(display_name=name, username=found[0].username, domain=found[0].domain)
+    except (ValueError, TypeError):
+        return None
+
+
+def splice_list(text: str, start: int, stop: int, listed: str) -> tuple[int, int, str]:
+    """How to put listed in place of text[start:stop] so that commas separate it from the rest.
+
+    Returns the range to replace (widened over surrounding blanks) and the replacement.
+    """
+    before, after = text[:start].rstrip(), text[stop:].lstrip()
+    lead = "" if not before else (" " if before[-1] in SEPARATORS else ", ")
+    trail = ", " if after and after[0] not in SEPARATORS else ""
+    return len(before), len(text) - len(after), f"{lead}{listed}{trail}"

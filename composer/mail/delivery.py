@@ -8,6 +8,7 @@ import threading
 
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
+from composer.mail.addresses import mailbox_key
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import build_message
@@ -45,9 +46,13 @@ class Delivery:
         self._transport: SmtpTransport | None = None
 
     def send(self, draft: Draft, *, large_ok: bool = False) -> SendResult:
-        """Build draft into a message and send it; raises SendError."""
+        """Build draft into a message and send it; raises SendError.
+
+        large_ok: send a message over 25 MB even though the server did not say how large a
+        message it takes (after a SendError of kind SIZE_UNCHECKED, when the user agrees).
+        """
         outgoing = build_message(draft, self.account.sender(), self.account.reply_to)
-        result = self._transport_for_account().send(outgoing)
+        result = self._transport_for_account().send(outgoing, large_ok=large_ok)
         if self.account.is_sandbox and self._sandbox is not None:
             stored = self._sandbox.delivered_path(result.message_id)
             result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))
@@ -88,15 +93,10 @@ class Delivery:
         """Add the recipients the server accepted, names as typed, to the address book."""
         if self._address_book is None:
             return
-
-        def key(addr_spec: str) -> str:
-            local, _at, domain = addr_spec.rpartition("@")
-            return f"{local}@{domain.lower()}"
-
-        accepted = {key(spec) for spec in result.accepted}
+        accepted = {mailbox_key(spec) for spec in result.accepted}
         typed = [a for parsed in draft.recipients().values() for a in parsed.valid]
         try:
-            self._address_book.record(a for a in typed if key(a.addr_spec) in accepted)
+            self._address_book.record(a for a in typed if mailbox_key(a.addr_spec) in accepted)
         except Exception:
             # The message has gone; a broken address book must not report the send as failed.
             log.exception("could not record the recipients in the address book")

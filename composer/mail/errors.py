@@ -7,6 +7,11 @@ import errno
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from composer.mail.smtp_client import LoginUnfinished, MessageRefused
 
 
 class ErrorKind(enum.Enum):
@@ -27,17 +32,22 @@ class ErrorKind(enum.Enum):
     RECIPIENTS_REFUSED = "recipients refused"
     SENDER_REFUSED = "sender refused"
     TOO_LARGE = "message too large"
+    # Larger than many receiving servers take, and the server did not say what it takes:
+    # sending anyway is the user's call (Delivery.send(..., large_ok=True)).
+    SIZE_UNCHECKED = "size not checked by the server"
+    # The server cannot carry what is not ASCII: a non-ASCII address (no SMTPUTF8) or an
+    # 8-bit message (no 8BITMIME).
+    ASCII_ONLY = "server accepts only ASCII"
     DISCONNECTED = "connection lost"
     SERVER_ERROR = "server error"
     FILE = "file unreadable"
     CANCELLED = "cancelled"
-    SIZE_UNCHECKED = "size not checked"
     # A fault in Composer itself, not in the message, the account or the server.
     INTERNAL = "internal error"
 
 
 # Failures that may well go away if the same message is sent again later (an Outbox retries these).
-_PASSING_KINDS = frozenset(
+_RETRYABLE_KINDS = frozenset(
     {
         ErrorKind.UNREACHABLE,
         ErrorKind.CONNECTION_REFUSED,
@@ -66,11 +76,11 @@ class SendError(Exception):
         self.refused = dict(refused or {})
 
     @property
-    def passing(self) -> bool:
+    def retryable(self) -> bool:
         """True when trying again later may succeed (a 4xx reply, a network hiccup)."""
         if self.smtp_code is not None:
             return 400 <= self.smtp_code < 500
-        return self.kind in _PASSING_KINDS
+        return self.kind in _RETRYABLE_KINDS
 
     def __str__(self) -> str:
         return self.message
@@ -102,128 +112,256 @@ def describe_refused(refused: dict[str, tuple[int, str]]) -> str:
 
 
 def classify(error: BaseException, host: str, port: int) -> SendError:
-    """Turn any exception raised while talking to host:port into a SendError people can read."""
+    """Turn any exception raised while talking to host:port into a SendError people can read.
+
+    An exception that is not about the network, TLS or SMTP is a fault in Composer:
+    internal_error(), whose sentence does not repeat the exception's text.
+    """
     if isinstance(error, SendError):
         return error
-    where = f"{host}:{port}"
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        return SendError(
-            ErrorKind.AUTH_FAILED,
-            f"Could not log in to {host}: the server said "
-            f"'{server_reply(error.smtp_code, error.smtp_error)}'. "
-            "Check the user name and password in Accounts.",
-            smtp_code=error.smtp_code,
-        )
-    if isinstance(error, smtplib.SMTPSenderRefused):
-        reply = server_reply(error.smtp_code, error.smtp_error)
-        if error.smtp_code == 552:  # "exceeded storage allocation": the size, in practice
-            return _too_large(host, reply)
-        return SendError(
-            ErrorKind.SENDER_REFUSED,
-            f"{host} refused the sender address {error.sender}: the server said '{reply}'. "
-            "Check the email address of the account.",
-            smtp_code=error.smtp_code,
-        )
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refused = {r: (c, _text(m)) for r, (c, m) in error.recipients.items()}
-        codes = {c for c, _ in refused.values()}
-        return SendError(
-            ErrorKind.RECIPIENTS_REFUSED,
-            f"{host} refused every recipient, so nothing was sent: {describe_refused(refused)}.",
-            smtp_code=min(codes) if codes else None,
-            refused=refused,
-        )
-    if isinstance(error, smtplib.SMTPDataError):
-        reply = server_reply(error.smtp_code, error.smtp_error)
-        if error.smtp_code == 552:  # "exceeded storage allocation": the size, in practice
-            return _too_large(host, reply)
-        return SendError(
-            ErrorKind.SERVER_ERROR,
-            f"{host} did not accept the message: the server said '{reply}'.",
-            smtp_code=error.smtp_code,
-        )
-    if isinstance(error, smtplib.SMTPNotSupportedError):
-        return SendError(
-            ErrorKind.SERVER_ERROR,
-            f"{host} does not support what Composer needs: {error}.",
-        )
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
-        if isinstance(error.__context__, TimeoutError):
-            return classify(error.__context__, host, port)
-        return SendError(
-            ErrorKind.DISCONNECTED,
-            f"The connection to {where} was closed unexpectedly. Try again later.",
-        )
-    if isinstance(error, smtplib.SMTPResponseException):
-        reply = server_reply(error.smtp_code, error.smtp_error)
-        return SendError(
-            ErrorKind.SERVER_ERROR,
-            f"{host} answered with an error: '{reply}'.",
-            smtp_code=error.smtp_code,
-        )
-    if isinstance(error, ssl.SSLCertVerificationError):
-        reason = error.verify_message or error.reason or str(error)
-        return SendError(
-            ErrorKind.CERTIFICATE,
-            f"The certificate of {host} is not trusted ({reason}). Composer did not send "
-            "anything. If this server is yours, install its certificate authority; "
-            "otherwise someone may be intercepting the connection.",
-        )
-    if isinstance(error, ssl.SSLError):
-        return SendError(
-            ErrorKind.TLS_FAILED,
-            f"Could not set up a secure connection to {where} "
-            f"({getattr(error, 'reason', None) or error}). "
-            "Check the port and the security setting in Accounts (465 is usually SSL/TLS, "
-            "587 STARTTLS).",
-        )
-    if isinstance(error, socket.timeout | TimeoutError):
-        return SendError(
-            ErrorKind.TIMEOUT,
-            f"Connecting to {where} timed out: the server did not answer in time. "
-            "Check the host and port, or try again later.",
-        )
-    if isinstance(error, socket.gaierror):
-        return SendError(
-            ErrorKind.UNREACHABLE,
-            f"Could not find the mail server {host}: the name does not resolve "
-            f"({error.strerror}). Check the host name in Accounts and your network.",
-        )
-    if isinstance(error, ConnectionRefusedError):
-        return SendError(
-            ErrorKind.CONNECTION_REFUSED,
-            f"The connection to {where} was refused: no mail server is listening there. "
-            "Check the host and port in Accounts.",
-        )
-    if isinstance(error, OSError) and error.errno in (
-        errno.ENETUNREACH,
-        errno.EHOSTUNREACH,
-        errno.EADDRNOTAVAIL,
-    ):
-        return SendError(
-            ErrorKind.UNREACHABLE,
-            f"{where} cannot be reached ({error.strerror}). Check your network connection.",
-        )
-    if isinstance(error, ConnectionError):
-        return SendError(
-            ErrorKind.DISCONNECTED,
-            f"The connection to {where} was lost ({error.strerror or error}). Try again later.",
-        )
-    if isinstance(error, OSError):
-        return SendError(
-            ErrorKind.UNREACHABLE,
-            f"Could not talk to {where}: {error.strerror or error}.",
-        )
-    return SendError(ErrorKind.SERVER_ERROR, f"Sending through {where} failed: {error}.")
+    place = _Place(host, f"{host}:{port}")
+    for rule in _RULES:
+        if isinstance(error, rule.type) and rule.applies(error):
+            return rule.describe(error, place)
+    return internal_error(error)
 
 
-def _too_large(host: str, reply: str) -> SendError:
+@dataclass(frozen=True)
+class _Place:
+    host: str
+    where: str  # host:port
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Errors of this type (for which applies() holds) are described by describe()."""
+
+    type: type[BaseException] | tuple[type[BaseException], ...]
+    describe: Callable[[Any, _Place], SendError]
+    applies: Callable[[Any], bool] = lambda _error: True
+
+
+def _unavailable(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.DISCONNECTED,
+        f"{at.host} is not available right now: it ended the session, saying "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Nothing was sent; "
+        "try again later.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _turned_away(error: smtplib.SMTPConnectError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} turned the connection away: instead of a greeting, the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Nothing was sent. It may not "
+        "take mail from your network or on this port; check the host and port in Accounts, "
+        "or ask your provider.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _login_unfinished(_error: LoginUnfinished, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.AUTH_FAILED,
+        f"Could not log in to {at.host}: the server kept asking for more after the user "
+        "name and password were sent. Check the user name in Accounts; if it is right, ask "
+        "your provider which login method to use.",
+    )
+
+
+def _message_refused(error: MessageRefused, at: _Place) -> SendError:
+    reply = server_reply(error.smtp_code, error.smtp_error)
+    if 400 <= error.smtp_code < 500:
+        return SendError(
+            ErrorKind.SERVER_ERROR,
+            f"{at.host} received the message but could not take it now, so nobody got it: "
+            f"the server said '{reply}'. Try again later.",
+            smtp_code=error.smtp_code,
+        )
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} received the message and refused it, so nobody got it: the server said "
+        f"'{reply}'.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _auth_failed(error: smtplib.SMTPAuthenticationError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.AUTH_FAILED,
+        f"Could not log in to {at.host}: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. "
+        "Check the user name and password in Accounts.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _too_large(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
     return SendError(
         ErrorKind.TOO_LARGE,
-        f"The message is too large for {host}: the server said '{reply}'.",
-        smtp_code=552,
+        f"The message is too large for {at.host}: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'.",
+        smtp_code=error.smtp_code,
     )
+
+
+def _sender_refused(error: smtplib.SMTPSenderRefused, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SENDER_REFUSED,
+        f"{at.host} refused the sender address {error.sender}: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. "
+        "Check the email address of the account.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _recipients_refused(error: smtplib.SMTPRecipientsRefused, at: _Place) -> SendError:
+    refused = {r: (c, _text(m)) for r, (c, m) in error.recipients.items()}
+    codes = {c for c, _ in refused.values()}
+    return SendError(
+        ErrorKind.RECIPIENTS_REFUSED,
+        f"{at.host} refused every recipient, so nothing was sent: {describe_refused(refused)}.",
+        smtp_code=min(codes) if codes else None,
+        refused=refused,
+    )
+
+
+def _data_refused(error: smtplib.SMTPDataError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} did not accept the message: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _not_supported(error: smtplib.SMTPNotSupportedError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR, f"{at.host} does not support what Composer needs: {error}."
+    )
+
+
+def _disconnected(error: smtplib.SMTPServerDisconnected, at: _Place) -> SendError:
+    # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+    if isinstance(error.__context__, TimeoutError):
+        return _timed_out(error.__context__, at)
+    return SendError(
+        ErrorKind.DISCONNECTED,
+        f"The connection to {at.where} was closed unexpectedly. Try again later.",
+    )
+
+
+def _server_answered(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.host} answered with an error: '{server_reply(error.smtp_code, error.smtp_error)}'.",
+        smtp_code=error.smtp_code,
+    )
+
+
+def _smtp_failed(error: smtplib.SMTPException, at: _Place) -> SendError:
+    return SendError(ErrorKind.SERVER_ERROR, f"Sending through {at.where} failed: {error}.")
+
+
+def _certificate(error: ssl.SSLCertVerificationError, at: _Place) -> SendError:
+    reason = error.verify_message or error.reason or str(error)
+    return SendError(
+        ErrorKind.CERTIFICATE,
+        f"The certificate of {at.host} is not trusted ({reason}). Composer did not send "
+        "anything. If this server is yours, install its certificate authority; "
+        "otherwise someone may be intercepting the connection.",
+    )
+
+
+def _tls_failed(error: ssl.SSLError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.TLS_FAILED,
+        f"Could not set up a secure connection to {at.where} "
+        f"({getattr(error, 'reason', None) or error}). "
+        "Check the port and the security setting in Accounts (465 is usually SSL/TLS, "
+        "587 STARTTLS).",
+    )
+
+
+def _timed_out(_error: BaseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.TIMEOUT,
+        f"Connecting to {at.where} timed out: the server did not answer in time. "
+        "Check the host and port, or try again later.",
+    )
+
+
+def _unresolved(error: socket.gaierror, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.UNREACHABLE,
+        f"Could not find the mail server {at.host}: the name does not resolve "
+        f"({error.strerror}). Check the host name in Accounts and your network.",
+    )
+
+
+def _connection_refused(_error: ConnectionRefusedError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.CONNECTION_REFUSED,
+        f"The connection to {at.where} was refused: no mail server is listening there. "
+        "Check the host and port in Accounts.",
+    )
+
+
+def _unreachable(error: OSError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.UNREACHABLE,
+        f"{at.where} cannot be reached ({error.strerror}). Check your network connection.",
+    )
+
+
+def _connection_lost(error: ConnectionError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.DISCONNECTED,
+        f"The connection to {at.where} was lost ({error.strerror or error}). Try again later.",
+    )
+
+
+def _os_error(error: OSError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.UNREACHABLE, f"Could not talk to {at.where}: {error.strerror or error}."
+    )
+
+
+def _code_is(*codes: int) -> Callable[[smtplib.SMTPResponseException], bool]:
+    return lambda error: error.smtp_code in codes
+
+
+_UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
+
+# First match wins, so a subclass comes before its base class (every smtplib error and
+# every ssl error is an OSError).
+_RULES: tuple[_Rule, ...] = (
+    # 421 is "service not available, closing the channel", whatever command it answers.
+    _Rule(smtplib.SMTPResponseException, _unavailable, _code_is(421)),
+    _Rule(smtplib.SMTPConnectError, _turned_away),
+    _Rule(smtplib.SMTPAuthenticationError, _auth_failed),
+    _Rule(LoginUnfinished, _login_unfinished),
+    # 552 is "exceeded storage allocation", which in practice means the message's size.
+    _Rule((smtplib.SMTPSenderRefused, smtplib.SMTPDataError), _too_large, _code_is(552)),
+    _Rule(smtplib.SMTPSenderRefused, _sender_refused),
+    _Rule(smtplib.SMTPRecipientsRefused, _recipients_refused),
+    _Rule(MessageRefused, _message_refused),
+    _Rule(smtplib.SMTPDataError, _data_refused),
+    _Rule(smtplib.SMTPNotSupportedError, _not_supported),
+    _Rule(smtplib.SMTPServerDisconnected, _disconnected),
+    _Rule(smtplib.SMTPResponseException, _server_answered),
+    _Rule(smtplib.SMTPException, _smtp_failed),
+    _Rule(ssl.SSLCertVerificationError, _certificate),
+    _Rule(ssl.SSLError, _tls_failed),
+    _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError
+    _Rule(socket.gaierror, _unresolved),
+    _Rule(ConnectionRefusedError, _connection_refused),
+    _Rule(OSError, _unreachable, lambda error: error.errno in _UNREACHABLE_ERRNOS),
+    _Rule(ConnectionError, _connection_lost),
+    _Rule(OSError, _os_error),
+)
 
 
 def _text(message: bytes | str) -> str:

@@ -9,6 +9,7 @@ import urllib.parse
 
 from composer.mail.addresses import split_list
 from composer.mail.draft import Draft
+from composer.mail.text import LINE_BREAKS, is_utf8
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ _WORDS = {
 }
 
 _BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# What str.splitlines() and mail readers treat as the end of a line.
-_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 class MailtoError(ValueError):
@@ -83,11 +82,9 @@ def parse_mailto(url: str) -> Draft:
 
 
 def _require_text(text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Lone surrogates: what Python makes of bytes in argv that are not UTF-8.
-        raise MailtoError("The mailto: link is not valid UTF-8 text.") from None
+    # Lone surrogates are what Python makes of bytes in argv that are not UTF-8.
+    if not is_utf8(text):
+        raise MailtoError("The mailto: link is not valid UTF-8 text.")
 
 
 def _decode(text: str, what: str) -> str:
@@ -111,7 +108,8 @@ def _decode(text: str, what: str) -> str:
 def _header(value: str, what: str) -> str:
     """value, if it can be one line of a mail header."""
     for char in value:
-        if char in _LINE_BREAKS:
+        # NUL ends no line in a mail reader: it is named below as the control character it is.
+        if char in LINE_BREAKS and char != "\0":
             raise MailtoError(
                 f"The {what} in the mailto: link contains a line break, which a header "
                 "cannot hold; the link may be trying to add hidden header fields."

@@ -19,6 +19,7 @@ from composer.mail.addresses import unique_addr_specs
 from composer.mail.bodies import StreamedBody
 from composer.mail.draft import Attachment, Draft, InlineImage, check_recipients
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.text import LINE_BREAKS, has_line_break
 
 # Lines are folded at 78 characters and end in CRLF, as on the wire.
 POLICY = SMTP
@@ -114,16 +115,14 @@ class OutgoingMessage:
         return tuple(segments)
 
 
-# CR, LF and NUL, and the other characters str.splitlines() breaks at: the email package
-# refuses a header value containing any of them with a bare ValueError.
-_LINE_BREAKS = frozenset("\r\n\0\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 # RFC 5322 field names: printable ASCII except the colon.
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 
 
 def check_header_value(name: str, value: str) -> None:
     """Refuse line breaks and NUL in a header field: they could start a new header."""
-    if any(c in _LINE_BREAKS for c in value):
+    # The email package refuses such a value with a bare ValueError; this says which field.
+    if has_line_break(value):
         raise SendError(
             ErrorKind.INVALID_MESSAGE,
             f"The {name} field contains a line break, which is not allowed in a mail header. "
@@ -294,7 +293,7 @@ def _content_type(given: str, name: str) -> str:
 def _readable_name(name: str) -> str:
     """name with control characters replaced; undecodable bytes (from the file system) too."""
     name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    name = "".join("_" if c in _LINE_BREAKS or ord(c) < 32 or c == "\x7f" else c for c in name)
+    name = "".join("_" if c in LINE_BREAKS or ord(c) < 32 or c == "\x7f" else c for c in name)
     return name.strip() or "attachment"
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mailbox
-import socket
 import threading
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
+
+from composer.mail.ports import LOOPBACK, start_on_free_port
 
 log = logging.getLogger(__name__)
 
 # An account may send 25 MB of attachments (about 36 MB once base64-encoded) or more if its
 # limit is raised; aiosmtpd's own default refuses anything over 32 MiB.
 SANDBOX_SIZE_LIMIT = 256 * 1024 * 1024
-_START_ATTEMPTS = 3
 
 
 class _MaildirHandler:
@@ -71,25 +72,25 @@ class SandboxServer:
             # Imported here: aiosmtpd is only needed once someone sends through the sandbox.
             from aiosmtpd.controller import Controller
 
-            self._handler = _MaildirHandler(self.maildir)
-            error: Exception | None = None
-            for _ in range(_START_ATTEMPTS):
-                controller = Controller(
-                    self._handler,
-                    hostname="127.0.0.1",
-                    port=_free_port(),
-                    server_hostname="sandbox.localhost",
-                    data_size_limit=self.size_limit,
-                    ready_timeout=10,
+            handler = self._handler = _MaildirHandler(self.maildir)
+
+            def start(port: int) -> Any:
+                return start_controller(
+                    Controller(
+                        handler,
+                        hostname=LOOPBACK,
+                        port=port,
+                        server_hostname="sandbox.localhost",
+                        data_size_limit=self.size_limit,
+                        ready_timeout=10,
+                    )
                 )
-                try:
-                    controller.start()
-                except Exception as failure:  # another program took the port meanwhile
-                    error = failure
-                    continue
-                self._controller = controller
-                return int(controller.port)
-            raise OSError(f"the local sandbox server could not start: {error}")
+
+            try:
+                self._controller = start_on_free_port(start)
+            except Exception as error:
+                raise OSError(f"the local sandbox server could not start: {error}") from error
+            return int(self._controller.port)
 
     def delivered_path(self, message_id: str) -> Path | None:
         """Where the sandbox stored the message with this Message-ID, if it did."""
@@ -102,7 +103,15 @@ class SandboxServer:
                 self._controller = None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def start_controller(controller: Any) -> Any:
+    """Start an aiosmtpd Controller; if it fails, leave nothing behind and raise."""
+    try:
+        controller.start()
+    except Exception:
+        # A controller that failed to start still holds its event loop.
+        with contextlib.suppress(Exception):
+            controller.stop(no_assert=True)
+        if not controller.loop.is_closed():
+            controller.loop.close()
+        raise
+    return controller

@@ -10,9 +10,10 @@ def format_size(size: int) -> str:
     value = float(size)
     for unit in ("kB", "MB", "GB"):
         value /= 1000
-        if value < 1000 or unit == "GB":
-            text = f"{value:.1f}".removesuffix(".0")
-            return f"{text} {unit}"
+        rounded = round(value, 1)
+        # 999_999 bytes round to 1000 kB, which is said as 1 MB.
+        if rounded < 1000 or unit == "GB":
+            return f"{rounded:.1f}".removesuffix(".0") + f" {unit}"
     raise AssertionError("unreachable")
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import smtplib
-import socket
 import ssl
-import threading
 from collections.abc import Callable, Generator
-from email.base64mime import body_encode as encode_base64
 from typing import Any
 
 from composer.mail.accounts import Account, Security, is_loopback
@@ -18,126 +14,18 @@ from composer.mail.errors import ErrorKind, SendError, classify
 from composer.mail.message import OutgoingMessage
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
+from composer.mail.smtp_client import (
+    CancellableSMTP,
+    CancellableSMTPSSL,
+    Canceller,
+    MessageRefused,
+    address_literal,
+)
 
 log = logging.getLogger(__name__)
 
-
-class Canceller:
-    """Aborts a blocked socket call from any thread.
-
-    Closing a socket from another thread does not wake a thread blocked in connect, recv or
-    sendall on Linux; shutting down a dup() of it does, within a millisecond. The dup is taken
-    before connect() and survives TLS wrapping, since it is the same kernel socket.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._dup: socket.socket | None = None
-        self.cancelled = False
-
-    def connect(self, host: str, port: int, timeout: float, source: Any) -> socket.socket:
-        """Like ``socket.create_connection``, but every socket can be shut down by cancel()."""
-        error: OSError | None = None
-        for family, kind, proto, _, address in socket.getaddrinfo(
-            host, port, 0, socket.SOCK_STREAM
-        ):
-            sock = socket.socket(family, kind, proto)
-            with self._lock:
-                if self.cancelled:
-                    sock.close()
-                    break
-                self._forget_locked()
-                self._dup = sock.dup()
-            try:
-                sock.settimeout(timeout)
-                if source:
-                    sock.bind(source)
-                sock.connect(address)
-                return sock
-            except OSError as failure:
-                error = failure
-                sock.close()
-        if self.cancelled:
-            raise ConnectionAbortedError("cancelled")
-        raise error or OSError(f"no address found for {host}")
-
-    def cancel(self) -> None:
-        with self._lock:
-            self.cancelled = True
-            if self._dup is not None:
-                # Not connected yet: connect() then fails at once.
-                with contextlib.suppress(OSError):
-                    self._dup.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        with self._lock:
-            self._forget_locked()
-
-    def _forget_locked(self) -> None:
-        if self._dup is not None:
-            self._dup.close()
-            self._dup = None
-
-
-class _Utf8AuthMixin:
-    """AUTH that carries UTF-8 user names and passwords; smtplib's encodes only ASCII."""
-
-    _host: str  # smtplib's private copy of the host name, used to check certificates
-    _auth_challenge_count: int  # smtplib's private LOGIN state, see auth()
-
-    def auth(
-        self: Any,
-        mechanism: str,
-        authobject: Callable[..., str],
-        *,
-        initial_response_ok: bool = True,
-    ) -> tuple[int, bytes]:
-        initial = authobject() if initial_response_ok else None
-        if initial is not None:
-            response = encode_base64(initial.encode("utf-8"), eol="")
-            code, reply = self.docmd("AUTH", f"{mechanism} {response}")
-        else:
-            code, reply = self.docmd("AUTH", mechanism)
-        # smtplib's auth_login() tells the user-name challenge from the password one by this
-        # count, which smtplib's own auth() keeps; without it LOGIN sends the user name twice.
-        self._auth_challenge_count = 1 if initial is not None else 0
-        rounds = 0
-        while code == 334:
-            rounds += 1
-            self._auth_challenge_count += 1
-            if rounds > 5:
-                raise smtplib.SMTPException("the server kept asking for more login data")
-            challenge = base64.decodebytes(reply)
-            response = encode_base64(authobject(challenge).encode("utf-8"), eol="")
-            code, reply = self.docmd(response)
-        if code in (235, 503):
-            return code, reply
-        raise smtplib.SMTPAuthenticationError(code, reply)
-
-
-class _SMTP(_Utf8AuthMixin, smtplib.SMTP):
-    def __init__(self, canceller: Canceller, timeout: float) -> None:
-        self._canceller = canceller
-        # An explicit local name: smtplib would otherwise call getfqdn(), a DNS lookup that
-        # can block for seconds on a badly configured network.
-        super().__init__(local_hostname="localhost", timeout=timeout)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return self._canceller.connect(host, port, timeout, self.source_address)
-
-
-class _SMTPSSL(_Utf8AuthMixin, smtplib.SMTP_SSL):
-    def __init__(self, canceller: Canceller, timeout: float, context: ssl.SSLContext) -> None:
-        self._canceller = canceller
-        super().__init__(local_hostname="localhost", timeout=timeout, context=context)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = self._canceller.connect(host, port, timeout, self.source_address)
-        try:
-            return self.context.wrap_socket(sock, server_hostname=self._host)
-        except BaseException:
-            sock.close()
-            raise
+# Many receiving servers refuse messages larger than this, whatever the sending server takes.
+LARGE_MESSAGE = 25_000_000
 
 
 class SmtpTransport:
@@ -177,8 +65,13 @@ class SmtpTransport:
         login = f" and logged in as {self.account.username}" if self.account.username else ""
         return f"Connected to {self.host}:{self.account.port} with {how}{login}."
 
-    def send(self, outgoing: OutgoingMessage) -> SendResult:
-        """Send outgoing; raises SendError for anything that kept it from at least one person."""
+    def send(self, outgoing: OutgoingMessage, *, large_ok: bool = False) -> SendResult:
+        """Send outgoing; raises SendError for anything that kept it from at least one person.
+
+        A message over LARGE_MESSAGE to a server that does not say how much it accepts is
+        refused with SIZE_UNCHECKED before MAIL FROM, unless large_ok (the user said to send
+        it anyway).
+        """
         # Before connecting: a vanished file should not cost a half-finished SMTP session.
         outgoing.check_files()
         size = outgoing.size()
@@ -192,10 +85,9 @@ class SmtpTransport:
             )
         smtp = self._call(self._open)
         try:
-            refused = self._call(lambda: self._transmit(smtp, outgoing, size))
+            refused = self._call(lambda: self._transmit(smtp, outgoing, size, large_ok))
             # The message was accepted before QUIT; a failing QUIT changes nothing.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+            _quit_quietly(smtp)
         finally:
             # Closing without QUIT in the middle of DATA makes the server discard the message.
             smtp.close()
@@ -206,15 +98,17 @@ class SmtpTransport:
     def _call(self, step: Callable[[], Any]) -> Any:
         try:
             return step()
-        except BaseException as error:
+        except Exception as error:
             if self._canceller.cancelled:
                 raise SendError(
                     ErrorKind.CANCELLED, "Sending was cancelled. Your message is unchanged."
                 ) from error
-            if isinstance(error, Exception):
+            failure = classify(error, self.host, self.account.port)
+            if failure.kind is ErrorKind.INTERNAL:
+                log.exception("sending through %s:%s failed", self.host, self.account.port)
+            else:
                 log.info("SMTP to %s:%s failed: %r", self.host, self.account.port, error)
-                raise classify(error, self.host, self.account.port) from error
-            raise
+            raise failure from error
 
     def _open(self) -> smtplib.SMTP:
         account = self.account
@@ -228,19 +122,22 @@ class SmtpTransport:
             )
         context = ssl.create_default_context()
         self._progress(Progress(Stage.CONNECTING, host))
-        smtp: _SMTP | _SMTPSSL
+        smtp: CancellableSMTP | CancellableSMTPSSL
         if account.security is Security.SSL_TLS:
-            smtp = _SMTPSSL(self._canceller, account.timeout, context)
+            smtp = CancellableSMTPSSL(self._canceller, account.timeout, context)
         else:
-            smtp = _SMTP(self._canceller, account.timeout)
+            smtp = CancellableSMTP(self._canceller, account.timeout)
         # Connecting after construction leaves smtplib's _host empty, which starttls() and
         # SMTP_SSL need for checking the certificate's host name.
         smtp._host = host
-        try:
+        with contextlib.ExitStack() as undo:
+            # The canceller's dup keeps the kernel socket (and the server's end) open.
+            undo.callback(self._canceller.close)
+            undo.callback(smtp.close)
             code, reply = smtp.connect(host, port)
             if code != 220:
                 raise smtplib.SMTPConnectError(code, reply)
-            smtp.local_hostname = _address_literal(smtp.sock)
+            smtp.local_hostname = address_literal(smtp.sock)
             smtp.ehlo_or_helo_if_needed()
             if account.security is Security.STARTTLS:
                 if not smtp.has_extn("starttls"):
@@ -255,11 +152,7 @@ class SmtpTransport:
                 smtp.ehlo()
             if account.username:
                 self._login(smtp)
-        except BaseException:
-            smtp.close()
-            # The canceller's dup keeps the kernel socket (and the server's end) open.
-            self._canceller.close()
-            raise
+            undo.pop_all()  # connected: the caller closes it
         return smtp
 
     def _login(self, smtp: smtplib.SMTP) -> None:
@@ -284,46 +177,68 @@ class SmtpTransport:
         elif "LOGIN" in offered:
             smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
         else:
-            raise SendError(
-                ErrorKind.AUTH_FAILED,
-                f"{host} offers only login methods Composer does not support "
-                f"({' '.join(offered)}).",
-            )
+            raise _no_login_method(host, offered, self.account.security)
 
     def _transmit(
-        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
     ) -> dict[str, tuple[int, str]]:
-        host = self.host
-        server_limit = int(smtp.esmtp_features.get("size", "0") or 0)
-        if server_limit and size > server_limit:
-            raise SendError(
-                ErrorKind.TOO_LARGE,
-                f"The message is {format_size(size)}, but {host} accepts at most "
-                f"{format_size(server_limit)}. Remove attachments or send them another way.",
-            )
-        options: list[str] = []
-        if smtp.has_extn("size"):
-            options.append(f"SIZE={size}")
-        if not outgoing.is_ascii() and smtp.has_extn("8bitmime"):
-            options.append("BODY=8BITMIME")
+        try:
+            options = self._mail_options(smtp, outgoing, size, large_ok)
+        except SendError:
+            _quit_quietly(smtp)  # nothing was started: leave politely
+            raise
         envelope = outgoing.envelope
-        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
-            options.append("SMTPUTF8")
-        self._progress(Progress(Stage.SENDING, host, 0, size))
+        self._progress(Progress(Stage.SENDING, self.host, 0, size))
         code, reply = smtp.mail(envelope.sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
         refused: dict[str, tuple[int, bytes]] = {}
         for recipient in envelope.recipients:
             code, reply = smtp.rcpt(recipient)
+            if code == 421:  # the server is closing the session, not refusing this address
+                raise smtplib.SMTPResponseException(code, reply)
             if code not in (250, 251):
                 refused[recipient] = (code, reply)
-            if code == 421:
-                raise smtplib.SMTPRecipientsRefused(refused)
         if len(refused) == len(envelope.recipients):
             raise smtplib.SMTPRecipientsRefused(refused)
         self._send_data(smtp, outgoing, size)
         return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+    def _mail_options(
+        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
+    ) -> list[str]:
+        """The MAIL FROM parameters; a SendError if this server cannot take this message."""
+        host = self.host
+        limit = _advertised_limit(smtp)
+        if limit and size > limit:
+            raise _too_large_for(host, size, limit)
+        if not limit and size > LARGE_MESSAGE and not large_ok:
+            raise SendError(
+                ErrorKind.SIZE_UNCHECKED,
+                f"The message is {format_size(size)}, and {host} did not say how large a "
+                "message it accepts. Many receiving servers refuse more than "
+                f"{format_size(LARGE_MESSAGE)}, so Composer has not sent it: send it anyway, "
+                "or remove attachments.",
+            )
+        options = [f"SIZE={size}"] if smtp.has_extn("size") else []
+        # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
+        # server offers it; 8-bit only to a server that said it takes 8BITMIME.
+        envelope = outgoing.envelope
+        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
+            if not smtp.has_extn("smtputf8"):
+                raise _no_smtputf8(host, envelope.sender, envelope.recipients)
+            options.append("SMTPUTF8")
+        if not outgoing.is_ascii():
+            if not smtp.has_extn("8bitmime"):
+                raise SendError(
+                    ErrorKind.ASCII_ONLY,
+                    f"{host} accepts only 7-bit messages (it does not offer 8BITMIME), and "
+                    "this message is 8-bit: its non-ASCII addresses are written in its header "
+                    "as UTF-8. Nothing was sent; send it through an account whose server "
+                    "offers 8BITMIME and SMTPUTF8.",
+                )
+            options.append("BODY=8BITMIME")
+        return options
 
     def _send_data(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> None:
         """DATA, streamed piece by piece (dot-stuffed) so memory stays flat and cancel works.
@@ -371,15 +286,61 @@ class SmtpTransport:
         smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
         code, reply = smtp.getreply()
         if code != 250:
-            raise smtplib.SMTPDataError(code, reply)
+            raise MessageRefused(code, reply)
 
 
-def _address_literal(sock: socket.socket | None) -> str:
-    """Our own address as an EHLO argument (RFC 5321 address literal)."""
-    try:
-        address = sock.getsockname()[0] if sock else ""
-    except OSError:
-        address = ""
-    if not address:
-        return "localhost"
-    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+def _quit_quietly(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+
+
+def _advertised_limit(smtp: smtplib.SMTP) -> int:
+    """The server's SIZE in bytes; 0 when it gave none (or "SIZE 0", no fixed limit)."""
+    value = smtp.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _too_large_for(host: str, size: int, limit: int) -> SendError:
+    shown, allowed = format_size(size), format_size(limit)
+    if shown == allowed:  # "35.9 MB, which accepts at most 35.9 MB" would say nothing
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
+    return SendError(
+        ErrorKind.TOO_LARGE,
+        f"The message is {shown}, too large for {host}, which accepts at most {allowed}. "
+        "Remove attachments or send them another way.",
+    )
+
+
+def _no_login_method(host: str, offered: list[str], security: Security) -> SendError:
+    if security is Security.NONE:
+        advice = (
+            "Many servers offer those only over an encrypted connection: choose SSL/TLS or "
+            "STARTTLS in Accounts, or ask your provider."
+        )
+    else:
+        advice = "Ask your provider for a server or port that accepts one of them."
+    return SendError(
+        ErrorKind.AUTH_FAILED,
+        f"{host} offers only login methods Composer does not support "
+        f"({' '.join(offered) or 'none named'}); Composer logs in with PLAIN or LOGIN. {advice}",
+    )
+
+
+def _no_smtputf8(host: str, sender: str, recipients: tuple[str, ...]) -> SendError:
+    why = (
+        "is not plain ASCII, and the server does not offer SMTPUTF8, which such an address "
+        "needs. Nothing was sent"
+    )
+    if not sender.isascii():
+        return SendError(
+            ErrorKind.ASCII_ONLY,
+            f"{host} cannot send mail from {sender}: the address {why}. Use another address "
+            "for this account in Accounts, or ask your provider.",
+        )
+    foreign = [r for r in recipients if not r.isascii()]
+    which = "the address" if len(foreign) == 1 else "each of these addresses"
+    return SendError(
+        ErrorKind.ASCII_ONLY,
+        f"{host} cannot deliver to {', '.join(foreign)}: {which} {why}. Ask for another "
+        "address, or send through an account whose server offers SMTPUTF8.",
+    )

@@ -56,7 +56,10 @@ class AccountForm(QTabWidget):
         self.timeout = named("timeout", QSpinBox(minimum=1, maximum=600, suffix=" s"))
         self.size_limit = named("sizeLimit", QSpinBox(minimum=0, maximum=2000, suffix=" MB"))
         self.size_limit.setSpecialValueText("No limit")
-        self.size_limit.setToolTip("Messages larger than this are refused before sending.")
+        self.size_limit.setToolTip(
+            "Composer refuses messages larger than this before sending. With “No limit”, "
+            "the server's own limit decides."
+        )
         self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
         self.default_cc = named("defaultCc", QLineEdit())
         self.default_bcc = named("defaultBcc", QLineEdit())

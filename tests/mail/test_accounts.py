@@ -17,6 +17,7 @@ from composer.mail.accounts import (
     AccountSettings,
     AccountStore,
     Security,
+    SettingsFileKept,
     is_loopback,
     sandbox_account,
 )
@@ -94,6 +95,8 @@ def test_label(account, label):
         ({"host": " "}, "the SMTP host"),
         ({"display_name": "Ann\nLee"}, "a name without line breaks"),
         ({"display_name": "Ann\rLee"}, "a name without line breaks"),
+        ({"display_name": "Ann\u2028Lee"}, "a name without line breaks"),
+        ({"display_name": "Ann\fLee"}, "a name without line breaks"),
     ],
 )
 def test_problems_name_what_to_fix(changes, problem):
@@ -292,6 +295,60 @@ def test_a_broken_file_is_not_overwritten_by_a_second_one(store):
     ]
 
 
+@pytest.fixture
+def unbackable(tmp_path) -> AccountStore:
+    """A store whose file name leaves no room for a backup name beside it.
+
+    ".broken-<time>" makes a name longer than the file system allows (255 bytes), so every
+    backup fails with ENAMETOOLONG, as root too; the file itself and its temporary files fit.
+    """
+    return AccountStore(tmp_path / ("s" * 230 + ".json"))
+
+
+def test_a_damaged_file_that_cannot_be_moved_aside_is_left_and_not_written_over(unbackable):
+    unbackable.path.write_text("{broken", encoding="utf-8")
+
+    result = unbackable.load()
+
+    [warning] = result.warnings
+    assert "could not move it aside" in warning
+    assert "left the file as it is" in warning
+    assert "moved to" not in warning
+    assert result.settings == AccountSettings()
+    with pytest.raises(OSError, match="did not write over it") as caught:
+        unbackable.save(AccountSettings((make_account(),)))
+    assert isinstance(caught.value, SettingsFileKept)
+    assert unbackable.path.read_text(encoding="utf-8") == "{broken"
+    assert [p.name for p in unbackable.path.parent.iterdir()] == [unbackable.path.name]
+
+
+def test_unreadable_accounts_that_cannot_be_copied_are_not_written_over(unbackable):
+    original = json.dumps({"version": 2, "accounts": [make_account().to_json(), "junk"]})
+    unbackable.path.write_text(original, encoding="utf-8")
+
+    result = unbackable.load()
+
+    assert result.settings.accounts == (make_account(),)
+    [warning] = result.warnings
+    assert "1 account(s)" in warning
+    assert "could not keep a copy" in warning
+    assert "kept as" not in warning
+    with pytest.raises(SettingsFileKept):
+        unbackable.save(result.settings)
+    assert unbackable.path.read_text(encoding="utf-8") == original
+
+
+def test_a_file_left_as_it_is_can_be_saved_once_it_is_gone(unbackable):
+    unbackable.path.write_text("{broken", encoding="utf-8")
+    unbackable.load()
+    unbackable.path.unlink()  # the user moved it elsewhere
+    settings = AccountSettings((make_account(),))
+
+    unbackable.save(settings)
+
+    assert unbackable.load().settings == settings
+
+
 def test_one_malformed_account_keeps_the_others_and_warns(store, caplog):
     good = make_account()
     other = make_account(id="acc3", name="Other")
@@ -346,6 +403,40 @@ def test_duplicate_ids_and_a_stored_sandbox_are_dropped(store):
     assert [a.name for a in result.settings.accounts] == ["Work"]
     assert result.settings.default_id == ""
     assert result.warnings == ()
+
+
+def test_an_account_has_no_size_limit_of_its_own_by_default():
+    assert Account().size_limit == 0
+    assert make_account().size_limit == 0
+
+
+def write_settings(store: AccountStore, version: int, *limits: int) -> None:
+    accounts = [
+        {**make_account(id=f"acc{n}").to_json(), "size_limit": limit}
+        for n, limit in enumerate(limits)
+    ]
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_text(json.dumps({"version": version, "accounts": accounts}), "utf-8")
+
+
+def test_a_version_1_default_size_limit_reads_as_no_limit(store):
+    # Version 1 wrote its default, 25 MB, into every account; 20 MB was chosen by someone.
+    write_settings(store, 1, 25_000_000, 20_000_000, 0)
+
+    result = store.load()
+
+    assert [a.size_limit for a in result.settings.accounts] == [0, 20_000_000, 0]
+    assert result.warnings == ()
+    store.save(result.settings)
+    saved = json.loads(store.path.read_text(encoding="utf-8"))
+    assert saved["version"] == SETTINGS_VERSION == 2
+    assert [a["size_limit"] for a in saved["accounts"]] == [0, 20_000_000, 0]
+
+
+def test_a_25_mb_limit_saved_by_this_version_is_kept(store):
+    write_settings(store, SETTINGS_VERSION, 25_000_000)
+
+    assert store.load().settings.accounts[0].size_limit == 25_000_000
 
 
 def test_find():

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from composer.mail.addresses import (
     format_address,
+    mailbox_key,
     parse_address,
     parse_list,
     split_list,
@@ -88,6 +89,10 @@ def test_parse_address_valid(text, display_name, addr_spec):
         "ann@example.org\r\nBcc: eve@example.net",
         "ann@exa\nmple.org",
         "ann@example.org\0",
+        # Line breaks other than CR and LF, inside the name where strip() does not reach.
+        "Ann\u2028Lee <ann@example.org>",
+        "Ann\x85Lee <ann@example.org>",
+        "Ann\vLee <ann@example.org>",
         "ann@192.168.0.1",
     ],
 )
@@ -122,6 +127,27 @@ def test_unique_addr_specs_keeps_order_and_ignores_domain_case():
 
     # The local part may be case-sensitive (RFC 5321), the domain is not.
     assert unique_addr_specs(addresses) == ["bob@example.net", "ann@example.org", "Bob@example.net"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("Ann@Example.ORG", "Ann@example.org", True),
+        ("Ann@example.org", "ann@example.org", False),
+        ("Ann@Example.ORG", "ann@example.org", False),
+        ("jörg@EXÄMPLE.de", "jörg@exämple.de", True),
+        ('"a@b"@Example.org', '"a@b"@example.org', True),
+        ("no-at-sign", "no-at-sign", True),
+    ],
+)
+def test_mailbox_key_ignores_the_case_of_the_domain_only(one, other, same):
+    assert (mailbox_key(one) == mailbox_key(other)) is same
+
+
+def test_unique_addr_specs_and_mailbox_key_agree():
+    addresses = parse_list("Ann@Example.ORG, Ann@example.org, ann@example.org").valid
+
+    assert unique_addr_specs(addresses) == ["Ann@Example.ORG", "ann@example.org"]
 
 
 @settings(deadline=None)  # a slow machine is not a failure

@@ -54,6 +54,20 @@ def test_accepted_recipients_are_recorded_with_their_names(
     assert book.search("nobody") == []
 
 
+def test_recipients_are_one_mailbox_when_only_the_domain_case_differs(
+    plain_server: SmtpServer, book: AddressBook
+) -> None:
+    draft = Draft(to="Ann <Ann@Example.ORG>, Ann@example.org, ann@example.org", subject="S")
+
+    send(plain_server, draft, book)
+
+    assert plain_server.envelopes == [("ann@example.org", ("Ann@Example.ORG", "ann@example.org"))]
+    assert book.search("ann") == [
+        Address("Ann", "Ann", "Example.ORG"),
+        Address("", "ann", "example.org"),
+    ]
+
+
 def test_each_send_counts(plain_server: SmtpServer, book: AddressBook) -> None:
     send(plain_server, Draft(to="andy@example.net", subject="1", body="B"), book)
     send(plain_server, Draft(to="ann@example.org", subject="2", body="B"), book)

@@ -16,25 +16,26 @@ from composer.mail.errors import (
     describe_refused,
     server_reply,
 )
+from composer.mail.smtp_client import LoginUnfinished, MessageRefused
 
 HOST, PORT = "smtp.example.org", 587
 
 
 @pytest.mark.parametrize(
-    ("code", "passing"),
+    ("code", "retryable"),
     [
         *[(code, True) for code in (421, 450, 451, 452, 499)],
         *[(code, False) for code in (250, 500, 535, 550, 552, 554)],
     ],
 )
-def test_passing_follows_the_reply_code(code, passing):
+def test_retryable_follows_the_reply_code(code, retryable):
     # The code decides even for a kind that would otherwise pass, and the other way round.
     for kind in (ErrorKind.SERVER_ERROR, ErrorKind.DISCONNECTED):
-        assert SendError(kind, "x", smtp_code=code).passing is passing
+        assert SendError(kind, "x", smtp_code=code).retryable is retryable
 
 
 @pytest.mark.parametrize(
-    ("kind", "passing"),
+    ("kind", "retryable"),
     [
         (ErrorKind.UNREACHABLE, True),
         (ErrorKind.CONNECTION_REFUSED, True),
@@ -49,8 +50,8 @@ def test_passing_follows_the_reply_code(code, passing):
         (ErrorKind.INSECURE, False),
     ],
 )
-def test_passing_without_a_reply_code_follows_the_kind(kind, passing):
-    assert SendError(kind, "x").passing is passing
+def test_retryable_without_a_reply_code_follows_the_kind(kind, retryable):
+    assert SendError(kind, "x").retryable is retryable
 
 
 def test_send_error_reads_as_its_message():
@@ -152,6 +153,42 @@ TLS_ERROR.reason = "WRONG_VERSION_NUMBER"
             554,
             ["554 No service"],
         ),
+        (
+            smtplib.SMTPConnectError(421, b"4.3.2 Too busy"),
+            ErrorKind.DISCONNECTED,
+            421,
+            ["smtp.example.org is not available", "421 4.3.2 Too busy", "try again later"],
+        ),
+        (
+            smtplib.SMTPSenderRefused(421, b"4.4.2 Timeout", "ann@example.org"),
+            ErrorKind.DISCONNECTED,
+            421,
+            ["not available", "421 4.4.2 Timeout"],
+        ),
+        (
+            MessageRefused(550, b"5.7.1 Policy"),
+            ErrorKind.SERVER_ERROR,
+            550,
+            ["received the message and refused it", "550 5.7.1 Policy"],
+        ),
+        (
+            MessageRefused(552, b"5.3.4 Too big"),
+            ErrorKind.TOO_LARGE,
+            552,
+            ["too large", "552 5.3.4 Too big"],
+        ),
+        (
+            LoginUnfinished("still asking"),
+            ErrorKind.AUTH_FAILED,
+            None,
+            ["Could not log in to smtp.example.org", "kept asking"],
+        ),
+        (
+            smtplib.SMTPException("No suitable authentication method found."),
+            ErrorKind.SERVER_ERROR,
+            None,
+            ["smtp.example.org:587", "No suitable authentication method"],
+        ),
         (CERT_ERROR, ErrorKind.CERTIFICATE, None, ["smtp.example.org", "self-signed"]),
         (
             TLS_ERROR,
@@ -196,7 +233,7 @@ TLS_ERROR.reason = "WRONG_VERSION_NUMBER"
             None,
             ["smtp.example.org:587", "Permission denied"],
         ),
-        (ValueError("something odd"), ErrorKind.SERVER_ERROR, None, ["something odd"]),
+        (ValueError("something odd"), ErrorKind.INTERNAL, None, ["inside Composer", "ValueError"]),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
 )
@@ -208,6 +245,14 @@ def test_classify(error, kind, code, words):
     for word in words:
         assert word in result.message
     assert "Traceback" not in result.message
+
+
+def test_a_programming_error_is_internal_and_keeps_its_text_for_the_log():
+    result = classify(KeyError("account['secret']"), HOST, PORT)
+
+    assert result.kind is ErrorKind.INTERNAL
+    assert "secret" not in result.message
+    assert not result.retryable
 
 
 def test_classify_keeps_the_refused_recipients():
@@ -236,4 +281,4 @@ def test_a_read_timeout_that_smtplib_reports_as_a_disconnect_is_a_timeout():
         result = classify(disconnected, HOST, PORT)
 
     assert result.kind is ErrorKind.TIMEOUT
-    assert result.passing
+    assert result.retryable

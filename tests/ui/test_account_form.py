@@ -68,6 +68,7 @@ def test_no_size_limit_is_said_in_words(form: AccountForm) -> None:
 
     assert form.size_limit.text() == "No limit"
     assert form.apply(EVERY_FIELD) == unlimited
+    assert "server" in form.size_limit.toolTip()
 
 
 def test_text_fields_are_trimmed_but_the_user_name_is_not(form: AccountForm) -> None:

@@ -266,11 +266,14 @@ def test_the_program_quits_once_a_send_from_its_closed_last_window_is_done(
     from composer.app import main
 
     def write_send_and_close() -> None:
-        [window] = [w for w in qapp.topLevelWidgets() if isinstance(w, ComposeWindow)]
+        [window] = [
+            w for w in qapp.topLevelWidgets() if isinstance(w, ComposeWindow) and w not in before
+        ]
         fill(window, to="bob@example.org", subject="Last words", body="Bye")
         window.action_send.trigger()
         window.close()
 
+    before = set(qapp.topLevelWidgets())
     QTimer.singleShot(200, write_send_and_close)
     # Quitting on the last window's close would drop the message; a hang would time out.
     QTimer.singleShot(60_000, qapp.quit)

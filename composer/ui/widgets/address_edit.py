@@ -18,11 +18,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from composer.mail.addressbook import AddressBook, address_key
-from composer.mail.addresses import format_address, parse_list
-from composer.ui.widgets.address_text import (
+from composer.mail.addresses import (
     LIST_BREAKS,
     addresses_from_pasted,
+    format_address,
     is_pasted_list,
+    parse_list,
     splice_list,
     token_span,
     typed_prefix,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from composer.mail.addresses import parse_list
-from composer.ui.widgets.address_text import (
+from composer.mail.addresses import (
     addresses_from_pasted,
+    parse_list,
     splice_list,
     token_span,
     typed_prefix,
