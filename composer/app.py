@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from composer import __version__
 from composer.mail.draft import Attachment, Draft
 from composer.mail.mailto import MailtoError, parse_mailto
-from composer.paths import Paths
+from composer.paths import Paths, resources_dir
 from composer.ui.instance import InstanceServer, instance_name, send_to_running_instance
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ def create_main_window(config_dir: Path, *, data_dir: Path | None = None) -> Com
     that share its accounts and sandbox.
     """
     from composer.ui.application import ComposerApplication
+    from composer.ui.icons import use_icon_folder
 
+    use_icon_folder(resources_dir() / "icons")
     paths = Paths(Path(config_dir), Path(data_dir) if data_dir else Path(config_dir))
     owner = ComposerApplication(paths)
     window = owner.new_window()
@@ -174,8 +176,9 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from composer.ui.application import ComposerApplication
-    from composer.ui.icons import app_icon
+    from composer.ui.icons import app_icon, use_icon_folder
 
+    use_icon_folder(resources_dir() / "icons")
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     app.setApplicationName("Composer")
