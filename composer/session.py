@@ -12,10 +12,11 @@ from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.progress import SendResult
 from composer.message_bridge import Level, Message, MessageBridge
-from composer.paths import Paths
+from composer.paths import Paths, resources_dir
 from composer.send_service import SendService, Submission
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread
+from composer.ui.icons import use_icon_folder
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Session(QObject):
     def __init__(self, paths: Paths) -> None:
         super().__init__(QCoreApplication.instance())
         collect_on_gui_thread()
+        use_icon_folder(resources_dir() / "icons")
         self.bridge = MessageBridge(self)
         self.context = AppContext(paths, notify=self.bridge.post)
         self.sending = SendService(self.context, self)

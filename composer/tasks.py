@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from composer.mail.errors import SendError, internal_error
 
@@ -39,6 +39,11 @@ class _Worker(QObject):
         else:
             self.succeeded.emit(result)
         finally:
+            # Back to the GUI thread, where the task frees it: deleting it on this thread
+            # would race with Python letting go of its wrapper on the GUI thread.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
             # Ends the thread from inside, so that waiting for it (when the program exits)
             # does not depend on the GUI thread's event loop running.
             QThread.currentThread().quit()
@@ -82,10 +87,6 @@ class Task(QObject):
         self._worker.progressed.connect(self._on_progressed)
         self._worker.succeeded.connect(self._on_succeeded)
         self._worker.failed.connect(self._on_failed)
-        # Connected directly: finished is emitted on the task's thread just before it ends,
-        # and deferred deletes posted there then are still carried out (Qt's documented way
-        # to free a worker); any later, and the worker would outlive its thread.
-        self._thread.finished.connect(self._worker.deleteLater)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
@@ -120,6 +121,7 @@ class Task(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         self._running = False
+        self._worker.deleteLater()
         self.finished.emit()
         self.deleteLater()
 

@@ -28,13 +28,19 @@ def _collect_garbage_on_main_thread() -> Iterator[None]:
     """Collect between tests on the main thread; the app collects only on its GUI thread too.
 
     An automatic collection starting in a worker or server thread could free a Qt widget
-    there and crash (composer/ui/garbage.py says why).
+    there and crash (composer/ui/garbage.py says why), so it is off while a test runs and
+    back on afterwards if it was on; between tests only the main thread runs Python code.
     """
+    enabled = gc.isenabled()
     gc.disable()
     yield
     gc.collect()
-    # What survived is long-lived (modules, caches): later collections need not scan it again.
+    # Kept for the rest of the run, on purpose: what survived is long-lived (modules, caches,
+    # the QApplication), and unfrozen it is scanned again by every later collection. Measured
+    # here with the freeze undone after each test, the suite took 107-119 s instead of 36-46 s.
     gc.freeze()
+    if enabled:
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def broken_copy_path(path: Path) -> Path:
@@ -20,13 +25,21 @@ def broken_copy_path(path: Path) -> Path:
     return backup
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream whose bytes become path only if the with-block ends without an error.
+
+    They go to a temporary file in path's folder (so the rename stays on one file system),
+    which is flushed, synced and renamed over path; then the folder is synced, so the
+    rename survives a power cut too. Until then, and whenever the block raises, path is
+    untouched and the temporary file is removed. A file that is replaced keeps its
+    permissions; a new one is readable by its owner only.
+    """
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(fd, "wb") as stream:
+            _keep_permissions(path, stream.fileno())
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
@@ -34,3 +47,34 @@ def write_atomically(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+    _sync_folder(path.parent)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to path as UTF-8, creating its folder, all or nothing (see atomic_writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def _keep_permissions(path: Path, fd: int) -> None:
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:  # no file there yet: mkstemp's owner-only mode stays
+        return
+    if sys.platform != "win32":
+        os.fchmod(fd, mode)
+
+
+def _sync_folder(folder: Path) -> None:
+    if sys.platform == "win32":
+        return  # a folder cannot be opened as a file there; NTFS journals the rename itself
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        # Some file systems (and FUSE mounts) cannot sync a folder; the file itself is synced.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressBa
 
 from composer.context import AppContext
 from composer.mail.draft import Draft, check_recipients
+from composer.mail.eml import write_eml
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.progress import Progress, SendResult
 from composer.mail.source import message_source
@@ -22,7 +23,7 @@ from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
 from composer.ui.naming import named
 from composer.ui.send_checks import confirm_large, confirm_send
-from composer.ui.source_dialog import SourceDialog, save_eml_job
+from composer.ui.source_dialog import SourceDialog
 
 
 class ComposeWindow(QMainWindow):
@@ -289,7 +290,7 @@ class ComposeWindow(QMainWindow):
         if path:
             draft = self.draft()
             self._run(
-                save_eml_job(draft, account, Path(path)),
+                lambda: write_eml(draft, account, Path(path)),
                 lambda _: self.show_status(f"Saved as {path}."),
             )
 

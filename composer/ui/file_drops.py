@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Signal
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QWidget
 
@@ -29,7 +29,7 @@ class FileDropCatcher(QObject):
         if event.type() not in _DRAG_EVENTS:
             return False
         assert isinstance(event, QDropEvent)
-        files = local_files(event)
+        files = local_files(event.mimeData())
         if not files:
             return False  # text and other drops keep their usual meaning
         event.acceptProposedAction()
@@ -38,8 +38,7 @@ class FileDropCatcher(QObject):
         return True
 
 
-def local_files(event: QDropEvent) -> list[Path]:
-    """The local files a drag carries (none for text, links or remote URLs)."""
-    data = event.mimeData()
-    urls = data.urls() if data.hasUrls() else []
+def local_files(mime: QMimeData) -> list[Path]:
+    """The local files a drag or a paste carries (none for text, links or remote URLs)."""
+    urls = mime.urls() if mime.hasUrls() else []
     return [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]

@@ -1,23 +1,56 @@
-"""Icons: the desktop theme's where it has one, else Composer's own from resources/icons."""
+"""Icons: the desktop theme's where it has one, else Composer's own from the icon folder.
+
+The application layer says once, at start-up, where Composer's own icons are
+(use_icon_folder); until then only the theme's icons are used.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QIcon
 
-from composer.paths import resources_dir
+_SIZES = (16, 24, 32, 48, 64, 128, 256)
+# Set once at start-up, before the first window is built.
+_folder: Path | None = None
+
+
+def use_icon_folder(folder: Path | None) -> None:
+    """Take Composer's own icons from folder (resources/icons); None: the theme's only."""
+    global _folder
+    _folder = folder
+
+
+def icon_folder() -> Path | None:
+    """The folder given to use_icon_folder, if any."""
+    return _folder
 
 
 def icon(theme_name: str, fallback: str) -> QIcon:
-    """The theme icon theme_name, or resources/icons/<fallback>.svg (none if fallback is "")."""
-    own = QIcon(str(resources_dir() / "icons" / f"{fallback}.svg")) if fallback else QIcon()
-    return QIcon.fromTheme(theme_name, own)
+    """The theme icon theme_name, or <icon folder>/<fallback>.svg (none if fallback is "")."""
+    own = _own(f"{fallback}.svg") if fallback else None
+    return QIcon.fromTheme(theme_name, own if own is not None else QIcon())
 
 
 def app_icon() -> QIcon:
-    """Composer's own icon, at every size the platforms ask for."""
-    result = QIcon(str(resources_dir() / "icons" / "composer.svg"))
-    for size in (16, 24, 32, 48, 64, 128, 256):
-        png = resources_dir() / "icons" / f"composer-{size}.png"
-        if png.exists():
-            result.addFile(str(png))
-    return result
+    """Composer's own icon at every size the platforms ask for; else the theme's "composer"."""
+    result = QIcon()
+    for name in ("composer.svg", *(f"composer-{size}.png" for size in _SIZES)):
+        path = _own_path(name)
+        if path is not None:
+            result.addFile(str(path))
+    # "composer" is the name the desktop file installs the icon under.
+    return QIcon.fromTheme("composer") if result.isNull() else result
+
+
+def _own(name: str) -> QIcon | None:
+    path = _own_path(name)
+    return QIcon(str(path)) if path is not None else None
+
+
+def _own_path(name: str) -> Path | None:
+    if _folder is None:
+        return None
+    path = _folder / name
+    # QIcon takes a missing file without complaint and then draws nothing.
+    return path if path.is_file() else None

@@ -6,9 +6,10 @@ import html
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QTextCharFormat, QTextDocument, QTextFormat
+from PySide6.QtGui import QTextCharFormat, QTextDocument, QTextFormat
 
-_BOLD = QFont.Weight.DemiBold.value
+from composer.ui.fonts import is_bold
+
 _SIZE_WORDS = {-2: "x-small", -1: "small", 1: "large", 2: "x-large", 3: "xx-large"}
 _SPACES = re.compile(r" {2,}")
 
@@ -37,7 +38,7 @@ def styled(markup: str, char_format: QTextCharFormat, document: QTextDocument) -
         ("u", char_format.fontUnderline() and not link),
         ("s", char_format.fontStrikeOut()),
         ("i", char_format.fontItalic()),
-        ("b", char_format.fontWeight() >= _BOLD),
+        ("b", is_bold(char_format)),
     ]
     for tag, wanted in tags:
         if wanted:

@@ -20,11 +20,10 @@ from PySide6.QtGui import (
 )
 
 from composer.ui.document_images import add_image, decode, image_bytes
+from composer.ui.fonts import is_bold
 from composer.ui.formatting import normalize_imported
 from composer.ui.links import link_format
 from composer.ui.rich_text import link_target
-
-_BOLD = QFont.Weight.DemiBold.value
 
 
 def has_text(html: str) -> bool:
@@ -89,7 +88,7 @@ def _simplify_text(document: QTextDocument, target: QTextDocument, link_colour: 
 
 def _basic(old: QTextCharFormat, link_colour: QBrush) -> QTextCharFormat:
     new = QTextCharFormat()
-    if old.fontWeight() >= _BOLD:
+    if is_bold(old):
         new.setFontWeight(QFont.Weight.Bold)
     if old.fontItalic():
         new.setFontItalic(True)

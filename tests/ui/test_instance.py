@@ -8,30 +8,22 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PySide6.QtCore import QDir
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from pytestqt.qtbot import QtBot
 
 import composer
+from composer import instance_protocol
+from composer.instance_protocol import encode_request
 from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
 from composer.session import Session
 from composer.ui import instance
-from composer.ui.instance import (
-    InstanceServer,
-    ProtocolError,
-    decode_request,
-    encode_request,
-    instance_name,
-    send_to_running_instance,
-)
+from composer.ui.instance import InstanceServer, instance_name, send_to_running_instance
 
 Launch = Callable[..., "subprocess.Popen[str]"]
 
@@ -123,117 +115,6 @@ def client(qtbot: QtBot, server: InstanceServer, config_dir: Path) -> Iterator[C
     client.close()
 
 
-# --- the socket name -------------------------------------------------------------------------
-
-
-def test_name_depends_on_the_resolved_config_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    one, other = tmp_path / "one", tmp_path / "other"
-    one.mkdir()
-    (tmp_path / "link").symlink_to(one)
-
-    name = instance_name(one)
-
-    assert name == instance_name(tmp_path / "other" / ".." / "one")
-    assert name == instance_name(tmp_path / "link")
-    assert name != instance_name(other)
-    assert name.startswith("composer-")
-    assert "/" not in name
-    assert len(name) < 60
-
-
-def test_name_is_in_the_private_runtime_dir_when_there_is_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-
-    name = instance_name(tmp_path / "config")
-
-    assert Path(name).parent == runtime
-    assert Path(name).name.startswith("composer-")
-
-
-# --- the protocol ----------------------------------------------------------------------------
-
-
-def test_request_round_trip() -> None:
-    drafts = [
-        Draft(
-            to="ann@example.org",
-            cc="Bob <bob@example.net>",
-            bcc="c@x.org",
-            subject="Grüße ✓",
-            body="Line 1\nLine 2",
-            in_reply_to="<a@b>",
-            attachments=(Attachment(Path("/tmp/report.pdf")), Attachment(Path("/tmp/ü b.txt"))),
-        ),
-        Draft(),
-    ]
-
-    line = encode_request(drafts)
-
-    assert line.endswith(b"\n")
-    assert line.count(b"\n") == 1
-    assert line.isascii()
-    assert decode_request(line.rstrip(b"\n")) == drafts
-
-
-def test_decoding_ignores_unknown_keys_and_fills_missing_fields() -> None:
-    line = json.dumps(
-        {
-            "protocol": "composer-instance/1",
-            "future": True,
-            "drafts": [{"subject": "Hi", "colour": "blue"}],
-        }
-    ).encode()
-
-    assert decode_request(line) == [Draft(subject="Hi")]
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        b"",
-        b"hello",
-        b"\xff\xfe\x00garbage",
-        b"[]",
-        b"null",
-        b'"composer-instance/1"',
-        b"[" * 100_000,
-        b'{"drafts": []}',
-        b'{"protocol": "composer-instance/2", "drafts": []}',
-        b'{"protocol": "composer-instance/1"}',
-        b'{"protocol": "composer-instance/1", "drafts": {}}',
-        b'{"protocol": "composer-instance/1", "drafts": [1]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"to": 5}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"subject": null}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"subject": "\\udcff"}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": "/etc/passwd"}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": ["relative.txt"]}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [""]}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [7]}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [' + b"{}," * 50 + b"{}]}",
-    ],
-)
-def test_garbage_requests_are_protocol_errors(line: bytes) -> None:
-    with pytest.raises(ProtocolError):
-        decode_request(line)
-
-
-@settings(deadline=None)
-@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
-def test_arbitrary_bytes_give_drafts_or_protocol_error(line: bytes) -> None:
-    try:
-        drafts = decode_request(line)
-    except ProtocolError:
-        return  # the only exception allowed
-    assert all(isinstance(draft, Draft) for draft in drafts)
-
-
 # --- the running instance --------------------------------------------------------------------
 
 
@@ -245,13 +126,12 @@ def test_a_second_launch_opens_its_link_in_the_running_instance(
     qtbot: QtBot,
 ) -> None:
     first = owner.open_window()
-    started = time.monotonic()
 
     process = launch("--config-dir", str(config_dir), "mailto:ann@example.org?subject=Hi%20there")
 
     qtbot.waitUntil(lambda: len(owner.windows()) == 2, timeout=30_000)
+    # Ending at all shows it handed over: a launch that became a Composer runs until closed.
     qtbot.waitUntil(lambda: process.poll() is not None, timeout=10_000)
-    elapsed = time.monotonic() - started
     assert process.returncode == 0, process.communicate()[1]
     second = owner.windows()[1]
     assert second is not first
@@ -259,7 +139,6 @@ def test_a_second_launch_opens_its_link_in_the_running_instance(
     assert second.form.to.text() == "ann@example.org"
     assert second.form.subject.text() == "Hi there"
     assert first.form.to.text() == ""
-    assert elapsed < 20, f"the second launch took {elapsed:.1f} s"
 
 
 def test_a_second_launch_with_options_sends_absolute_attachment_paths(
@@ -411,7 +290,7 @@ def test_an_oversized_request_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(instance, "MAX_REQUEST_BYTES", 1000)
+    monkeypatch.setattr(instance_protocol, "MAX_REQUEST_BYTES", 1000)
 
     with caplog.at_level(logging.WARNING, logger="composer.ui.instance"):
         client.send(b"x" * 5000)
@@ -443,11 +322,29 @@ def test_a_silent_client_is_dropped(
 # --- finding (or not) the running instance -----------------------------------------------------
 
 
-def test_nothing_listening_means_start_our_own(tmp_path: Path) -> None:
-    started = time.monotonic()
+def test_nothing_listening_means_start_our_own_without_waiting(tmp_path: Path) -> None:
+    # Given a ten-minute deadline, a call that waited for one instead of seeing at once that
+    # nothing listens would outlast the (hang-guarding) timeout of this run.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from composer.mail.draft import Draft\n"
+        "from composer.ui.instance import instance_name, send_to_running_instance\n"
+        "found = send_to_running_instance(instance_name(Path(sys.argv[1])), [Draft()], 600_000)\n"
+        "print(found)\n"
+    )
 
-    assert not send_to_running_instance(instance_name(tmp_path), [Draft()])
-    assert time.monotonic() - started < 1
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=composer_env(),
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_an_instance_that_never_answers_is_given_up_on(tmp_path: Path) -> None:

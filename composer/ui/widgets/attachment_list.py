@@ -150,13 +150,7 @@ class AttachmentList(QListWidget):
 
 
 class AttachmentPanel(QWidget):
-    """The attachment list with its running total and a Remove button; hidden while empty.
-
-    Signals:
-        changed(): files were added or removed.
-    """
-
-    changed = Signal()
+    """The attachment list with its running total and a Remove button; hidden while empty."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -180,4 +174,3 @@ class AttachmentPanel(QWidget):
         summary = self.list.summary()
         self.total.setText(summary)
         self.setVisible(bool(summary))
-        self.changed.emit()

@@ -34,6 +34,7 @@ from composer.ui.document_images import (
     read_image_file,
     sniff,
 )
+from composer.ui.file_drops import local_files
 from composer.ui.pasted_html import basic_fragment, has_text
 from composer.ui.rich_text import quote_level
 
@@ -87,12 +88,12 @@ class BodyEdit(QTextEdit):
     # --- clipboard and drops --------------------------------------------------------------
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
-        if _local_files(source) or _has_picture(source):
+        if local_files(source) or _has_picture(source):
             return True
         return super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
-        files = _local_files(source)
+        files = local_files(source)
         if files:
             self._insert_files(files)
         elif source.hasFormat(OWN_RICH_TEXT) or self._plain:
@@ -246,9 +247,3 @@ class BodyEdit(QTextEdit):
 def _has_picture(source: QMimeData) -> bool:
     # hasImage() only knows Qt's own image type; other programs offer PNG or JPEG bytes.
     return source.hasImage() or any(source.hasFormat(kind) for kind in _PASTED_TYPES)
-
-
-def _local_files(source: QMimeData) -> list[Path]:
-    if not source.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in source.urls() if url.isLocalFile()]

@@ -24,13 +24,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QColorDialog, QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
 
 from composer.ui import formatting, links
+from composer.ui.fonts import is_bold
 from composer.ui.icons import icon
 from composer.ui.naming import named
 from composer.ui.rich_text import is_bullet, quote_level
 from composer.ui.widgets.body_edit import BodyEdit
 from composer.ui.widgets.link_dialog import LinkDialog
 
-_BOLD = QFont.Weight.DemiBold.value
 _PARAGRAPH_BREAKS = ("\u2029", "\ufffc")  # in QTextCursor.selectedText(): blocks, images
 
 
@@ -282,7 +282,7 @@ class FormatToolBar(QToolBar):
 
     @Slot(QTextCharFormat)
     def _on_char_format_changed(self, char_format: QTextCharFormat) -> None:
-        self.action_bold.setChecked(char_format.fontWeight() >= _BOLD)
+        self.action_bold.setChecked(is_bold(char_format))
         self.action_italic.setChecked(char_format.fontItalic())
         self.action_underline.setChecked(char_format.fontUnderline() and not char_format.isAnchor())
         points = (
