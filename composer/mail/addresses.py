@@ -66,8 +66,11 @@ def separator_positions(text: str, separators: str = SEPARATORS) -> list[int]:
 
 def parse_address(text: str) -> Address | None:
     """One address such as ``Ann Lee <ann@example.org>``; None if it is not valid."""
+    # Checked before stripping: a line break is never part of an address, not even at an end.
+    if has_line_break(text):
+        return None
     text = text.strip()
-    if not text or has_line_break(text):
+    if not text:
         return None
     match = re.fullmatch(r"(?s)(?P<name>.*?)\s*<(?P<addr>[^<>]*)>", text)
     if match:

@@ -229,7 +229,7 @@ _COMPRESSED_TYPES = {
 
 def _attachment_part(attachment: Attachment) -> tuple[EmailMessage, StreamedBody]:
     name = _readable_name(attachment.name)
-    content_type = _content_type(attachment.content_type, name)
+    content_type = _base64_safe(_content_type(attachment.content_type, name))
     streamed = StreamedBody.from_file(_placeholder(), attachment.path, name)
     part = _streamed_part(content_type, "attachment", name, streamed)
     return part, streamed
@@ -288,6 +288,18 @@ def _content_type(given: str, name: str) -> str:
             f"{given!r} is not a valid type for {name}. Attach the file again.",
         )
     return given.strip().lower()
+
+
+def _base64_safe(content_type: str) -> str:
+    """A type the file can travel as in base64, which every attachment does here.
+
+    message/* and multipart/* parts may not be base64-encoded (RFC 2046 5.2.1, RFC 2045 6.4),
+    and the email package would try to parse them as messages: an attached .eml goes as
+    plain bytes, which every mail program still opens by its name.
+    """
+    if content_type.partition("/")[0] in ("message", "multipart"):
+        return "application/octet-stream"
+    return content_type
 
 
 def _readable_name(name: str) -> str:

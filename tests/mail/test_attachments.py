@@ -94,6 +94,28 @@ def test_two_attachments_arrive_with_identical_bytes_and_names(smtp_server, repo
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [
+        ("saved.eml", ""),
+        ("forwarded", "message/rfc822"),
+        ("x", "multipart/mixed"),
+    ],
+)
+def test_a_message_file_arrives_byte_for_byte_as_a_plain_file(smtp_server, tmp_path, name, given):
+    # message/* and multipart/* parts may not be base64 (RFC 2046), and the email package
+    # would take such a part for a message of its own.
+    saved = tmp_path / name
+    saved.write_bytes(b"From: ann@example.org\r\nSubject: Old\r\n\r\nHello\r\n")
+
+    send(smtp_server, build(Attachment(saved, content_type=given)))
+
+    [attachment] = parse(smtp_server.raw[0]).iter_attachments()
+    assert attachment.get_content_type() == "application/octet-stream"
+    assert attachment.get_filename() == name
+    assert attachment.get_content() == saved.read_bytes()
+
+
 @pytest.mark.parametrize("recipient", ["bob@example.net", "jürgen@exämple.org"])
 def test_non_ascii_file_name_is_rfc2231_encoded_for_every_parser(plain_server, report, recipient):
     # A non-ASCII recipient makes the message go out as SMTPUTF8; the name stays RFC 2231.
