@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from composer.mail.addresses import ParsedAddresses, parse_list
@@ -52,7 +52,6 @@ class Draft:
     attachments: tuple[Attachment, ...] = ()
     inline_images: tuple[InlineImage, ...] = ()
     in_reply_to: str = ""
-    headers: tuple[tuple[str, str], ...] = field(default=())
 
     def recipients(self) -> dict[str, ParsedAddresses]:
         """The parsed To, Cc and Bcc fields, by field name."""

@@ -115,10 +115,6 @@ class OutgoingMessage:
         return tuple(segments)
 
 
-# RFC 5322 field names: printable ASCII except the colon.
-_FIELD_NAME = re.compile(r"[!-9;-~]+")
-
-
 def check_header_value(name: str, value: str) -> None:
     """Refuse line breaks and NUL in a header field: they could start a new header."""
     # The email package refuses such a value with a bare ValueError; this says which field.
@@ -139,13 +135,6 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
     check_header_value("From", str(sender))
     check_header_value("Reply-To", reply_to)
     check_header_value("In-Reply-To", draft.in_reply_to)
-    for name, value in draft.headers:
-        if not _FIELD_NAME.fullmatch(name):
-            raise SendError(
-                ErrorKind.INVALID_MESSAGE,
-                f"{name!r} is not a valid mail header name. Remove it and send again.",
-            )
-        check_header_value(name, value)
     check_recipients(draft)
     recipients = draft.recipients()
     everyone = [a for parsed in recipients.values() for a in parsed.valid]
@@ -170,8 +159,6 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         # Threads the reply under the message a mailto: link answered.
         message["In-Reply-To"] = draft.in_reply_to.strip()
         message["References"] = draft.in_reply_to.strip()
-    for name, value in draft.headers:
-        message[name] = value
     # quoted-printable keeps mostly-ASCII text readable and lines short; the policy picks
     # 8bit or base64 otherwise.
     body = _normalised_text(draft.body)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Security
-from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
+from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for, plaintext_server, running
 from tests.ui.conftest import AnswerQuestions, MakeWindow, configure, fill, send, snapshot
 
 
@@ -364,3 +364,46 @@ def test_corrupt_config_file_is_set_aside(make_window: MakeWindow, config_dir: P
     assert len(backups) == 1
     assert backups[0].read_text(encoding="utf-8") == '{"version": 1, "accounts": ['
     assert window.form.from_account.currentText() == "Local sandbox <me@sandbox.localhost>"
+
+
+@pytest.fixture
+def large_file(tmp_path: Path) -> Path:
+    """19 MB of zeros (sparse, so instant to make): about 26 MB once base64-encoded."""
+    path = tmp_path / "video.bin"
+    with path.open("wb") as stream:
+        stream.truncate(19_000_000)
+    return path
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No])
+def test_a_large_message_to_a_server_without_size_goes_only_if_the_user_says_so(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    large_file: Path,
+    answer_questions: AnswerQuestions,
+    answer: QMessageBox.StandardButton,
+) -> None:
+    with running(plaintext_server(size_limit=0)) as server:
+        server.data_reply = "250 2.0.0 Taken unread"  # aiosmtpd would parse 26 MB slowly
+        configure(config_dir, account_for(server, Security.NONE, username=""))
+        window = make_window()
+        fill(window, to="bob@example.org", subject="Holiday", body="Film attached")
+        window.attach_files([large_file])
+        before = snapshot(window)
+        asked = answer_questions(answer)
+
+        sent = send(qtbot, window, timeout=60_000)
+
+    assert asked == ["Send this large message?"]
+    status = window.statusBar().currentMessage()
+    if answer == QMessageBox.StandardButton.Yes:
+        assert sent is True
+        assert "Sent to 1 recipient" in status
+        assert "DATA" in server.commands
+    else:
+        assert sent is False
+        assert "did not say how large a message it accepts" in status
+        assert "MAIL" not in " ".join(server.commands)
+        assert snapshot(window) == before
+        assert window.form.attachment_list.attachments()[0].path == large_file
