@@ -21,6 +21,7 @@ from tests.servers import (
     server_tls_context,
     starttls_server,
 )
+from tests.windows import answer_questions, config_dir, make_window, own_icons  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

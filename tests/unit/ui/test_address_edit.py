@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from composer.mail.addressbook import AddressBook
 from composer.mail.addresses import parse_list
 from composer.ui.widgets.address_edit import AddressLineEdit
-from tests.ui.conftest import drag_event
+from tests.windows import drag_event
 
 # The offscreen platform cannot raise or grab for the completer's popup; harmless.
 pytestmark = pytest.mark.qt_log_ignore(

@@ -24,7 +24,7 @@ from composer.ui.document_images import png_bytes
 from composer.ui.rich_text import document_parts
 from composer.ui.widgets.body_edit import BodyEdit
 from composer.ui.widgets.format_toolbar import FormatToolBar
-from tests.ui.conftest import drag_event
+from tests.windows import drag_event
 
 DOT_PNG = (  # a one-pixel PNG, as web pages inline images
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"

@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from composer.mail.addresses import parse_list
 from composer.ui.widgets.address_edit import AddressLineEdit
-from tests.ui.conftest import MakeWindow, fill, send
+from tests.windows import MakeWindow, fill, send
 
 pytestmark = [
     # The offscreen platform cannot raise or grab for the completer's popup; harmless.

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from composer.mail.draft import Attachment, Draft
 from composer.ui.send_checks import MANY_RECIPIENTS, confirm_send, move_to_bcc
-from tests.ui.conftest import AnswerQuestions
+from tests.windows import AnswerQuestions
 
 Yes = QMessageBox.StandardButton.Yes
 No = QMessageBox.StandardButton.No

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Security
 from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for, plaintext_server, running
-from tests.ui.conftest import AnswerQuestions, MakeWindow, configure, fill, send, snapshot
+from tests.windows import AnswerQuestions, MakeWindow, configure, fill, send, snapshot
 
 
 def test_send_through_starttls_server(

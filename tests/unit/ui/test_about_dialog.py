@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from composer import __version__
-from composer.paths import resources_dir
 from composer.ui.about_dialog import LICENCE, AboutDialog
-from composer.ui.icons import icon_folder, use_icon_folder
 
-PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-
-
-@pytest.fixture(autouse=True)
-def _own_icons() -> Iterator[None]:
-    """Composer's icon folder, as the application layer hands it in at start-up."""
-    previous = icon_folder()
-    use_icon_folder(resources_dir() / "icons")
-    yield
-    use_icon_folder(previous)
+PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 
 
 def open_about(qtbot: QtBot, parent: QWidget | None = None) -> AboutDialog:

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from composer.mail.accounts import Security
 from composer.ui.compose_window import ComposeWindow
 from tests.servers import PASSWORD, SmtpServer, account_for
-from tests.ui.conftest import (
+from tests.windows import (
     AnswerQuestions,
     MakeWindow,
     configure,

@@ -18,7 +18,7 @@ from composer.paths import Paths
 from composer.session import Session
 from composer.ui.compose_window import ComposeWindow
 from tests.servers import SilentServer, account_for
-from tests.ui.conftest import configure, fill
+from tests.windows import configure, fill
 
 
 def make_owner(qtbot: QtBot, config_dir: Path) -> Session:

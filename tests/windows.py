@@ -1,4 +1,5 @@
-"""Fixtures for driving Composer's windows with pytest-qt."""
+"""Driving Composer's windows in tests: fixtures (made available to every test by
+tests/conftest.py) and helpers that type, send and compare."""
 
 from __future__ import annotations
 
@@ -15,10 +16,21 @@ from pytestqt.qtbot import QtBot
 from composer.app import create_main_window
 from composer.mail.accounts import Account, AccountSettings, AccountStore
 from composer.mail.secrets import SecretStore
+from composer.paths import resources_dir
 from composer.ui.compose_window import ComposeWindow
+from composer.ui.icons import icon_folder, use_icon_folder
 
 MakeWindow = Callable[[], ComposeWindow]
 DragEvent = TypeVar("DragEvent", bound=QDragMoveEvent)
+
+
+@pytest.fixture(autouse=True)
+def own_icons() -> Iterator[None]:
+    """Composer's icon folder, as the session hands it in at start-up, for widgets built alone."""
+    previous = icon_folder()
+    use_icon_folder(resources_dir() / "icons")
+    yield
+    use_icon_folder(previous)
 
 
 @pytest.fixture

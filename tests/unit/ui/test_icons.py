@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 import composer
 from composer.paths import resources_dir
 from composer.ui.icons import app_icon, icon, icon_folder, use_icon_folder
-from tests.ui.conftest import MakeWindow
+from tests.windows import MakeWindow
 
 # No icon theme has these, so what is shown is Composer's own or nothing.
 NO_THEME_ICON = "composer-test-no-such-theme-icon"

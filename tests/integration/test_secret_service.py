@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.mail.secret_service_child import files_containing
+from tests.integration.secret_service_child import files_containing
 
 pytestmark = pytest.mark.secret_service
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from composer.ui.file_drops import FileDropCatcher, local_files
-from tests.ui.conftest import drag_event
+from tests.windows import drag_event
 
 
 def mime_with(*urls: QUrl, text: str = "") -> QMimeData:

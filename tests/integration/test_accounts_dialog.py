@@ -16,7 +16,7 @@ from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_window import ComposeWindow
 from tests.keyrings import LockedKeyring, MemoryKeyring
 from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
-from tests.ui.conftest import MakeWindow, configure, fill, send, type_text
+from tests.windows import MakeWindow, configure, fill, send, type_text
 
 
 def open_dialog(qtbot: QtBot, window: ComposeWindow) -> AccountsDialog:

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Account, Security
 from composer.ui.account_form import AccountForm
-from tests.ui.conftest import type_text
+from tests.windows import type_text
 
 EVERY_FIELD = Account(
     name="Work",
