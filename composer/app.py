@@ -178,11 +178,11 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     app.setApplicationName("Composer")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("composer")
-    app.setWindowIcon(app_icon())
     # A message may still be going out after the last window closed: the session says when
     # nothing is left to do.
     app.setQuitOnLastWindowClosed(False)
     session = Session(paths)
+    app.setWindowIcon(app_icon())  # after the session has handed the icon folder in
     session.ended.connect(app.quit)
     server = InstanceServer()
     server.drafts_received.connect(session.open_drafts)

@@ -42,6 +42,8 @@ class AppContext:
         self.sandbox = SandboxServer(paths.sandbox_maildir)
         self._notify = notify or (lambda text: log.warning("%s", text))
         self._lock = threading.Lock()
+        # Serialises writes only: the GUI thread never waits for a write (and its fsync).
+        self._write_lock = threading.Lock()
         self._saver = _SettingsSaver(self._save_current, self._notify)
 
     def accounts(self) -> list[Account]:
@@ -78,9 +80,10 @@ class AppContext:
 
     def update_settings(self, settings: AccountSettings) -> None:
         """Replace and save the settings now; raises OSError if the file cannot be written."""
-        with self._lock:
+        with self._write_lock:
             self.store.save(settings)
-            self.settings = settings
+            with self._lock:
+                self.settings = settings
 
     def remember_last_used(self, account_id: str) -> None:
         """Note the account chosen in From; saved soon on a thread of its own, never here."""
@@ -96,8 +99,10 @@ class AppContext:
         self.sandbox.stop()
 
     def _save_current(self) -> None:
-        with self._lock:
-            self.store.save(self.settings)
+        with self._write_lock:
+            with self._lock:
+                settings = self.settings
+            self.store.save(settings)
 
 
 class _SettingsSaver:

@@ -124,7 +124,11 @@ class Session(QObject):
         if submission.watched:
             return  # its window shows the outcome
         subject = submission.draft.subject.strip() or "(no subject)"
-        if isinstance(outcome, SendResult):
+        if isinstance(outcome, SendResult) and outcome.refused:
+            # Some recipients still need it: the message comes back for them.
+            window = self.open_window(submission.draft)
+            window.show_status(outcome.summary)
+        elif isinstance(outcome, SendResult):
             log.info("sent after its window closed: %s", outcome.summary)
             self.bridge.post(f"“{subject}”: {outcome.summary}")
         elif isinstance(outcome, SendError) and outcome.kind is not ErrorKind.CANCELLED:

@@ -17,7 +17,7 @@ from composer.mail.draft import Draft
 from composer.paths import Paths
 from composer.session import Session
 from composer.ui.compose_window import ComposeWindow
-from tests.servers import SilentServer, account_for
+from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
 from tests.windows import configure, fill
 
 
@@ -285,3 +285,21 @@ def test_the_program_quits_once_a_send_from_its_closed_last_window_is_done(
     assert status == 0
     [delivered] = (config_dir / "sandbox" / "Maildir" / "new").iterdir()
     assert b"Subject: Last words" in delivered.read_bytes()
+
+
+def test_a_message_some_refused_after_its_window_closed_comes_back_for_them(
+    qtbot: QtBot, config_dir: Path, smtp_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
+    smtp_server.refuse.add("nobody@example.org")
+    owner = make_owner(qtbot, config_dir)
+    window = owner.open_window()
+    fill(window, to="bob@example.org, nobody@example.org", subject="Partly", body="Hi")
+    window.action_send.trigger()
+    window.close()
+
+    with qtbot.waitSignal(owner.window_opened, timeout=20_000) as opened:
+        pass
+    again = opened.args[0]
+    assert again.form.subject.text() == "Partly"
+    assert "nobody@example.org" in again.statusBar().currentMessage()

@@ -122,3 +122,28 @@ def test_start_up_problems_are_kept_for_the_first_window(tmp_path: Path) -> None
         assert "damaged" in warning
     finally:
         context.close()
+
+
+def test_choosing_an_account_never_waits_for_a_write_under_way(
+    context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing, release = threading.Event(), threading.Event()
+    timed_out: list[bool] = []
+    real_save = AccountStore.save
+
+    def slow_save(store: AccountStore, settings: AccountSettings) -> None:
+        writing.set()
+        timed_out.append(not release.wait(10))
+        real_save(store, settings)
+
+    monkeypatch.setattr(AccountStore, "save", slow_save)
+    context.remember_last_used("work")
+    assert writing.wait(10)
+
+    context.remember_last_used("home")  # while the first write is held up
+    release.set()
+    context.close()
+
+    assert timed_out
+    assert not any(timed_out)
+    assert context.settings.last_used_id == "home"
