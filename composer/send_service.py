@@ -87,9 +87,10 @@ class SendService(QObject):
         return submission
 
     def check(self, account: Account, password: str | None) -> Task:
-        """Connect, secure and log in as account (with password if typed); not started yet.
+        """Connect, secure and log in as account (with password if typed), on a worker thread.
 
-        succeeded carries a sentence saying what worked, failed a SendError.
+        succeeded carries a sentence saying what worked, failed a SendError. Outcomes are
+        queued to the GUI thread, so connecting to them after this returns misses nothing.
         """
         progress = _Throttle()
         delivery = self._context.delivery(account, password=password, progress=progress)
@@ -99,15 +100,13 @@ class SendService(QObject):
             return delivery.check()
 
         task = Task(job, self, cancel=delivery.cancel)
-        task.finished.connect(self._on_task_finished)
-        self._tasks.add(task)
+        self._start(task)
         return task
 
     def run(self, job: Callable[[], object]) -> Task:
-        """Any other background work for a window (message source, .eml); not started yet."""
+        """Any other background work for a window (message source, .eml), on a worker thread."""
         task = Task(lambda _report: job(), self)
-        task.finished.connect(self._on_task_finished)
-        self._tasks.add(task)
+        self._start(task)
         return task
 
     def is_busy(self) -> bool:

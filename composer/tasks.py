@@ -124,21 +124,3 @@ class Task(QObject):
         self._worker.deleteLater()
         self.finished.emit()
         self.deleteLater()
-
-
-def run_task(
-    parent: QObject,
-    job: Callable[[], object],
-    done: Callable[[object], None],
-    failed: Callable[[SendError], None],
-) -> Task:
-    """Run job() on a thread of its own; done(result) or failed(error) on the GUI thread.
-
-    The callbacks are called from the task's own slots, so a lambda or a widget's method is
-    safe here. The task belongs to parent, which must outlive it.
-    """
-    task = Task(lambda _report: job(), parent)
-    task.succeeded.connect(done)
-    task.failed.connect(failed)
-    task.start()
-    return task

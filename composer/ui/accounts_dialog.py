@@ -203,7 +203,6 @@ class AccountsDialog(QDialog):
         task.failed.connect(self._on_test_done)
         self.test_button.setEnabled(False)
         self.test_result.setText(f"Connecting to {account.host}…")
-        task.start()
 
     @Slot(object)
     def _on_test_progress(self, progress: Progress) -> None:

@@ -298,7 +298,6 @@ class ComposeWindow(QMainWindow):
         task = self._sending.run(job)
         task.succeeded.connect(done)
         task.failed.connect(lambda error: self.show_status(str(error)))
-        task.start()
 
     @Slot()
     def open_about(self) -> None:

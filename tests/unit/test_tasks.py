@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 
 from composer.mail.errors import ErrorKind, SendError
-from composer.tasks import Report, Task, run_task
+from composer.tasks import Report, Task
 
 
 @pytest.fixture
@@ -66,9 +66,10 @@ def test_a_send_error_arrives_as_it_was_raised(qtbot: QtBot, owner: QObject) -> 
     def job() -> object:
         raise SendError(ErrorKind.TIMEOUT, "too slow")
 
-    task = run_task(owner, job, lambda _result: None, errors.append)
+    task = Task(lambda _report: job(), owner)
+    task.failed.connect(errors.append)
     with qtbot.waitSignal(task.finished, timeout=5000):
-        pass
+        task.start()
 
     [error] = errors
     assert isinstance(error, SendError)
@@ -83,9 +84,10 @@ def test_a_programming_error_is_an_internal_error_without_its_text(
     def job() -> object:
         raise KeyError("secret detail")
 
-    task = run_task(owner, job, lambda _result: None, errors.append)
+    task = Task(lambda _report: job(), owner)
+    task.failed.connect(errors.append)
     with qtbot.waitSignal(task.finished, timeout=5000):
-        pass
+        task.start()
 
     [error] = errors
     assert error.kind is ErrorKind.INTERNAL
