@@ -42,6 +42,21 @@ class Paths:
     def sandbox_maildir(self) -> Path:
         return self.data_dir / "sandbox" / "Maildir"
 
+    @property
+    def drafts_dir(self) -> Path:
+        """Unsent messages as typed, one .eml each (attachment copies in ``.files``)."""
+        return self.data_dir / "Drafts"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Messages built and waiting to go out, one .eml each with its state beside it."""
+        return self.data_dir / "Outbox"
+
+    @property
+    def sent_dir(self) -> Path:
+        """Every message a server accepted, byte for byte, one .eml each."""
+        return self.data_dir / "Sent"
+
 
 def resources_dir() -> Path:
     """The resources/ folder, from a source tree or from inside a PyInstaller bundle."""

@@ -1,0 +1,188 @@
+"""Folders of .eml files (Drafts, Outbox, Sent): each file written all or nothing.
+
+A stored message is a standard RFC 5322 message. Composer's own facts about it that no
+standard header holds go in ``X-Composer-*`` header lines before the message itself; they are
+never sent (``split_composer_headers`` gives the offset where the message starts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from composer.mail.files import atomic_writer
+
+# Keys name files: time-ordered, so sorting keys sorts by creation.
+_KEY = re.compile(r"[0-9a-z]{1,40}(-[0-9a-z]{1,16})?")
+_PREFIX = b"X-Composer-"
+# A line of Composer's own headers is short; a longer one is not ours.
+_MAX_HEADER_LINE = 8192
+_MAX_HEADERS = 200
+
+
+class StoreError(Exception):
+    """A stored file is missing or is not one Composer wrote; str() says which, in words."""
+
+
+def new_key() -> str:
+    """A fresh, unique file key that sorts after every key made before it."""
+    return f"{time.time_ns():016x}-{secrets.token_hex(4)}"
+
+
+def composer_headers(values: Mapping[str, str]) -> bytes:
+    """``X-Composer-<name>: <value>`` lines (CRLF) for values, in order.
+
+    Values must be printable ASCII on one line: callers encode anything else (JSON with
+    ensure_ascii, base64) so that no value can ever start a header of its own.
+    """
+    lines = []
+    for name, value in values.items():
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+            raise ValueError(f"not a header name: {name!r}")
+        if not all(" " <= c <= "~" for c in value):
+            raise ValueError(f"X-Composer-{name} must be printable ASCII on one line")
+        lines.append(f"X-Composer-{name}: {value}\r\n".encode("ascii"))
+    return b"".join(lines)
+
+
+def split_composer_headers(stream: BinaryIO) -> tuple[dict[str, str], int]:
+    """Read the leading X-Composer-* lines of stream; returns them by name and the offset of
+    the first byte after them (where the message itself starts). Leaves stream there."""
+    values: dict[str, str] = {}
+    offset = stream.tell()
+    for _ in range(_MAX_HEADERS):
+        line = stream.readline(_MAX_HEADER_LINE)
+        if not line.startswith(_PREFIX) or not line.endswith(b"\r\n"):
+            break
+        name, colon, value = line[len(_PREFIX) : -2].partition(b":")
+        if not colon:
+            break
+        values[name.decode("ascii", "replace")] = value.strip().decode("ascii", "replace")
+        offset += len(line)
+    stream.seek(offset)
+    return values, offset
+
+
+class MessageFolder:
+    """One folder of stored messages, ``<key>.eml``, each with an optional ``<key>.json``
+    holding state that changes more often than the message (so the message is written once).
+
+    Safe to use from worker threads; every write is atomic (see files.atomic_writer), so a
+    crash at any instant leaves the old file or the new one. A new folder is private (0700).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def file(self, key: str) -> Path:
+        """The .eml file of key (which may not exist)."""
+        return self.path / f"{_checked(key)}.eml"
+
+    def keys(self) -> list[str]:
+        """Keys of the stored messages, oldest first."""
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return []
+        keys = (name[:-4] for name in names if name.endswith(".eml"))
+        return sorted(key for key in keys if _KEY.fullmatch(key))
+
+    def write(self, key: str, pieces: Iterable[bytes]) -> int:
+        """Store the bytes of pieces as key's message, all or nothing; returns the byte count."""
+        self._ensure_folder()
+        written = 0
+        with atomic_writer(self.file(key)) as stream:
+            for piece in pieces:
+                stream.write(piece)
+                written += len(piece)
+        return written
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.file(key).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"The message {key} is no longer in {self.path}.") from None
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.file(key).open("rb")
+        except FileNotFoundError:
+            raise StoreError(f"The message {key} is no longer in {self.path}.") from None
+
+    def exists(self, key: str) -> bool:
+        return self.file(key).exists()
+
+    def write_state(self, key: str, state: Mapping[str, Any]) -> None:
+        """Store key's state (JSON-able values), all or nothing."""
+        self._ensure_folder()
+        text = json.dumps(dict(state), ensure_ascii=False, sort_keys=True, indent=1)
+        with atomic_writer(self._state_file(key)) as stream:
+            stream.write(text.encode("utf-8"))
+
+    def read_state(self, key: str) -> dict[str, Any] | None:
+        """key's state; None when there is none or it cannot be read as Composer wrote it."""
+        try:
+            loaded = json.loads(self._state_file(key).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return loaded if isinstance(loaded, dict) else None
+
+    def delete(self, key: str) -> None:
+        """Remove key's message and state; nothing happens if they are gone already."""
+        removed = False
+        for path in (self.file(key), self._state_file(key)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed = True
+        if removed:
+            _sync_folder(self.path)
+
+    def sweep(self) -> list[Path]:
+        """Remove what interrupted writes left behind (temporary files, state without a
+        message); returns what was removed. Call before any write of this run starts."""
+        removed: list[Path] = []
+        try:
+            entries = list(os.scandir(self.path))
+        except FileNotFoundError:
+            return removed
+        messages = {e.name[:-4] for e in entries if e.name.endswith(".eml")}
+        for entry in entries:
+            stray = entry.name.startswith(".") and entry.name.endswith(".tmp")
+            orphan = entry.name.endswith(".json") and entry.name[:-5] not in messages
+            if (stray or orphan) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+        return removed
+
+    def _state_file(self, key: str) -> Path:
+        return self.path / f"{_checked(key)}.json"
+
+    def _ensure_folder(self) -> None:
+        if not self.path.is_dir():
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _checked(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"not a message key: {key!r}")
+    return key
+
+
+def _sync_folder(folder: Path) -> None:
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

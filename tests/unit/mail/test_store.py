@@ -1,0 +1,109 @@
+"""MessageFolder: keys, atomic writes, state beside each message, and sweeping leftovers."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from composer.mail.store import (
+    MessageFolder,
+    StoreError,
+    composer_headers,
+    new_key,
+    split_composer_headers,
+)
+
+
+def test_keys_sort_by_creation(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path / "Drafts")
+    keys = [new_key() for _ in range(50)]
+    for key in reversed(keys):
+        folder.write(key, [b"x"])
+    assert folder.keys() == keys
+
+
+def test_new_folder_is_private_and_message_round_trips(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path / "Outbox")
+    key = new_key()
+    assert folder.write(key, [b"Subject: a\r\n", b"\r\nbody\r\n"]) == 20
+    assert folder.read(key) == b"Subject: a\r\n\r\nbody\r\n"
+    assert (folder.path.stat().st_mode & 0o777) == 0o700
+    assert (folder.file(key).stat().st_mode & 0o777) == 0o600
+
+
+def test_missing_message_is_a_store_error(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    with pytest.raises(StoreError, match="no longer"):
+        folder.read(new_key())
+
+
+@pytest.mark.parametrize("key", ["", "../x", "a/b", "A", "x.eml", "a" * 41])
+def test_keys_that_could_leave_the_folder_are_refused(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ValueError, match="not a message key"):
+        MessageFolder(tmp_path).file(key)
+
+
+def test_state_lives_beside_the_message_and_goes_with_it(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write(key, [b"m"])
+    folder.write_state(key, {"attempts": 2, "error": "451 später"})
+    assert folder.read_state(key) == {"attempts": 2, "error": "451 später"}
+    folder.delete(key)
+    assert folder.keys() == []
+    assert folder.read_state(key) is None
+    folder.delete(key)  # already gone: nothing happens
+
+
+def test_unreadable_state_reads_as_none(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write(key, [b"m"])
+    (tmp_path / f"{key}.json").write_text("{not json")
+    assert folder.read_state(key) is None
+
+
+def test_failed_write_keeps_the_old_message(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write(key, [b"old"])
+
+    def pieces() -> object:
+        yield b"new, half"
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        folder.write(key, pieces())  # type: ignore[arg-type]
+    assert folder.read(key) == b"old"
+    assert os.listdir(tmp_path) == [f"{key}.eml"]
+
+
+def test_sweep_removes_temporary_files_and_orphaned_state(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write(key, [b"m"])
+    (tmp_path / f".{key}.eml.abc.tmp").write_bytes(b"half")
+    (tmp_path / f"{new_key()}.json").write_text("{}")
+    kept = tmp_path / "notes.txt"
+    kept.write_text("not ours")
+    removed = folder.sweep()
+    assert len(removed) == 2
+    assert sorted(os.listdir(tmp_path)) == sorted([f"{key}.eml", "notes.txt"])
+
+
+def test_composer_headers_round_trip_and_stop_at_the_message() -> None:
+    head = composer_headers({"Account": "a1", "Envelope-To": '["b@x"]'})
+    stream = io.BytesIO(head + b"X-Other: 1\r\nSubject: hi\r\n\r\nbody")
+    values, offset = split_composer_headers(stream)
+    assert values == {"Account": "a1", "Envelope-To": '["b@x"]'}
+    assert stream.read() == b"X-Other: 1\r\nSubject: hi\r\n\r\nbody"
+    assert offset == len(head)
+
+
+@pytest.mark.parametrize("value", ["a\r\nBcc: evil@x", "a\nb", "naïve", "a\x00"])
+def test_composer_headers_refuse_values_that_could_start_a_header(value: str) -> None:
+    with pytest.raises(ValueError, match="printable ASCII"):
+        composer_headers({"Name": value})
