@@ -42,6 +42,10 @@ class ErrorKind(enum.Enum):
     SERVER_ERROR = "server error"
     FILE = "file unreadable"
     CANCELLED = "cancelled"
+    # The whole message and its final "." went out, then the connection broke or went
+    # silent before the server answered: it may have been delivered. Never retried without
+    # the user's word, since a retry could send it twice.
+    MAY_HAVE_BEEN_SENT = "may have been sent"
     # A fault in Composer itself, not in the message, the account or the server.
     INTERNAL = "internal error"
 

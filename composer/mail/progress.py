@@ -59,6 +59,9 @@ class SendResult:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
     size: int = 0
     stored_at: str = ""
+    # The server's reply to the final "." (e.g. "250 2.0.0 Ok: queued as 4F2A"), and when.
+    reply: str = ""
+    sent_at: str = ""
 
     @property
     def summary(self) -> str:
