@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, localtime, make_msgid
 from functools import cached_property
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from composer import __version__
 from composer.mail.addresses import unique_addr_specs
@@ -33,6 +33,32 @@ class Envelope:
 
     sender: str
     recipients: tuple[str, ...]
+
+
+class Sendable(Protocol):
+    """What a transport needs of a message: a freshly built one, or one stored in the Outbox."""
+
+    @property
+    def envelope(self) -> Envelope: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+    def size(self) -> int:
+        """The exact number of bytes on the wire, before dot-stuffing."""
+        ...
+
+    def is_ascii(self) -> bool:
+        """True when every byte on the wire is 7-bit."""
+        ...
+
+    def check_files(self) -> None:
+        """Raise SendError(FILE) if what the bytes are read from is gone or changed."""
+        ...
+
+    def chunks(self) -> Iterator[bytes]:
+        """The wire bytes (CRLF line ends, no Bcc header), in bounded pieces."""
+        ...
 
 
 @dataclass(frozen=True)
