@@ -14,6 +14,7 @@ from composer.mail.progress import ProgressCallback
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 from composer.paths import Paths
+from composer.serial_worker import SerialWorker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class AppContext:
         self._lock = threading.Lock()
         # Serialises writes only: the GUI thread never waits for a write (and its fsync).
         self._write_lock = threading.Lock()
-        self._saver = _SettingsSaver(self._save_current, self._notify)
+        # Settings and drafts are written here, in order, never on the GUI thread.
+        self.writer = SerialWorker("composer-writer", self._write_failed)
 
     def accounts(self) -> list[Account]:
         """The accounts to offer in From; the local sandbox when none is configured."""
@@ -91,65 +93,21 @@ class AppContext:
             if account_id == self.settings.last_used_id:
                 return
             self.settings = dataclasses.replace(self.settings, last_used_id=account_id)
-        self._saver.request()
+        self.writer.submit("settings", self._save_current)
 
     def close(self) -> None:
         """Finish pending writes and stop the sandbox server (the program is done with it)."""
-        self._saver.close()
+        self.writer.close()
         self.sandbox.stop()
+
+    def _write_failed(self, error: Exception) -> None:
+        if isinstance(error, OSError):
+            self._notify(f"Could not save settings: {error}.")
+        else:
+            log.error("a background write failed", exc_info=error)
 
     def _save_current(self) -> None:
         with self._write_lock:
             with self._lock:
                 settings = self.settings
             self.store.save(settings)
-
-
-class _SettingsSaver:
-    """Writes the settings on a background thread, once for any number of quick requests.
-
-    Choosing accounts in From one after another costs one write (with its fsync), off the
-    thread that asked.
-    """
-
-    def __init__(self, save: Callable[[], None], notify: Notify) -> None:
-        self._save = save
-        self._notify = notify
-        self._wake = threading.Condition()
-        self._pending = False
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    def request(self) -> None:
-        with self._wake:
-            if self._closed:
-                return
-            self._pending = True
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="composer-settings", daemon=True
-                )
-                self._thread.start()
-            self._wake.notify()
-
-    def close(self) -> None:
-        """Write what is pending, then stop the thread."""
-        with self._wake:
-            self._closed = True
-            thread = self._thread
-            self._wake.notify()
-        if thread is not None:
-            thread.join()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._pending and not self._closed:
-                    self._wake.wait()
-                if not self._pending:
-                    return
-                self._pending = False
-            try:
-                self._save()
-            except OSError as error:
-                self._notify(f"Could not save settings: {error}.")

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # 2: no account size limit by default. Version 1 stored its default, 25 MB, in every
 # account, so a version 1 file's 25 MB reads as no limit.
 SETTINGS_VERSION = 2
+# The undo-send delay people get until they choose another, as Gmail's shortest.
+DEFAULT_UNDO_SEND_SECONDS = 5
+UNDO_SEND_CHOICES = (0, 5, 10, 20, 30)
 SANDBOX_ID = "sandbox"
 DEFAULT_TIMEOUT = 30
 # The account's own limit, 0 for none: the server's SIZE decides unless the user sets one.
@@ -170,6 +173,8 @@ class AccountSettings:
     accounts: tuple[Account, ...] = ()
     default_id: str = ""
     last_used_id: str = ""
+    # How long a sent message waits, with Undo in the status bar, before it goes; 0: at once.
+    undo_send_seconds: int = DEFAULT_UNDO_SEND_SECONDS
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -238,6 +243,7 @@ class AccountStore:
             tuple(accounts),
             default_id=_text_or_empty(data.get("default_account")),
             last_used_id=_text_or_empty(data.get("last_used_account")),
+            undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
         )
         if not skipped:
             return LoadResult(settings)
@@ -258,6 +264,7 @@ class AccountStore:
             "version": SETTINGS_VERSION,
             "default_account": settings.default_id,
             "last_used_account": settings.last_used_id,
+            "undo_send_seconds": settings.undo_send_seconds,
             "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
         }
         if self._unkept is not None:
@@ -309,6 +316,12 @@ def _left_as_it_is(action: str, error: OSError) -> str:
         f"Composer could not {action} ({error.strerror or error}), so it left the file as it is "
         "and will not write over it until it can keep a copy."
     )
+
+
+def _undo_seconds(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60:
+        return value
+    return DEFAULT_UNDO_SEND_SECONDS
 
 
 def _text_or_empty(value: object) -> str:

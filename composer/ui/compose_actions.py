@@ -18,7 +18,13 @@ class ComposeActions:
     """Every action of one compose window; objectNames are part of the published contract."""
 
     send: QAction
+    send_later: QAction
+    undo_send: QAction
     cancel: QAction
+    save_draft: QAction
+    drafts: QAction
+    outbox: QAction
+    sent: QAction
     new: QAction
     new_window: QAction
     restore: QAction
@@ -47,7 +53,17 @@ def build_actions(window: QMainWindow) -> ComposeActions:
     standard = QKeySequence.StandardKey
     actions = ComposeActions(
         send=make_action(window, "actionSend", "&Send", "mail-send", "send", "Ctrl+Return"),
+        send_later=make_action(
+            window, "actionSendLater", "Send &Later…", "appointment-new", "", "Ctrl+Shift+Return"
+        ),
+        undo_send=make_action(window, "actionUndoSend", "&Undo Send", "edit-undo", ""),
         cancel=make_action(window, "actionCancelSend", "&Cancel Sending", "process-stop", "cancel"),
+        save_draft=make_action(
+            window, "actionSaveDraft", "Save &Draft", "document-save", "", standard.Save
+        ),
+        drafts=make_action(window, "actionDrafts", "&Drafts", "folder", "", "Ctrl+Shift+D"),
+        outbox=make_action(window, "actionOutbox", "&Outbox", "mail-queue", "", "Ctrl+Shift+O"),
+        sent=make_action(window, "actionSent", "S&ent Messages", "mail-folder-sent", ""),
         new=make_action(window, "actionNew", "&New Message", "document-new", "new", standard.New),
         new_window=make_action(
             window, "actionNewWindow", "New &Window", "window-new", "new", "Ctrl+Shift+N"
@@ -72,7 +88,11 @@ def build_actions(window: QMainWindow) -> ComposeActions:
         quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
     )
     actions.send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+    actions.send_later.setShortcuts(
+        [QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")]
+    )
     actions.cancel.setEnabled(False)
+    actions.undo_send.setEnabled(False)
     actions.restore.setEnabled(False)
     actions.plain_text.setCheckable(True)
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
@@ -86,13 +106,17 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
     for action in (actions.new, actions.new_window, actions.restore):
         menu.addAction(action)
     menu.addSeparator()
-    for action in (actions.send, actions.cancel, actions.attach):
+    for action in (actions.send, actions.send_later, actions.undo_send, actions.cancel):
         menu.addAction(action)
+    menu.addAction(actions.attach)
     menu.addSeparator()
-    for action in (actions.show_source, actions.save_eml):
+    for action in (actions.save_draft, actions.show_source, actions.save_eml):
         menu.addAction(action)
     menu.addSeparator()
     menu.addAction(actions.quit)
+    folders = window.menuBar().addMenu("&Folders")
+    for action in (actions.drafts, actions.outbox, actions.sent):
+        folders.addAction(action)
     window.menuBar().addMenu("F&ormat").addAction(actions.plain_text)
     window.menuBar().addMenu("&Settings").addAction(actions.accounts)
     window.menuBar().addMenu("&Help").addAction(actions.about)

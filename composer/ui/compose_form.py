@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
 from composer.mail.accounts import Account
@@ -23,7 +24,12 @@ class ComposeForm(QWidget):
 
     The account picker shows the accounts handed to set_accounts(); choosing one switches the
     signature and default Cc/Bcc where the user has not changed them.
+
+    Signals:
+        changed(): any field changed, by the user or by loading a draft.
     """
+
+    changed = Signal()
 
     def __init__(self, address_book: AddressBook, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +55,16 @@ class ComposeForm(QWidget):
         self.from_account.currentIndexChanged.connect(
             lambda _index: self.identity.switch(self.account())
         )
+        for signal in (
+            self.from_account.currentIndexChanged,
+            self.to.textChanged,
+            self.cc.textChanged,
+            self.bcc.textChanged,
+            self.subject.textChanged,
+            self.body.document().contentsChanged,
+            self.attachment_list.changed,
+        ):
+            signal.connect(self.changed)
         self._lay_out()
 
     def _lay_out(self) -> None:
