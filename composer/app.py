@@ -36,12 +36,21 @@ def create_main_window(config_dir: Path, *, data_dir: Path | None = None) -> Com
     Needs a running QApplication. data_dir defaults to config_dir, so that a given directory
     holds every file Composer writes. The window's New Window action opens further windows
     that share its accounts and sandbox.
+
+    What a crash left is restored: every draft that was open in a window comes back in a
+    window of its own; the one returned holds the first, the others are shown.
     """
     from composer.session import Session
 
     paths = Paths(Path(config_dir), Path(data_dir) if data_dir else Path(config_dir))
     # The session belongs to the QApplication and ends when its last window has closed.
-    return Session(paths).new_window()
+    session = Session(paths)
+    restored = session.reopen_unsent()
+    if not restored:
+        return session.new_window()
+    for window in restored[1:]:
+        window.show()
+    return restored[0]
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -187,7 +196,11 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     server = InstanceServer()
     server.drafts_received.connect(session.open_drafts)
     server.listen(name)
-    session.open_drafts(drafts)
+    restored = session.reopen_unsent()
+    for window in restored:
+        window.show()
+    # After a crash the restored windows are enough, unless the launch asked for a message.
+    session.open_drafts(d for d in drafts if not restored or not d.is_empty())
     try:
         return int(app.exec())
     finally:

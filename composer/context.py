@@ -6,13 +6,18 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
 from composer.mail.delivery import Delivery
+from composer.mail.drafts import DraftStore
+from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
+from composer.mail.sent import SentFolder
+from composer.mail.store import MessageFolder
 from composer.paths import Paths
 from composer.serial_worker import SerialWorker
 
@@ -20,17 +25,29 @@ log = logging.getLogger(__name__)
 
 # Called with a sentence for the user, from any thread.
 Notify = Callable[[str], None]
+# The time now, aware of its zone; tests give their own to move it on without waiting.
+Clock = Callable[[], datetime]
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
 
 
 class AppContext:
-    """Accounts, secrets, the address book and the sandbox server, loaded once from paths.
+    """Accounts, secrets, the address book, the sandbox server, Drafts, Outbox and Sent,
+    loaded once from paths.
 
-    ``load_warnings`` says what could not be read at start; later problems (a settings write
-    that failed in the background) go to ``notify``.
+    ``load_warnings`` says what could not be read at start (and what a crash left to tidy);
+    later problems (a write that failed in the background) go to ``notify``.
     """
 
     def __init__(
-        self, paths: Paths, secrets: SecretStore | None = None, *, notify: Notify | None = None
+        self,
+        paths: Paths,
+        secrets: SecretStore | None = None,
+        *,
+        notify: Notify | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.paths = paths
         self.store = AccountStore(paths.settings_file)
@@ -39,7 +56,16 @@ class AppContext:
         self.secrets = secrets or SecretStore()
         # Loaded once here (a small file); searched from memory while typing, written by workers.
         self.address_book = AddressBook(paths.address_book)
-        self.load_warnings: tuple[str, ...] = (*loaded.warnings, *self.address_book.load())
+        self.clock: Clock = clock or local_now
+        self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
+        self.sent = SentFolder(MessageFolder(paths.sent_dir))
+        self.outbox = Outbox(MessageFolder(paths.outbox_dir), self.sent, clock=self.clock)
+        self.load_warnings: tuple[str, ...] = (
+            *loaded.warnings,
+            *self.address_book.load(),
+            *self.drafts.recover(),
+            *self.outbox.recover(),
+        )
         self.sandbox = SandboxServer(paths.sandbox_maildir)
         self._notify = notify or (lambda text: log.warning("%s", text))
         self._lock = threading.Lock()
@@ -47,6 +73,10 @@ class AppContext:
         self._write_lock = threading.Lock()
         # Settings and drafts are written here, in order, never on the GUI thread.
         self.writer = SerialWorker("composer-writer", self._write_failed)
+
+    def notify(self, text: str) -> None:
+        """Tell the user text (from any thread): the status bar, and a box for a warning."""
+        self._notify(text)
 
     def accounts(self) -> list[Account]:
         """The accounts to offer in From; the local sandbox when none is configured."""
@@ -95,6 +125,12 @@ class AppContext:
             self.settings = dataclasses.replace(self.settings, last_used_id=account_id)
         self.writer.submit("settings", self._save_current)
 
+    def set_undo_send_seconds(self, seconds: int) -> None:
+        """How long Send waits with Undo offered; saved soon on the writer thread."""
+        with self._lock:
+            self.settings = dataclasses.replace(self.settings, undo_send_seconds=seconds)
+        self.writer.submit("settings", self._save_current)
+
     def close(self) -> None:
         """Finish pending writes and stop the sandbox server (the program is done with it)."""
         self.writer.close()
@@ -102,7 +138,7 @@ class AppContext:
 
     def _write_failed(self, error: Exception) -> None:
         if isinstance(error, OSError):
-            self._notify(f"Could not save settings: {error}.")
+            self.notify(f"Could not save settings: {error}.")
         else:
             log.error("a background write failed", exc_info=error)
 

@@ -1,51 +1,81 @@
-"""Sending for the whole application: windows submit a message and watch it; this owns the work."""
+"""Sending for the whole application: every message goes through the Outbox, which this runs.
+
+A window submits a draft; the message is built once, on a worker, and stored in the Outbox
+(so it no longer depends on the window, the attached files or the program staying up). It
+goes out when it is due: at once, after the undo-send delay, at a send-later time, or when a
+retry comes round. Whatever is due for one account goes over one connection.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.draft import Draft
-from composer.mail.progress import Progress, Stage
+from composer.mail.errors import ErrorKind, SendError
+from composer.mail.message import OutgoingMessage, Sendable, build_message
+from composer.mail.outbox import OutboxEntry
+from composer.mail.progress import Progress, SendResult, Stage
 from composer.tasks import Report, Task
+
+log = logging.getLogger(__name__)
 
 # A large message reports every 64 KiB; the status bar needs an update at most this often.
 _PROGRESS_INTERVAL = 0.05
+# QTimer takes an int of milliseconds; a send-later weeks away is looked at again daily.
+_MAX_WAIT_MS = 24 * 3600 * 1000
+
+_UNDONE = "Not sent: you undid it. Your message is unchanged."
+_CANCELLED = "Sending was cancelled. Your message is unchanged."
 
 
 class Submission(QObject):
-    """One message on its way out; belongs to the SendService, not to the window that sent it.
+    """One message a window handed over; belongs to the SendService, not to the window.
 
     Signals:
+        queued(OutboxEntry): built and stored in the Outbox; undo() works until it starts.
         progressed(Progress): how far the send got.
         sent(SendResult): the server accepted it for at least one recipient.
-        failed(SendError): it was not sent (or cancelled).
-        finished(): the work has ended, after sent or failed.
+        deferred(OutboxEntry): not sent now, but kept in the Outbox: it is retried later,
+            waits for its send-later time, or may have been sent (never retried unasked).
+        failed(SendError): it was not sent and is not in the Outbox (cancelled, undone, or
+            refused for good): the window has the message to change and send again.
+        finished(): the window's part is over, after sent, deferred or failed.
     """
 
+    queued = Signal(object)
     progressed = Signal(object)
     sent = Signal(object)
+    deferred = Signal(object)
     failed = Signal(object)
     finished = Signal()
 
-    def __init__(self, draft: Draft, account: Account, parent: QObject) -> None:
-        super().__init__(parent)
+    def __init__(self, draft: Draft, account: Account, service: SendService) -> None:
+        super().__init__(service)
         self.draft = draft
         self.account = account
+        self.key = ""
         # True while a window shows this send; a window that closes lets go of it, and the
         # application then reports the outcome instead.
         self.watched = True
         self.cancelled = False
-        self._cancel: Callable[[], None] = lambda: None
+        self._service = service
+
+    def undo(self) -> bool:
+        """Take the message back before it starts going out; False once it has started."""
+        return self._service.undo(self)
 
     def cancel(self) -> None:
-        """Stop the send; returns at once, and failed(CANCELLED) follows within a moment."""
+        """Stop the send; failed(CANCELLED) follows within a moment (or it was too late)."""
         self.cancelled = True
-        self._cancel()
+        self._service.cancel(self)
 
     def release(self) -> None:
         """The window that watched this send is closing."""
@@ -53,38 +83,268 @@ class Submission(QObject):
 
 
 class SendService(QObject):
-    """Runs every send and connection check of one running Composer on worker threads.
+    """Runs the Outbox and every connection check of one running Composer on worker threads.
 
     Signals:
-        finished(Submission, object): a submission ended with a SendResult or a SendError.
+        finished(Submission | None, object): a message left the Outbox's hands now, with a
+            SendResult, or was kept there (an OutboxEntry) or refused (a SendError); the
+            submission is None for a message no window handed over in this run.
+        outbox_changed(): what the Outbox holds, or its states, changed.
         idle(): nothing is running any more.
     """
 
     finished = Signal(object, object)
+    outbox_changed = Signal()
     idle = Signal()
 
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._context = context
+        self._outbox = context.outbox
         self._tasks: set[Task] = set()
+        self._watchers: dict[str, Submission] = {}
+        # Accounts whose due messages are going out now, each over its own connection.
+        self._flushing: dict[str, Task] = {}
+        self._large_ok: set[str] = set()
+        self._cancelled_keys: set[str] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush_due)
+        self._stopped = False
 
-    def submit(self, draft: Draft, account: Account, *, large_ok: bool = False) -> Submission:
-        """Start sending draft from account; watch the returned submission for the outcome."""
+    # --- submitting -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        draft: Draft,
+        account: Account,
+        *,
+        large_ok: bool = False,
+        delay: float = 0,
+        at: datetime | None = None,
+        built: OutgoingMessage | None = None,
+    ) -> Submission:
+        """Build draft into a message and queue it: due at once, after delay seconds (the
+        undo-send delay), or at the time at (send later). Watch the submission.
+
+        built: the message already built from this draft (what Show Source showed), so that
+        what is sent is byte for byte what the user saw.
+        """
         submission = Submission(draft, account, self)
-        progress = _Throttle()
-        delivery = self._context.delivery(account, progress=progress)
+        now = self._context.clock()
+        not_before = at or (now + timedelta(seconds=delay) if delay > 0 else None)
+        outbox = self._outbox
 
-        def job(report: Report) -> object:
-            progress.report = report
-            return delivery.send(draft, large_ok=large_ok)
+        def job(_report: Report) -> object:
+            message = built or self.build(draft, account)
+            return outbox.add(message, account.id, not_before=not_before)
 
-        task = Task(job, self, cancel=delivery.cancel)
-        submission._cancel = task.cancel
-        task.progressed.connect(submission.progressed)
-        task.succeeded.connect(lambda result: self._end(submission, result, submission.sent))
+        task = Task(job, self)
+        task.succeeded.connect(lambda entry: self._on_queued(submission, entry, large_ok))
         task.failed.connect(lambda error: self._end(submission, error, submission.failed))
         self._start(task)
         return submission
+
+    @staticmethod
+    def build(draft: Draft, account: Account) -> OutgoingMessage:
+        """draft as account sends it; slow (files are checked): call it in a job given to run()."""
+        return build_message(draft, account.sender(), account.reply_to)
+
+    def undo(self, submission: Submission) -> bool:
+        key = submission.key
+        if not key or key in self._busy_keys():
+            return False
+        entry = self._outbox.entry(key)
+        if entry is None or entry.state.name != "WAITING":
+            return False
+        self._outbox.remove(key)
+        self.outbox_changed.emit()
+        self._end(submission, SendError(ErrorKind.CANCELLED, _UNDONE), submission.failed)
+        return True
+
+    def cancel(self, submission: Submission) -> None:
+        if submission.undo():
+            return
+        key = submission.key
+        task = self._flushing.get(submission.account.id)
+        if key and task is not None and key in self._busy_keys():
+            self._cancelled_keys.add(key)
+            task.cancel()
+
+    # --- the Outbox -----------------------------------------------------------------------
+
+    def entries(self) -> list[OutboxEntry]:
+        return self._outbox.entries()
+
+    def send_now(self, key: str) -> None:
+        """The user's word: send this Outbox message now, whatever state it is in (a large
+        message the server gave no size for included)."""
+        self._large_ok.add(key)
+        self._outbox.send_now(key)
+        self.outbox_changed.emit()
+        self.flush_due()
+
+    def send_all_now(self) -> None:
+        self._outbox.send_all_now()
+        self.outbox_changed.emit()
+        self.flush_due()
+
+    def remove(self, key: str) -> None:
+        """Delete an Outbox message that is not going out right now."""
+        if key in self._busy_keys():
+            return
+        self._outbox.remove(key)
+        self.outbox_changed.emit()
+        self._schedule()
+
+    @Slot()
+    def flush_due(self) -> None:
+        """Send whatever is due, one connection per account; then wait for the next."""
+        if self._stopped:
+            return
+        for account_id, entries in self._outbox.due().items():
+            if account_id in self._flushing:
+                continue  # its next batch starts when this one ends
+            account = self._context.account(account_id)
+            if account is None:
+                for entry in entries:
+                    self._outbox.begin(entry.key)
+                    self._outbox.failed(entry.key, _account_gone(entry))
+                self.outbox_changed.emit()
+                continue
+            self._flush(account, entries)
+        self._schedule()
+
+    def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
+        large = [e for e in entries if e.key in self._large_ok]
+        # A large message the user said to send anyway goes on a connection of its own.
+        batch = large[:1] or [e for e in entries if e.key not in self._large_ok]
+        keys = [e.key for e in batch]
+        messages: list[Sendable] = [self._outbox.begin(key) for key in keys]
+        self.outbox_changed.emit()
+        large_ok = bool(large)
+        progress = _Throttle()
+        delivery = self._context.delivery(account, progress=progress)
+        outbox = self._outbox
+        remember = [self._remembered(key) for key in keys]
+
+        def job(report: Report) -> object:
+            current = [0]
+            progress.report = lambda step: report((keys[current[0]], step))
+
+            def on_result(index: int, outcome: SendResult | SendError) -> None:
+                # Recorded here, on the worker, at once: a crash a moment later loses nothing.
+                outcome = _record(outbox, keys[index], outcome)
+                current[0] = min(index + 1, len(keys) - 1)
+                report((keys[index], outcome))
+
+            if large_ok:
+                try:
+                    result = delivery.send_message(
+                        messages[0],
+                        large_ok=True,
+                        before_final_dot=lambda: outbox.committing(keys[0]),
+                        remember=remember[0],
+                    )
+                except SendError as error:
+                    on_result(0, error)
+                else:
+                    on_result(0, result)
+            else:
+                delivery.send_batch(
+                    messages,
+                    before_final_dot=lambda index: outbox.committing(keys[index]),
+                    on_result=on_result,
+                    remember=remember,
+                )
+            return None
+
+        task = Task(job, self, cancel=delivery.cancel)
+        task.progressed.connect(self._on_flush_report)
+        task.failed.connect(lambda error: self._on_flush_failed(keys, error))
+        task.finished.connect(lambda: self._on_flush_finished(account.id))
+        self._flushing[account.id] = task
+        self._start(task)
+
+    def _remembered(self, key: str) -> Sequence[object]:
+        submission = self._watchers.get(key)
+        if submission is None:
+            return ()
+        return [a for parsed in submission.draft.recipients().values() for a in parsed.valid]
+
+    @Slot(object)
+    def _on_flush_report(self, report: object) -> None:
+        key, what = report  # type: ignore[misc]
+        submission = self._watchers.get(key)
+        if isinstance(what, Progress):
+            if submission is not None:
+                submission.progressed.emit(what)
+            return
+        self._large_ok.discard(key)
+        self.outbox_changed.emit()
+        self._outcome(key, what)
+
+    def _outcome(self, key: str, outcome: object) -> None:
+        submission = self._watchers.pop(key, None)
+        cancelled = key in self._cancelled_keys
+        self._cancelled_keys.discard(key)
+        if isinstance(outcome, SendResult):
+            self._end(submission, outcome, submission.sent if submission else None)
+            return
+        entry = self._outbox.entry(key)
+        if isinstance(outcome, SendError) and outcome.kind is ErrorKind.CANCELLED and cancelled:
+            if entry is not None:
+                self._outbox.remove(key)
+            self._end(submission, SendError(ErrorKind.CANCELLED, _CANCELLED), _failed(submission))
+        elif entry is not None and submission is not None and submission.watched and _held(entry):
+            # Refused for good while its window still shows it: the window has the message
+            # to change and send again, so the Outbox lets go of its copy.
+            self._outbox.remove(key)
+            self._end(submission, outcome, submission.failed)
+        elif entry is not None:
+            self._end(submission, entry, submission.deferred if submission else None)
+        else:
+            self._end(submission, outcome, _failed(submission))
+
+    def _on_flush_failed(self, keys: list[str], error: SendError) -> None:
+        # Only a fault in Composer gets here (the transport reports through on_result).
+        for key in keys:
+            entry = self._outbox.entry(key)
+            if entry is not None and entry.state.name == "SENDING":
+                self._outbox.failed(key, error)
+            self._outcome(key, error)
+        self.outbox_changed.emit()
+
+    def _on_flush_finished(self, account_id: str) -> None:
+        self._flushing.pop(account_id, None)
+        if not self._stopped:
+            self.flush_due()  # what came due meanwhile, or the rest of a large batch
+
+    def _on_queued(self, submission: Submission, entry: OutboxEntry, large_ok: bool) -> None:
+        submission.key = entry.key
+        self._watchers[entry.key] = submission
+        if large_ok:
+            self._large_ok.add(entry.key)
+        submission.queued.emit(entry)
+        self.outbox_changed.emit()
+        if entry.scheduled:
+            # Send later: the window is done with it; the Outbox sends it at its time.
+            self._watchers.pop(entry.key, None)
+            self._end(submission, entry, submission.deferred)
+        self.flush_due()
+
+    def _schedule(self) -> None:
+        due = self._outbox.next_due()
+        if due is None or self._stopped:
+            self._timer.stop()
+            return
+        wait = (due - self._context.clock()).total_seconds()
+        self._timer.start(min(_MAX_WAIT_MS, max(0, int(wait * 1000) + 1)))
+
+    def _busy_keys(self) -> set[str]:
+        return {e.key for e in self._outbox.entries() if e.state.name == "SENDING"}
+
+    # --- connection checks and other work -------------------------------------------------
 
     def check(self, account: Account, password: str | None) -> Task:
         """Connect, secure and log in as account (with password if typed), on a worker thread.
@@ -109,10 +369,22 @@ class SendService(QObject):
         self._start(task)
         return task
 
+    # --- the program's life ---------------------------------------------------------------
+
     def is_busy(self) -> bool:
-        return bool(self._tasks)
+        """Work is running, or a message just sent waits out its undo delay: a program whose
+        last window closed right after Send stays until that message has gone."""
+        if self._tasks:
+            return True
+        return not self._stopped and any(
+            e.state.name == "WAITING" and e.attempts == 0 and not e.scheduled
+            for e in self._outbox.entries()
+        )
 
     def cancel_all(self) -> None:
+        """The program is exiting: stop everything; the Outbox keeps what did not go."""
+        self._stopped = True
+        self._timer.stop()
         for task in list(self._tasks):
             task.cancel()
 
@@ -127,18 +399,51 @@ class SendService(QObject):
         self._tasks.add(task)
         task.start()
 
-    def _end(self, submission: Submission, outcome: object, signal: SignalInstance) -> None:
-        signal.emit(outcome)
-        submission.finished.emit()
+    def _end(self, submission: Submission | None, outcome: object, signal: object) -> None:
+        if submission is not None and signal is not None:
+            signal.emit(outcome)  # type: ignore[attr-defined]
+            submission.finished.emit()
         self.finished.emit(submission, outcome)
-        submission.deleteLater()
+        if submission is not None:
+            submission.deleteLater()
 
     @Slot()
     def _on_task_finished(self) -> None:
         task = self.sender()
-        self._tasks.discard(task)
-        if not self._tasks:
+        self._tasks.discard(task)  # type: ignore[arg-type]
+        if not self.is_busy():
             self.idle.emit()
+
+
+def _record(outbox: object, key: str, outcome: SendResult | SendError) -> SendResult | SendError:
+    """What the Outbox makes of one message's outcome, written before anyone is told."""
+    from composer.mail.outbox import Outbox
+
+    assert isinstance(outbox, Outbox)
+    if isinstance(outcome, SendResult):
+        sent_key = outbox.delivered(key, outcome)
+        return dataclasses.replace(outcome, stored_at=outcome.stored_at or sent_key)
+    if outcome.kind is ErrorKind.CANCELLED:
+        outbox.send_now(key)  # not sent, still wanted: due again at the next start
+        return outcome
+    outbox.failed(key, outcome)
+    return outcome
+
+
+def _held(entry: OutboxEntry) -> bool:
+    return entry.state.name == "HELD"
+
+
+def _failed(submission: Submission | None) -> object:
+    return submission.failed if submission is not None else None
+
+
+def _account_gone(entry: OutboxEntry) -> SendError:
+    return SendError(
+        ErrorKind.INVALID_MESSAGE,
+        f"The account this message was to go out from no longer exists. Use Back to Drafts "
+        f"to send “{entry.subject or '(no subject)'}” from another account.",
+    )
 
 
 class _Throttle:
@@ -146,7 +451,7 @@ class _Throttle:
     of stage, and the end); each report is a signal queued across threads."""
 
     def __init__(self) -> None:
-        self.report: Report = lambda _progress: None
+        self.report: Callable[[Progress], None] = lambda _progress: None
         self._last = 0.0
         self._stage: Stage | None = None
 
@@ -157,3 +462,4 @@ class _Throttle:
             return
         self._last, self._stage = now, step.stage
         self.report(step)
+

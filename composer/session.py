@@ -1,4 +1,4 @@
-"""One running Composer: its context, sending, message bridge and compose windows."""
+"""One running Composer: its context, sending, message bridge, compose windows and their drafts."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ from collections.abc import Iterable
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from composer.context import AppContext
+from composer.draft_keeper import DraftKeeper
+from composer.folders import Folders
 from composer.mail.draft import Draft
+from composer.mail.drafts import LoadedDraft
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.progress import SendResult
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
 from composer.send_service import SendService, Submission
-from composer.ui.compose_window import ComposeWindow
+from composer.ui.close_questions import CloseChoice, ask_keep
+from composer.ui.compose_window import ComposeWindow, describe_entry
 from composer.ui.garbage import collect_on_gui_thread
 from composer.ui.icons import use_icon_folder
 
@@ -29,7 +34,8 @@ class Session(QObject):
 
     Belongs to the QApplication. Windows are let go as soon as they close: their sends
     belong to the send service, which reports through the session what a closed window can
-    no longer show. The session ends once no window is open and nothing is being sent.
+    no longer show. Each window's message is kept in Drafts by its DraftKeeper. The session
+    ends once no window is open and nothing is being sent.
 
     Signals:
         window_opened(ComposeWindow): a new compose window was built (shown or not).
@@ -49,23 +55,49 @@ class Session(QObject):
         self.sending.finished.connect(self._on_send_finished)
         self.sending.idle.connect(self._end_if_done)
         self.bridge.shown.connect(self._on_message)
+        self.folders = Folders(self)
         self._windows: list[ComposeWindow] = []
+        self._keepers: dict[ComposeWindow, DraftKeeper] = {}
         self._closing: list[ComposeWindow] = []
+        # Set while Quit closes every window: the question was asked once for all.
+        self._quitting = False
         # Messages that arrived while no window was open, for the next one.
         self._pending = [Message(text, Level.WARNING) for text in self.context.load_warnings]
         self._ended = False
+        # What is due in the Outbox (a crash or a quit left it) goes once the loop runs.
+        QTimer.singleShot(0, self, self.sending.flush_due)
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""
         return list(self._windows)
 
-    def new_window(self, draft: Draft | None = None) -> ComposeWindow:
-        """Build a compose window (not shown), filled from draft."""
+    def keeper(self, window: ComposeWindow) -> DraftKeeper:
+        return self._keepers[window]
+
+    def new_window(
+        self, draft: Draft | None = None, *, stored: tuple[str, LoadedDraft] | None = None
+    ) -> ComposeWindow:
+        """Build a compose window (not shown), filled from draft or from a stored draft
+        (its key in Drafts, and what was loaded from it)."""
         window = ComposeWindow(self.context, self.sending)
-        if draft is not None:
-            window.load_draft(draft)
-        window.new_window_requested.connect(self._on_new_window_requested)
-        window.closed.connect(self._on_window_closed)
+        if stored is not None:
+            key, loaded = stored
+            window.load_draft(loaded.draft)
+            keeper = DraftKeeper(
+                self.context,
+                window.draft,
+                window,
+                key=key,
+                kept=None if loaded.window_open else window.draft(),
+                message_id=loaded.message_id,
+            )
+        else:
+            if draft is not None:
+                window.load_draft(draft)
+            keeper = DraftKeeper(self.context, window.draft, window)
+            if draft is not None and not draft.is_empty():
+                keeper.changed()  # a message from a link or the command line is kept too
+        self._wire(window, keeper)
         self._windows.append(window)
         pending, self._pending = self._pending, []
         for message in pending:
@@ -73,14 +105,41 @@ class Session(QObject):
         self.window_opened.emit(window)
         return window
 
-    def open_window(self, draft: Draft | None = None) -> ComposeWindow:
-        """Build, show and raise a compose window filled from draft."""
-        window = self.new_window(draft)
+    def open_window(
+        self, draft: Draft | None = None, *, stored: tuple[str, LoadedDraft] | None = None
+    ) -> ComposeWindow:
+        """Build, show and raise a compose window filled from draft (or a stored draft)."""
+        window = self.new_window(draft, stored=stored)
         window.show()
         # A new window is mapped on top already; activating asks the window manager for
         # focus too (raise_() would add nothing, and the offscreen platform warns about it).
         window.activateWindow()
         return window
+
+    def reopen_unsent(self) -> list[ComposeWindow]:
+        """Build (not show) a window for every draft that was open in a window when Composer
+        last ended without closing it (a crash, a power cut, a logout)."""
+        windows = []
+        for key in self.context.drafts.open_in_windows():
+            try:
+                loaded = self.context.drafts.load(key)
+            except Exception as error:  # a damaged draft was set aside; say where
+                self.bridge.post(str(error), Level.WARNING)
+                continue
+            window = self.new_window(stored=(key, loaded))
+            note = "This message was not sent when Composer last closed; here it is again."
+            if loaded.saved_at is not None:
+                note = (
+                    f"This message was not sent when Composer last closed; here it is as it "
+                    f"was at {loaded.saved_at.astimezone():%H:%M:%S on %a %d %b}."
+                )
+            problems = " ".join(loaded.problems)
+            window.show_status(f"{note} {problems}".strip())
+            windows.append(window)
+        return windows
+
+    def window_for_draft(self, key: str) -> ComposeWindow | None:
+        return next((w for w, k in self._keepers.items() if k.key == key), None)
 
     @Slot(list)
     def open_drafts(self, drafts: Iterable[Draft]) -> None:
@@ -88,13 +147,65 @@ class Session(QObject):
         for draft in drafts:
             self.open_window(draft)
 
+    @Slot()
+    def quit(self) -> None:
+        """Close every window (asking once about all unsaved messages), then end."""
+        unsaved = [w for w in self._windows if self._keepers[w].has_unsaved_changes()]
+        choice: CloseChoice | None = None
+        if unsaved:
+            choice = ask_keep(unsaved[0], len(unsaved))
+            if choice is None:
+                return
+        self._quitting = True
+        for window in list(self._windows):
+            self._keepers[window].close(choice if window in unsaved else None)
+            window.close()
+
     def shut_down(self) -> None:
-        """The program is exiting: stop every send, wait briefly for the threads, close files."""
+        """The program is exiting: stop every send, wait briefly for the threads, close files.
+
+        Windows still open keep their drafts marked open, so the next start reopens them."""
         if self._ended:
             return
+        for keeper in self._keepers.values():
+            keeper.save_soon_now()
         self.sending.cancel_all()
         self.sending.wait(_EXIT_WAIT_MS)
         self._end()
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def _wire(self, window: ComposeWindow, keeper: DraftKeeper) -> None:
+        self._keepers[window] = keeper
+        window.form.changed.connect(keeper.changed)
+        window.handed_over.connect(keeper.pause)
+        window.given_back.connect(keeper.resume)
+        window.started_new.connect(keeper.start_over)
+        window.restored.connect(keeper.swap_back)
+        window.actions_.save_draft.triggered.connect(lambda: self._save_draft(window))
+        window.close_guard = lambda: self._may_close(window)
+        window.new_window_requested.connect(self._on_new_window_requested)
+        window.quit_requested.connect(self.quit)
+        window.closed.connect(self._on_window_closed)
+        self.folders.watch(window)
+
+    def _save_draft(self, window: ComposeWindow) -> None:
+        if window.is_sending():
+            return
+        self._keepers[window].save()
+        window.show_status("Draft saved. Folders ▸ Drafts has it, and it survives a crash.")
+
+    def _may_close(self, window: ComposeWindow) -> bool:
+        keeper = self._keepers.get(window)
+        if keeper is None or self._quitting:
+            return True
+        choice: CloseChoice | None = None
+        if not window.is_sending() and keeper.has_unsaved_changes():
+            choice = ask_keep(window, 1)
+            if choice is None:
+                return False
+        keeper.close(choice)
+        return True
 
     @Slot(str)
     def _on_new_window_requested(self, account_id: str) -> None:
@@ -106,6 +217,7 @@ class Session(QObject):
         if not isinstance(window, ComposeWindow) or window not in self._windows:
             return
         self._windows.remove(window)
+        self._keepers.pop(window, None)
         # Our reference may be the window's last: dropping it now would delete the window
         # inside its own closeEvent. Hold it until the event loop runs again.
         self._closing.append(window)
@@ -120,19 +232,22 @@ class Session(QObject):
             window.show_message(message)
 
     @Slot(object, object)
-    def _on_send_finished(self, submission: Submission, outcome: object) -> None:
-        if submission.watched:
+    def _on_send_finished(self, submission: Submission | None, outcome: object) -> None:
+        if submission is not None and submission.watched:
             return  # its window shows the outcome
-        subject = submission.draft.subject.strip() or "(no subject)"
-        if isinstance(outcome, SendResult) and outcome.refused:
-            # Some recipients still need it: the message comes back for them.
-            window = self.open_window(submission.draft)
-            window.show_status(outcome.summary)
-        elif isinstance(outcome, SendResult):
-            log.info("sent after its window closed: %s", outcome.summary)
-            self.bridge.post(f"“{subject}”: {outcome.summary}")
-        elif isinstance(outcome, SendError) and outcome.kind is not ErrorKind.CANCELLED:
-            # Nothing typed is lost: the message comes back in a window of its own.
+        if isinstance(outcome, SendResult):
+            subject = submission.draft.subject.strip() if submission else ""
+            log.info("sent without a window watching: %s", outcome.summary)
+            self.bridge.post(f"“{subject or '(no subject)'}”: {outcome.summary}")
+        elif isinstance(outcome, OutboxEntry):
+            level = Level.INFO if outcome.state is EntryState.WAITING else Level.WARNING
+            self.bridge.post(describe_entry(outcome), level)
+        elif (
+            isinstance(outcome, SendError)
+            and outcome.kind is not ErrorKind.CANCELLED
+            and submission is not None
+        ):
+            # Refused for good after its window closed: the message comes back to be changed.
             window = self.open_window(submission.draft)
             window.show_status(f"This message was not sent: {outcome.message}")
 
@@ -145,6 +260,7 @@ class Session(QObject):
         if self._ended:
             return
         self._ended = True
+        self.folders.close()
         self.context.close()
         self.ended.emit()
         self.deleteLater()

@@ -21,7 +21,14 @@ from tests.servers import (
     server_tls_context,
     starttls_server,
 )
-from tests.windows import answer_questions, config_dir, make_window, own_icons  # noqa: F401
+from tests.windows import (  # noqa: F401
+    answer_questions,
+    clock,
+    config_dir,
+    make_window,
+    own_icons,
+    send_at_once,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ tests/conftest.py) and helpers that type, send and compare."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,7 +14,9 @@ from PySide6.QtGui import QDragMoveEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
+import composer.context
 from composer.app import create_main_window
+from composer.mail import accounts
 from composer.mail.accounts import Account, AccountSettings, AccountStore
 from composer.mail.secrets import SecretStore
 from composer.paths import resources_dir
@@ -21,6 +24,35 @@ from composer.ui.compose_window import ComposeWindow
 from composer.ui.icons import icon_folder, use_icon_folder
 
 MakeWindow = Callable[[], ComposeWindow]
+
+
+class FakeClock:
+    """The time Composer sees: moves only when a test moves it, so nothing waits for real."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now().astimezone().replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def send_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send goes at once unless a test sets an undo-send delay: the 5-second default would
+    make every test that sends wait for it."""
+    monkeypatch.setattr(accounts, "DEFAULT_UNDO_SEND_SECONDS", 0)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock of every session started after this: the Outbox's backoff and send-later
+    times follow it, not the wall clock."""
+    fake = FakeClock()
+    monkeypatch.setattr(composer.context, "local_now", fake)
+    return fake
 DragEvent = TypeVar("DragEvent", bound=QDragMoveEvent)
 
 

@@ -174,7 +174,7 @@ class AccountSettings:
     default_id: str = ""
     last_used_id: str = ""
     # How long a sent message waits, with Undo in the status bar, before it goes; 0: at once.
-    undo_send_seconds: int = DEFAULT_UNDO_SEND_SECONDS
+    undo_send_seconds: int = field(default_factory=lambda: DEFAULT_UNDO_SEND_SECONDS)
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)

@@ -8,7 +8,7 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import atomic_writer
-from composer.mail.message import build_message
+from composer.mail.message import OutgoingMessage, build_message
 
 
 def write_eml(draft: Draft, account: Account, path: Path) -> int:
@@ -19,7 +19,11 @@ def write_eml(draft: Draft, account: Account, path: Path) -> int:
     SendError: what build_message raises, FILE when an attached file is gone or changed, or
     when path cannot be written.
     """
-    outgoing = build_message(draft, account.sender(), account.reply_to)
+    return write_outgoing(build_message(draft, account.sender(), account.reply_to), path)
+
+
+def write_outgoing(outgoing: OutgoingMessage, path: Path) -> int:
+    """Write a built message to path, as write_eml does; returns the bytes written."""
     try:
         with atomic_writer(path) as stream:
             written = outgoing.write_to(stream)

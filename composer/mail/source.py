@@ -46,3 +46,23 @@ def outgoing_source(outgoing: OutgoingMessage, elide_above: int = ELIDE_ABOVE) -
 def _text(wire: bytes) -> str:
     # Headers and text parts are ASCII or UTF-8; anything else is shown, not trusted.
     return wire.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def message_text(data: bytes) -> str:
+    """A stored message as people read it: its main headers, its text, its attachments' names."""
+    from email import message_from_bytes
+    from email.message import EmailMessage
+    from email.policy import default
+
+    message = message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    lines = [
+        f"{name}: {message[name]}"
+        for name in ("From", "To", "Cc", "Subject", "Date")
+        if message[name] is not None
+    ]
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    names = [part.get_filename() or "(unnamed)" for part in message.iter_attachments()]
+    attached = [f"Attached: {', '.join(names)}"] if names else []
+    return "\n".join([*lines, *attached, "", str(text)])

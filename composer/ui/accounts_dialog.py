@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.context import AppContext
-from composer.mail.accounts import Account, AccountSettings
+from composer.mail.accounts import Account
 from composer.mail.errors import SendError
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
@@ -221,10 +223,10 @@ class AccountsDialog(QDialog):
                 self.account_list.setCurrentRow(row)
                 self.hint.setText(f"Account “{account.name}” needs {', '.join(problems)}.")
                 return
-        settings = AccountSettings(
-            tuple(self._accounts),
+        settings = dataclasses.replace(
+            self._context.settings,
+            accounts=tuple(self._accounts),
             default_id=self._effective_default(),
-            last_used_id=self._context.settings.last_used_id,
         )
         try:
             self._context.update_settings(settings)

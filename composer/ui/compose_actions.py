@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
+from composer.mail.accounts import UNDO_SEND_CHOICES
 from composer.ui.icons import icon
 
 Shortcut = str | QKeySequence.StandardKey
@@ -35,6 +36,8 @@ class ComposeActions:
     accounts: QAction
     about: QAction
     quit: QAction
+    # Settings ▸ Undo Send Delay, one checkable action per choice; data() is the seconds.
+    undo_delays: tuple[QAction, ...] = ()
 
 
 def make_action(
@@ -45,6 +48,15 @@ def make_action(
     action.setObjectName(name)
     if shortcut:
         action.setShortcut(QKeySequence(shortcut))
+    return action
+
+
+def _undo_delay(window: QMainWindow, seconds: int) -> QAction:
+    text = f"{seconds} Seconds" if seconds else "Off (Send at Once)"
+    action = QAction(text, window)
+    action.setObjectName(f"actionUndoDelay{seconds}")
+    action.setCheckable(True)
+    action.setData(seconds)
     return action
 
 
@@ -86,6 +98,7 @@ def build_actions(window: QMainWindow) -> ComposeActions:
         ),
         about=make_action(window, "actionAbout", "&About Composer", "help-about", "composer"),
         quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
+        undo_delays=tuple(_undo_delay(window, seconds) for seconds in UNDO_SEND_CHOICES),
     )
     actions.send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
     actions.send_later.setShortcuts(
@@ -118,7 +131,13 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
     for action in (actions.drafts, actions.outbox, actions.sent):
         folders.addAction(action)
     window.menuBar().addMenu("F&ormat").addAction(actions.plain_text)
-    window.menuBar().addMenu("&Settings").addAction(actions.accounts)
+    settings = window.menuBar().addMenu("&Settings")
+    settings.addAction(actions.accounts)
+    delays = settings.addMenu("&Undo Send Delay")
+    group = QActionGroup(window)
+    for action in actions.undo_delays:
+        group.addAction(action)
+        delays.addAction(action)
     window.menuBar().addMenu("&Help").addAction(actions.about)
 
     toolbar = window.addToolBar("Compose")

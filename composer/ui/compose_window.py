@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressBar, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
 
 from composer.context import AppContext
 from composer.mail.draft import Draft, check_recipients
-from composer.mail.eml import write_eml
+from composer.mail.eml import write_outgoing
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.message import OutgoingMessage
+from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.progress import Progress, SendResult
-from composer.mail.source import message_source
+from composer.mail.source import outgoing_source
 from composer.message_bridge import Level, Message
 from composer.send_service import SendService, Submission
 from composer.ui.compose_actions import build_actions, build_menus
@@ -30,14 +40,27 @@ class ComposeWindow(QMainWindow):
     """One message being written; sending is the SendService's, this window only watches.
 
     Signals:
-        send_finished(bool): a send ended; True when at least one recipient got the message.
+        send_finished(bool): a send ended; True when at least one recipient got the message
+            (False when it was refused, undone, cancelled, or is waiting in the Outbox).
+        handed_over(): the message is in the Outbox now; the window no longer keeps it.
+        given_back(): a message handed over came back to the window (undone or refused).
+        started_new(object): the window holds a new message (New Message, or after a send);
+            the Draft it held before, or None when that one was sent.
+        restored(object): Restore Previous Message brought the last one back; the Draft it
+            replaced.
         new_window_requested(str): the user asked for another compose window, with this
             account (its id) in From.
+        quit_requested(): the user asked to quit Composer.
         closed(): the window has closed; the application lets go of it.
     """
 
     send_finished = Signal(bool)
+    handed_over = Signal()
+    given_back = Signal()
+    started_new = Signal(object)
+    restored = Signal(object)
     new_window_requested = Signal(str)
+    quit_requested = Signal()
     closed = Signal()
 
     def __init__(
@@ -49,6 +72,10 @@ class ComposeWindow(QMainWindow):
         self._submission: Submission | None = None
         self._discarded: Draft | None = None
         self._warnings: list[str] = []
+        # The message Show Source last built, so that what is sent is what was shown.
+        self._built: tuple[Draft, OutgoingMessage] | None = None
+        # Asked before the window closes; False keeps it open (the application decides).
+        self.close_guard: Callable[[], bool] = lambda: True
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
         self.resize(800, 680)
@@ -64,6 +91,10 @@ class ComposeWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress_bar)
         self._build_actions()
+        self.undo_button = named("undoSendButton", QToolButton())
+        self.undo_button.setDefaultAction(self.actions_.undo_send)
+        self.undo_button.setVisible(False)
+        self.statusBar().addPermanentWidget(self.undo_button)
         self._fill_accounts()
         self.form.identity.start(self.form.account())
         self.form.from_account.currentIndexChanged.connect(self._on_account_chosen)
@@ -78,6 +109,8 @@ class ComposeWindow(QMainWindow):
         self.action_accounts, self.action_attach = actions.accounts, actions.attach
         for action, slot in (
             (actions.send, self.start_send),
+            (actions.send_later, self.send_later),
+            (actions.undo_send, self.undo_send),
             (actions.cancel, self.cancel_send),
             (actions.new, self.new_message),
             (actions.new_window, self._on_new_window),
@@ -87,11 +120,14 @@ class ComposeWindow(QMainWindow):
             (actions.save_eml, self.save_eml),
             (actions.accounts, self.open_accounts),
             (actions.about, self.open_about),
-            (actions.quit, self.close),
+            (actions.quit, self.quit_requested),
         ):
             action.triggered.connect(slot)
         actions.plain_text.toggled.connect(self.form.format_bar.set_plain_mode)
+        for delay in actions.undo_delays:
+            delay.triggered.connect(self._on_undo_delay_chosen)
         build_menus(self, actions)
+        self._show_undo_delay()
 
     # --- state ----------------------------------------------------------------------------
 
@@ -127,18 +163,41 @@ class ComposeWindow(QMainWindow):
 
     def _set_sending(self, sending: bool) -> None:
         self.form.set_locked(sending)
-        for action in (self.action_send, self.action_new, self.action_attach):
+        for action in (
+            self.action_send,
+            self.actions_.send_later,
+            self.action_new,
+            self.action_attach,
+            self.actions_.save_draft,
+        ):
             action.setEnabled(not sending)
         self.action_restore.setEnabled(not sending and self._discarded is not None)
         self.action_cancel.setEnabled(sending)
         self.progress_bar.setVisible(sending)
         self.progress_bar.setRange(0, 0)
+        self._set_undoable(False)
+
+    def _set_undoable(self, undoable: bool) -> None:
+        self.actions_.undo_send.setEnabled(undoable)
+        self.undo_button.setVisible(undoable)
 
     # --- sending --------------------------------------------------------------------------
 
     @Slot()
-    def start_send(self, *, large_ok: bool = False) -> None:
-        """Check the form, ask what needs asking, then hand the message to the SendService."""
+    def send_later(self) -> None:
+        """Ask when, then queue the message in the Outbox for that time."""
+        from composer.ui.send_later_dialog import ask_send_time
+
+        if self.is_sending():
+            return
+        when = ask_send_time(self, self._context.clock())
+        if when is not None:
+            self.start_send(at=when)
+
+    @Slot()
+    def start_send(self, *, large_ok: bool = False, at: datetime | None = None) -> None:
+        """Check the form, ask what needs asking, then hand the message to the SendService:
+        due at once (after the undo-send delay), or at the time at."""
         if self.is_sending():
             return
         draft = self.draft()
@@ -160,13 +219,37 @@ class ComposeWindow(QMainWindow):
         if confirmed != draft:
             self.form.set_recipients(confirmed)  # what the fields show is what is sent
         self._context.remember_last_used(account.id)
-        submission = self._sending.submit(confirmed, account, large_ok=large_ok)
+        built = self._built[1] if self._built and self._built[0] == confirmed else None
+        delay = 0 if at is not None or large_ok else self._context.settings.undo_send_seconds
+        submission = self._sending.submit(
+            confirmed, account, large_ok=large_ok, delay=delay, at=at, built=built
+        )
         self._submission = submission
+        submission.queued.connect(self._on_queued)
         submission.progressed.connect(self._on_progress)
         submission.sent.connect(self._on_sent)
+        submission.deferred.connect(self._on_deferred)
         submission.failed.connect(self._on_failed)
         self._set_sending(True)
-        self.show_status(f"Sending through {account.name}…")
+        self.show_status(f"Preparing the message for {account.name}…")
+
+    @Slot()
+    def undo_send(self) -> None:
+        """Take the message back while it waits out the undo-send delay."""
+        if self._submission is not None and not self._submission.undo():
+            self.show_status("Too late to undo: the message is already on its way.")
+
+    @Slot(object)
+    def _on_queued(self, entry: OutboxEntry) -> None:
+        if not self._is_current():
+            return
+        self.handed_over.emit()
+        if entry.scheduled or entry.next_attempt is None:
+            return
+        wait = (entry.next_attempt - self._context.clock()).total_seconds()
+        if wait > 0.5:
+            self._set_undoable(True)
+            self.show_status(f"Sending in {round(wait)} seconds… Undo takes it back.")
 
     @Slot()
     def cancel_send(self) -> None:
@@ -182,6 +265,7 @@ class ComposeWindow(QMainWindow):
     def _on_progress(self, progress: Progress) -> None:
         if not self._is_current() or self._submission is None or self._submission.cancelled:
             return
+        self._set_undoable(False)
         self.show_status(progress.text)
         if progress.total:
             # Kilobytes keep a 2 GB message within the progress bar's int range.
@@ -195,20 +279,37 @@ class ComposeWindow(QMainWindow):
         self._finish()
         if not result.refused:
             # Clear what was sent; keep it when some recipients still need it.
-            self.form.start_new()
+            self._start_new(None)
+        else:
+            self.given_back.emit()
         self.show_status(result.summary)
         self.send_finished.emit(True)
+
+    @Slot(object)
+    def _on_deferred(self, entry: OutboxEntry) -> None:
+        if not self._is_current():
+            return
+        self._finish()
+        self._start_new(None)
+        self.show_status(describe_entry(entry))
+        self.send_finished.emit(False)
 
     @Slot(object)
     def _on_failed(self, error: SendError) -> None:
         if not self._is_current():
             return
         self._finish()
+        self.given_back.emit()
         self.show_status(error.message)
         if error.kind is ErrorKind.SIZE_UNCHECKED and confirm_large(self, error.message):
             self.start_send(large_ok=True)
             return
         self.send_finished.emit(False)
+
+    def _start_new(self, previous: Draft | None) -> None:
+        self.form.start_new()
+        self._built = None
+        self.started_new.emit(previous)
 
     def _finish(self) -> None:
         self._submission = None
@@ -222,7 +323,7 @@ class ComposeWindow(QMainWindow):
         if self.is_sending():
             return
         draft = self.draft()
-        self.form.start_new()
+        self._start_new(draft)
         if draft != self.draft():
             self._discarded = draft
             self.action_restore.setEnabled(True)
@@ -239,6 +340,7 @@ class ComposeWindow(QMainWindow):
             return
         current = self.draft()
         self.load_draft(self._discarded)
+        self.restored.emit(current)
         self._discarded = None if current.is_empty() else current
         self.action_restore.setEnabled(self._discarded is not None)
         self.show_status("Previous message restored.")
@@ -266,12 +368,24 @@ class ComposeWindow(QMainWindow):
     def show_source(self) -> None:
         """The message as it will be sent, built off the GUI thread."""
         account = self.form.account()
-        if account is not None:
-            draft = self.draft()
-            self._run(
-                lambda: message_source(draft, account.sender(), account.reply_to),
-                self._on_source_ready,
-            )
+        if account is None:
+            return
+        draft = self.draft()
+        if self._built is not None and self._built[0] == draft:
+            built = self._built[1]
+            self._run(lambda: outgoing_source(built), self._on_source_ready)
+            return
+
+        def job() -> object:
+            outgoing = self._sending.build(draft, account)
+            return outgoing, outgoing_source(outgoing)
+
+        self._run(job, lambda result: self._on_built(draft, result))
+
+    def _on_built(self, draft: Draft, result: object) -> None:
+        outgoing, text = result  # type: ignore[misc]
+        self._built = (draft, outgoing)
+        self._on_source_ready(text)
 
     def _on_source_ready(self, text: object) -> None:
         dialog = SourceDialog(str(text), self)
@@ -289,10 +403,13 @@ class ComposeWindow(QMainWindow):
         )
         if path:
             draft = self.draft()
-            self._run(
-                lambda: write_eml(draft, account, Path(path)),
-                lambda _: self.show_status(f"Saved as {path}."),
-            )
+            built = self._built[1] if self._built and self._built[0] == draft else None
+
+            def job() -> object:
+                outgoing = built or self._sending.build(draft, account)
+                return write_outgoing(outgoing, Path(path))
+
+            self._run(job, lambda _: self.show_status(f"Saved as {path}."))
 
     def _run(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
         task = self._sending.run(job)
@@ -314,6 +431,17 @@ class ComposeWindow(QMainWindow):
         dialog.finished.connect(lambda _result: self._fill_accounts())
         dialog.warned.connect(lambda text: self.show_message(Message(text, Level.WARNING)))
         dialog.open()
+
+    @Slot()
+    def _on_undo_delay_chosen(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self._context.set_undo_send_seconds(int(action.data()))
+
+    def _show_undo_delay(self) -> None:
+        seconds = self._context.settings.undo_send_seconds
+        for action in self.actions_.undo_delays:
+            action.setChecked(action.data() == seconds)
 
     @Slot()
     def _on_new_window(self) -> None:
@@ -350,9 +478,37 @@ class ComposeWindow(QMainWindow):
             self._show_warnings()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.close_guard():
+            event.ignore()
+            return
         if self._submission is not None:
             # The send goes on without this window; the application reports how it ended.
             self._submission.release()
             self._submission = None
         super().closeEvent(event)
         self.closed.emit()
+
+
+def describe_entry(entry: OutboxEntry) -> str:
+    """What the status bar says about a message that waits in the Outbox."""
+    subject = entry.subject or "(no subject)"
+    if entry.state is EntryState.MAY_HAVE_BEEN_SENT:
+        return f"“{subject}” may have been sent: {entry.last_error} It is kept in the Outbox."
+    if entry.state is EntryState.HELD:
+        return f"“{subject}” was not sent: {entry.last_error} It is kept in the Outbox."
+    when = describe_time(entry.next_attempt) if entry.next_attempt else "soon"
+    if entry.scheduled:
+        return f"“{subject}” will be sent {when}. Folders ▸ Outbox shows it until then."
+    return (
+        f"“{subject}” could not be sent yet: {entry.last_error} It waits in the Outbox, and "
+        f"Composer tries again {when}."
+    )
+
+
+def describe_time(when: datetime) -> str:
+    """"at 14:05" today, "on Wed 2 Dec at 09:00" another day, in the local time."""
+    local = when.astimezone()
+    clock = f"at {local:%H:%M}"
+    if local.date() == datetime.now().astimezone().date():
+        return clock
+    return f"on {local:%a} {local.day} {local:%b} {clock}"
