@@ -300,7 +300,12 @@ class Outbox:
             head, state = self._sending(key)
             envelope = _envelope(head, state)
             round_ = int(state.get("round", 0))
-        later = {r: reply for r, reply in result.refused.items() if 400 <= reply[0] < 500}
+        # Only recipients of this envelope are retried: an empty list would mean "everyone".
+        later = {
+            r: reply
+            for r, reply in result.refused.items()
+            if 400 <= reply[0] < 500 and r in envelope.recipients
+        }
         never = {r: reply for r, reply in result.refused.items() if r not in later}
         note = _refused_note(never)
         if later:
@@ -326,7 +331,7 @@ class Outbox:
                 next_attempt=(now + retry_delay(int(state["attempts"]), self._random)).isoformat(),
                 scheduled=False,
                 committed=False,
-                last_error=f"{result.host} could not take it for {describe_refused(later)} yet; "
+                last_error=f"{result.host} did not take it yet for {describe_refused(later)}; "
                 "Composer will try again for them.",
                 last_error_kind=ErrorKind.RECIPIENTS_REFUSED.value,
                 note=" ".join(filter(None, [str(state.get("note", "")), _refused_note(never)])),

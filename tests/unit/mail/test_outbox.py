@@ -668,3 +668,10 @@ def test_a_sent_copy_that_cannot_be_written_is_never_sent_again(
     assert kept.state is EntryState.MAY_HAVE_BEEN_SENT
     assert "could not save it in Sent" in kept.last_error
     assert outbox.due() == {}
+
+
+def test_a_refusal_for_someone_not_in_the_envelope_retries_nobody(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc")
+    stored = outbox.begin(entry.key)
+    outbox.delivered(entry.key, result_for(stored, refused={"x@example.net": (451, "later")}))
+    assert outbox.entries() == []
