@@ -1,0 +1,676 @@
+"""The Outbox: built messages waiting to be sent, retried with backoff, never sent twice.
+
+An entry is ``<key>.eml`` in a MessageFolder: ``X-Composer-*`` lines that never change
+(account, envelope, queue time, what a list shows), then the exact wire bytes, written once.
+Everything that changes (state, attempts, next attempt, last error, whether the final dot
+was about to go out) is in the entry's state file, written atomically at each step.
+
+A send is ``begin`` → (transport streams StoredMessage.chunks()) → ``committing`` just
+before the final dot → ``delivered`` or ``failed``. The commit mark is what lets a restart
+tell "nothing was delivered" (the server drops a message without its final dot) from "it may
+have been delivered" (never resent without the user's word).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import random as random_module
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from composer.mail.errors import ErrorKind, SendError, describe_refused
+from composer.mail.message import Envelope, OutgoingMessage
+from composer.mail.progress import SendResult
+from composer.mail.sent import PIECE, SentFolder, json_headers, json_value, peek_display
+from composer.mail.store import (
+    MessageFolder,
+    StoreError,
+    composer_headers,
+    new_key,
+    split_composer_headers,
+)
+
+log = logging.getLogger(__name__)
+
+FORMAT = "outbox-1"
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+# ±20 % around the nominal delay: queued messages that failed together spread out.
+JITTER = 0.2
+
+
+class EntryState(enum.Enum):
+    WAITING = "waiting"
+    SENDING = "sending"
+    MAY_HAVE_BEEN_SENT = "may have been sent"
+    HELD = "held"
+
+
+class OutboxError(Exception):
+    """An entry cannot do what was asked (gone, or being sent); str() says so in words."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One queued message as a list shows it."""
+
+    key: str
+    account_id: str
+    envelope: Envelope
+    message_id: str
+    subject: str
+    to: str
+    size: int
+    queued_at: datetime
+    state: EntryState
+    attempts: int
+    next_attempt: datetime | None
+    last_error: str
+    last_error_kind: str
+    # Waiting for a Send later time (or the undo delay) rather than for a retry.
+    scheduled: bool
+    # Recipients that will not get it (refused for good), in words; "" when none.
+    note: str = ""
+
+
+def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
+    """How long to wait after the attempts-th failed attempt (1 = the first).
+
+    One minute, doubling up to one hour; then ±20 % jitter (random() in [0, 1)), so the
+    average stays the nominal delay and messages that failed together do not retry in
+    lockstep. Chosen over "full jitter" because a first retry should not come at once.
+    """
+    nominal = FIRST_RETRY * (1 << min(max(attempts, 1) - 1, 12))
+    nominal = min(nominal, LONGEST_RETRY)
+    return nominal * (1 - JITTER + 2 * JITTER * random())
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The entry's X-Composer lines (written once) and where its wire bytes start."""
+
+    account_id: str
+    envelope: Envelope
+    eight_bit: bool
+    queued_at: datetime
+    message_id: str
+    subject: str
+    to: str
+    offset: int
+    file_size: int
+
+
+class StoredMessage:
+    """An Outbox entry as a transport reads it (a Sendable): the stored wire bytes."""
+
+    def __init__(self, path: Path, head: _Head, envelope: Envelope) -> None:
+        self._path = path
+        self._head = head
+        self._envelope = envelope
+
+    @property
+    def envelope(self) -> Envelope:
+        return self._envelope
+
+    @property
+    def message_id(self) -> str:
+        return self._head.message_id
+
+    def size(self) -> int:
+        return self._head.file_size - self._head.offset
+
+    def is_ascii(self) -> bool:
+        return not self._head.eight_bit
+
+    def check_files(self) -> None:
+        try:
+            size = self._path.stat().st_size
+        except OSError:
+            raise self._gone() from None
+        if size != self._head.file_size:
+            raise self._changed()
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            stream = self._path.open("rb")
+        except OSError:
+            raise self._gone() from None
+        with stream:
+            if os.fstat(stream.fileno()).st_size != self._head.file_size:
+                raise self._changed()
+            stream.seek(self._head.offset)
+            remaining = self.size()
+            while remaining:
+                piece = stream.read(min(PIECE, remaining))
+                if not piece:
+                    raise self._changed()
+                remaining -= len(piece)
+                yield piece
+
+    def _gone(self) -> SendError:
+        return SendError(
+            ErrorKind.FILE,
+            f"The queued message “{self._head.subject}” is no longer in the Outbox "
+            f"({self._path}), so it was not sent.",
+        )
+
+    def _changed(self) -> SendError:
+        return SendError(
+            ErrorKind.FILE,
+            f"The queued message “{self._head.subject}” was changed on disk after it was "
+            f"queued ({self._path}), so Composer did not send it. Delete it from the Outbox "
+            "and send it again from a draft.",
+        )
+
+
+class Outbox:
+    """The queue of messages to send; every method is safe from any thread.
+
+    Only files and their state are the truth: an Outbox made again on the same folder (after
+    a restart) picks up where the last one stopped, once recover() has run.
+    """
+
+    def __init__(
+        self,
+        folder: MessageFolder,
+        sent: SentFolder,
+        *,
+        clock: Callable[[], datetime],
+        random: Callable[[], float] = random_module.random,
+    ) -> None:
+        self.folder = folder
+        self.sent = sent
+        self._clock = clock
+        self._random = random
+        self._lock = threading.RLock()
+        self._heads: dict[str, _Head] = {}
+
+    # Queueing and listing
+
+    def add(
+        self, message: OutgoingMessage, account_id: str, *, not_before: datetime | None = None
+    ) -> OutboxEntry:
+        """Queue message, sent from not_before on (Send later, the undo delay) or now.
+
+        Streams the message into the Outbox (attached files are read here, so call it on a
+        worker thread); raises SendError(FILE) when one cannot be read, and OSError.
+        """
+        now = self._now()
+        if not_before is not None and not_before.tzinfo is None:
+            raise ValueError("not_before must be timezone-aware")
+        key = new_key()
+        envelope = message.envelope
+        pieces = message.chunks()
+        subject, to, pieces = peek_display(pieces, envelope.recipients)
+        fields = {
+            "Account": account_id,
+            "Envelope-From": envelope.sender,
+            "Envelope-To": list(envelope.recipients),
+            "Queued-At": now.isoformat(),
+            "Message-Id": message.message_id,
+            "Subject": subject,
+            "To": to,
+        }
+        head = composer_headers(
+            {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
+            | json_headers(fields)
+        )
+        state = _new_state(now, not_before)
+        with self._lock:
+            # The state goes first: the moment the message appears, it says when it is due.
+            self.folder.write_state(key, state)
+        try:
+            self.folder.write(key, chain([head], pieces))
+        except BaseException:
+            self.folder.delete(key)
+            raise
+        return self.entry(key)
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every readable entry, oldest first; files that are not entries are skipped."""
+        with self._lock:
+            keys = self.folder.keys()
+            found = (self._entry_or_none(key) for key in keys)
+            return [entry for entry in found if entry is not None]
+
+    def entry(self, key: str) -> OutboxEntry:
+        """key's entry; raises OutboxError when it is not (or no longer) in the Outbox."""
+        with self._lock:
+            entry = self._entry_or_none(key)
+        if entry is None:
+            raise OutboxError(f"The message {key} is no longer in the Outbox.")
+        return entry
+
+    def due(self) -> dict[str, list[OutboxEntry]]:
+        """WAITING entries whose time has come, by account, oldest first."""
+        now = self._now()
+        grouped: dict[str, list[OutboxEntry]] = {}
+        for entry in self.entries():
+            if entry.state is EntryState.WAITING and _is_due(entry, now):
+                grouped.setdefault(entry.account_id, []).append(entry)
+        return grouped
+
+    def next_due(self) -> datetime | None:
+        """When the next WAITING entry is due (maybe already past); None when none waits."""
+        times = [
+            entry.next_attempt or entry.queued_at
+            for entry in self.entries()
+            if entry.state is EntryState.WAITING
+        ]
+        return min(times, default=None)
+
+    # One send
+
+    def begin(self, key: str) -> StoredMessage:
+        """Mark key SENDING and give its stored message; raises OutboxError unless WAITING."""
+        with self._lock:
+            head, state = self._loaded(key)
+            if state["state"] != EntryState.WAITING.value:
+                raise OutboxError(f"The message “{head.subject}” is already being sent or held.")
+            state.update(
+                state=EntryState.SENDING.value,
+                attempts=int(state["attempts"]) + 1,
+                started_at=self._now().isoformat(),
+                committed=False,
+            )
+            self.folder.write_state(key, state)
+            return StoredMessage(self.folder.file(key), head, _envelope(head, state))
+
+    def committing(self, key: str, host: str = "") -> None:
+        """Record, durably, that the final dot of key is about to go to host."""
+        with self._lock:
+            _, state = self._sending(key)
+            state.update(committed=True, committed_at=self._now().isoformat(), server=host)
+            self.folder.write_state(key, state)
+
+    def delivered(self, key: str, result: SendResult) -> str:
+        """Record key as sent (its Sent record) and take it out; returns the Sent key.
+
+        Recipients the server refused for now (4xx) stay queued, alone in the envelope, and
+        are retried with backoff; those refused for good (5xx) are named in the notes.
+        """
+        with self._lock:
+            head, state = self._sending(key)
+            envelope = _envelope(head, state)
+            round_ = int(state.get("round", 0))
+        # Only recipients of this envelope are retried: an empty list would mean "everyone".
+        later = {
+            r: reply
+            for r, reply in result.refused.items()
+            if 400 <= reply[0] < 500 and r in envelope.recipients
+        }
+        never = {r: reply for r, reply in result.refused.items() if r not in later}
+        note = _refused_note(never)
+        if later:
+            note = " ".join(filter(None, [note, _later_note(later)]))
+        stored = StoredMessage(self.folder.file(key), head, envelope)
+        # Streams a copy of the message: outside the lock, as no one else touches a SENDING entry.
+        try:
+            sent_key = self.sent.record(
+                stored, result, account_id=head.account_id, key=_sent_key(key, round_), note=note
+            )
+        except (OSError, SendError) as error:
+            self._unrecorded(key, result, error)
+            raise
+        with self._lock:
+            if not later:
+                self._forget(key)
+                return sent_key
+            now = self._now()
+            state.update(
+                state=EntryState.WAITING.value,
+                round=round_ + 1,
+                recipients=[r for r in envelope.recipients if r in later],
+                next_attempt=(now + retry_delay(int(state["attempts"]), self._random)).isoformat(),
+                scheduled=False,
+                committed=False,
+                last_error=f"{result.host} did not take it yet for {describe_refused(later)}; "
+                "Composer will try again for them.",
+                last_error_kind=ErrorKind.RECIPIENTS_REFUSED.value,
+                note=" ".join(filter(None, [str(state.get("note", "")), _refused_note(never)])),
+                updated_at=now.isoformat(),
+            )
+            self.folder.write_state(key, state)
+        return sent_key
+
+    def failed(self, key: str, error: SendError) -> None:
+        """Record that sending key failed: wait and retry, hold it, or ask the user."""
+        with self._lock:
+            head, state = self._sending(key)
+            now = self._now()
+            state.update(
+                last_error=error.message,
+                last_error_kind=error.kind.value,
+                updated_at=now.isoformat(),
+                scheduled=False,
+                next_attempt=None,
+            )
+            never = {r: reply for r, reply in error.refused.items() if reply[0] >= 500}
+            recipients = _envelope(head, state).recipients
+            kept = [r for r in recipients if r not in never]
+            if never and kept:
+                # Retrying could not help those; it may help the others.
+                note = " ".join(filter(None, [str(state.get("note", "")), _refused_note(never)]))
+                state.update(recipients=kept, note=note)
+            if error.kind is ErrorKind.MAY_HAVE_BEEN_SENT or (
+                # After the final dot only a reply from the server says it was not delivered.
+                state.get("committed") and error.smtp_code is None
+            ):
+                state["state"] = EntryState.MAY_HAVE_BEEN_SENT.value
+            elif error.retryable and (kept or not never):
+                delay = retry_delay(int(state["attempts"]), self._random)
+                state.update(state=EntryState.WAITING.value, next_attempt=(now + delay).isoformat())
+            else:
+                state["state"] = EntryState.HELD.value
+            if state["state"] != EntryState.MAY_HAVE_BEEN_SENT.value:
+                state["committed"] = False
+            self.folder.write_state(key, state)
+
+    # What the user asks for
+
+    def send_now(self, key: str) -> None:
+        """Make key due now, whatever stopped it (for MAY_HAVE_BEEN_SENT: the user's word).
+
+        An entry being sent is left alone.
+        """
+        with self._lock:
+            _, state = self._loaded(key)
+            if state["state"] != EntryState.SENDING.value:
+                self._make_due(key, state)
+
+    def send_all_now(self) -> list[str]:
+        """send_now for every entry not being sent; returns their keys."""
+        with self._lock:
+            keys = [e.key for e in self.entries() if e.state is not EntryState.SENDING]
+            for key in keys:
+                self.send_now(key)
+            return keys
+
+    def remove(self, key: str) -> None:
+        """Take key out of the Outbox (Delete, Undo); raises OutboxError while it is sent."""
+        with self._lock:
+            head, state = self._loaded(key)
+            if state["state"] == EntryState.SENDING.value:
+                raise OutboxError(
+                    f"The message “{head.subject}” is being sent right now, so it cannot be "
+                    "taken back."
+                )
+            self._forget(key)
+
+    def message_bytes(self, key: str) -> bytes:
+        """key's wire bytes, all at once (for "Back to drafts"); raises OutboxError."""
+        with self._lock:
+            head, _ = self._loaded(key)
+        try:
+            with self.folder.open(key) as stream:
+                stream.seek(head.offset)
+                return stream.read()
+        except StoreError as error:
+            raise OutboxError(str(error)) from None
+
+    def envelope(self, key: str) -> Envelope:
+        """key's envelope now (fewer recipients after a partial delivery)."""
+        with self._lock:
+            head, state = self._loaded(key)
+            return _envelope(head, state)
+
+    # Start-up
+
+    def recover(self) -> list[str]:
+        """Settle what a crash or power cut left behind; returns a sentence per entry changed.
+
+        Call once at start-up, before anything is sent.
+        """
+        self.folder.sweep()
+        said: list[str] = []
+        with self._lock:
+            keys = self.folder.keys()
+            for key in keys:
+                head = self._head(key)
+                if head is not None:
+                    sentence = self._recover(key, head)
+                    if sentence:
+                        said.append(sentence)
+        return said
+
+    def _recover(self, key: str, head: _Head) -> str:
+        state = self.folder.read_state(key)
+        valid = state is not None and _state_is_valid(state)
+        recorded = self._recorded_rounds(key)
+        round_ = int(state.get("round", 0)) if state is not None and valid else 0
+        if recorded > round_:
+            return self._settle_recorded(key, head, recorded)
+        if state is None or not valid:
+            self._make_due(key, _new_state(self._now(), None))
+            return f"“{head.subject}” will be sent again: its Outbox state could not be read."
+        if state["state"] != EntryState.SENDING.value:
+            return ""
+        if not state.get("committed"):
+            self._make_due(key, state)
+            return (
+                f"“{head.subject}” was being sent when Composer stopped; nobody got it, so it "
+                "will be sent again."
+            )
+        server = str(state.get("server") or "the server")
+        when = str(state.get("committed_at", ""))
+        state.update(
+            state=EntryState.MAY_HAVE_BEEN_SENT.value,
+            next_attempt=None,
+            last_error_kind=ErrorKind.MAY_HAVE_BEEN_SENT.value,
+            last_error=f"Composer stopped right after sending the whole message to {server} "
+            f"(at {when}), before the server answered: it may have been delivered. Check "
+            "with a recipient before sending it again.",
+        )
+        self.folder.write_state(key, state)
+        return f"“{head.subject}” may have been sent: {state['last_error']}"
+
+    def _settle_recorded(self, key: str, head: _Head, rounds: int) -> str:
+        """Sent records exist that the state does not know of: the crash came after them."""
+        done: set[str] = set()
+        for number in range(rounds):
+            summary = self.sent.summary(_sent_key(key, number))
+            if summary is not None:
+                done.update(summary.accepted)
+                done.update(r for r, (code, _) in summary.refused.items() if code >= 500)
+        left = [r for r in head.envelope.recipients if r not in done]
+        if not left:
+            self._forget(key)
+            return f"“{head.subject}” had been sent already; it was taken out of the Outbox."
+        state = _new_state(self._now(), None)
+        state.update(round=rounds, recipients=left)
+        self.folder.write_state(key, state)
+        return (
+            f"“{head.subject}” had been sent to some recipients; it will be sent to "
+            f"{', '.join(left)}."
+        )
+
+    def _recorded_rounds(self, key: str) -> int:
+        rounds = 0
+        while self.sent.exists(_sent_key(key, rounds)):
+            rounds += 1
+        return rounds
+
+    # Internals (the lock is held)
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the Outbox clock must give timezone-aware times")
+        return now
+
+    def _make_due(self, key: str, state: dict[str, Any]) -> None:
+        now = self._now()
+        state.update(
+            state=EntryState.WAITING.value,
+            next_attempt=now.isoformat(),
+            scheduled=False,
+            committed=False,
+            updated_at=now.isoformat(),
+        )
+        self.folder.write_state(key, state)
+
+    def _unrecorded(self, key: str, result: SendResult, error: Exception) -> None:
+        """Delivered, but the Sent copy could not be written: kept, and never sent again
+        without the user's word."""
+        with self._lock:
+            _, state = self._sending(key)
+            state.update(
+                state=EntryState.MAY_HAVE_BEEN_SENT.value,
+                next_attempt=None,
+                last_error_kind=ErrorKind.MAY_HAVE_BEEN_SENT.value,
+                last_error=f"{result.host} accepted this message, but Composer could not save "
+                f"it in Sent ({error}), so it is kept here. Do not send it again.",
+                updated_at=self._now().isoformat(),
+            )
+            self.folder.write_state(key, state)
+
+    def _forget(self, key: str) -> None:
+        self.folder.delete(key)
+        self._heads.pop(key, None)
+
+    def _loaded(self, key: str) -> tuple[_Head, dict[str, Any]]:
+        head = self._head(key)
+        if head is None:
+            raise OutboxError(f"The message {key} is no longer in the Outbox.")
+        state = self.folder.read_state(key)
+        if state is None or not _state_is_valid(state):
+            # Unreadable state: the entry waits, due at once (recover() writes this down).
+            state = _new_state(head.queued_at, None)
+        return head, state
+
+    def _sending(self, key: str) -> tuple[_Head, dict[str, Any]]:
+        head, state = self._loaded(key)
+        if state["state"] != EntryState.SENDING.value:
+            raise OutboxError(f"The message “{head.subject}” is not being sent.")
+        return head, state
+
+    def _entry_or_none(self, key: str) -> OutboxEntry | None:
+        try:
+            head, state = self._loaded(key)
+        except OutboxError:
+            return None
+        next_attempt = state.get("next_attempt")
+        return OutboxEntry(
+            key=key,
+            account_id=head.account_id,
+            envelope=_envelope(head, state),
+            message_id=head.message_id,
+            subject=head.subject,
+            to=head.to,
+            size=head.file_size - head.offset,
+            queued_at=head.queued_at,
+            state=EntryState(state["state"]),
+            attempts=int(state["attempts"]),
+            next_attempt=datetime.fromisoformat(next_attempt) if next_attempt else None,
+            last_error=str(state.get("last_error", "")),
+            last_error_kind=str(state.get("last_error_kind", "")),
+            scheduled=bool(state.get("scheduled")),
+            note=str(state.get("note", "")),
+        )
+
+    def _head(self, key: str) -> _Head | None:
+        """key's X-Composer lines (cached: they never change); None for a file not ours."""
+        if key in self._heads:
+            return self._heads[key]
+        try:
+            with self.folder.open(key) as stream:
+                values, offset = split_composer_headers(stream)
+                file_size = os.fstat(stream.fileno()).st_size
+        except (StoreError, OSError):
+            return None
+        try:
+            head = _parse_head(values, offset, file_size)
+        except (KeyError, ValueError, TypeError):
+            log.warning("%s is not an Outbox entry; skipped", self.folder.file(key))
+            return None
+        self._heads[key] = head
+        return head
+
+
+def _parse_head(values: dict[str, str], offset: int, file_size: int) -> _Head:
+    if values.get("Format") != FORMAT or values.get("Eight-Bit") not in ("yes", "no"):
+        raise ValueError("not an Outbox entry")
+    recipients = json_value(values, "Envelope-To")
+    if not isinstance(recipients, list) or not recipients:
+        raise ValueError("no recipients")
+    queued_at = datetime.fromisoformat(json_value(values, "Queued-At"))
+    if queued_at.tzinfo is None:
+        raise ValueError("a queue time without its time zone")
+    return _Head(
+        account_id=str(json_value(values, "Account")),
+        envelope=Envelope(
+            str(json_value(values, "Envelope-From")), tuple(str(r) for r in recipients)
+        ),
+        eight_bit=values["Eight-Bit"] == "yes",
+        queued_at=queued_at,
+        message_id=str(json_value(values, "Message-Id")),
+        subject=str(json_value(values, "Subject")),
+        to=str(json_value(values, "To")),
+        offset=offset,
+        file_size=file_size,
+    )
+
+
+def _new_state(now: datetime, not_before: datetime | None) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "state": EntryState.WAITING.value,
+        "attempts": 0,
+        "next_attempt": (not_before or now).isoformat(),
+        "scheduled": not_before is not None,
+        "last_error": "",
+        "last_error_kind": "",
+        "committed": False,
+        "round": 0,
+        "updated_at": now.isoformat(),
+    }
+
+
+def _state_is_valid(state: dict[str, Any]) -> bool:
+    try:
+        EntryState(state["state"])
+        int(state["attempts"])
+        if state.get("next_attempt"):
+            datetime.fromisoformat(state["next_attempt"])
+        recipients = state.get("recipients")
+        return recipients is None or (
+            isinstance(recipients, list) and all(isinstance(r, str) for r in recipients)
+        )
+    except (KeyError, ValueError, TypeError):
+        return False
+
+
+def _envelope(head: _Head, state: dict[str, Any]) -> Envelope:
+    recipients = state.get("recipients")
+    if recipients:
+        return replace(head.envelope, recipients=tuple(recipients))
+    return head.envelope
+
+
+def _is_due(entry: OutboxEntry, now: datetime) -> bool:
+    return (entry.next_attempt or entry.queued_at) <= now
+
+
+def _sent_key(key: str, round_: int) -> str:
+    """The Sent record's key for round_ (0: the first delivery, 1…: after a partial one)."""
+    if round_ == 0:
+        return key
+    first, dash, rest = key.partition("-")
+    return f"{first[:30]}r{round_}{dash}{rest}"
+
+
+def _refused_note(refused: dict[str, tuple[int, str]]) -> str:
+    if not refused:
+        return ""
+    return f"Refused for good, so they did not get it: {describe_refused(refused)}."
+
+
+def _later_note(refused: dict[str, tuple[int, str]]) -> str:
+    return f"Not taken yet, so Composer will try again for: {describe_refused(refused)}."
