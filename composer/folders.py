@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from composer.mail.draft_file import LoadedDraft, draft_from_message
+from composer.mail.outbox import EntryState
 from composer.mail.source import message_text
 from composer.mail.store import new_key
 from composer.ui.compose_window import ComposeWindow
@@ -119,8 +120,8 @@ class Folders(QObject):
     @Slot(str)
     def back_to_drafts(self, key: str) -> None:
         """Take a message out of the Outbox and open it for editing."""
-        entry = self._context.outbox.entry(key)
-        if entry is None or entry.state.name == "SENDING":
+        entry = self._context.outbox.find(key)
+        if entry is None or entry.state is EntryState.SENDING:
             return
         outbox, files_dir = self._context.outbox, self._context.drafts.files_dir(new_key())
 

@@ -8,7 +8,7 @@ retry comes round. Whatever is due for one account goes over one connection.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +21,7 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage, Sendable, build_message
-from composer.mail.outbox import OutboxEntry
+from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, SendResult, Stage
 from composer.tasks import Report, Task
 
@@ -137,7 +137,7 @@ class SendService(QObject):
 
         def job(_report: Report) -> object:
             message = built or self.build(draft, account)
-            return outbox.add(message, account.id, not_before=not_before)
+            return outbox.add(message, account.id, not_before=not_before, scheduled=at is not None)
 
         task = Task(job, self)
         task.succeeded.connect(lambda entry: self._on_queued(submission, entry, large_ok))
@@ -154,8 +154,8 @@ class SendService(QObject):
         key = submission.key
         if not key or key in self._busy_keys():
             return False
-        entry = self._outbox.entry(key)
-        if entry is None or entry.state.name != "WAITING":
+        entry = self._outbox.find(key)
+        if entry is None or entry.state is not EntryState.WAITING:
             return False
         self._outbox.remove(key)
         self.outbox_changed.emit()
@@ -208,8 +208,9 @@ class SendService(QObject):
             account = self._context.account(account_id)
             if account is None:
                 for entry in entries:
-                    self._outbox.begin(entry.key)
-                    self._outbox.failed(entry.key, _account_gone(entry))
+                    with contextlib.suppress(OutboxError):
+                        self._outbox.begin(entry.key)
+                        self._outbox.failed(entry.key, _account_gone(entry))
                 self.outbox_changed.emit()
                 continue
             self._flush(account, entries)
@@ -219,13 +220,22 @@ class SendService(QObject):
         large = [e for e in entries if e.key in self._large_ok]
         # A large message the user said to send anyway goes on a connection of its own.
         batch = large[:1] or [e for e in entries if e.key not in self._large_ok]
-        keys = [e.key for e in batch]
-        messages: list[Sendable] = [self._outbox.begin(key) for key in keys]
+        keys: list[str] = []
+        messages: list[Sendable] = []
+        for entry in batch:
+            try:
+                messages.append(self._outbox.begin(entry.key))
+            except OutboxError:  # deleted or taken back a moment ago
+                continue
+            keys.append(entry.key)
         self.outbox_changed.emit()
+        if not keys:
+            return
         large_ok = bool(large)
         progress = _Throttle()
         delivery = self._context.delivery(account, progress=progress)
         outbox = self._outbox
+        host = "the local sandbox" if account.is_sandbox else account.host.strip()
         remember = [self._remembered(key) for key in keys]
 
         def job(report: Report) -> object:
@@ -243,7 +253,7 @@ class SendService(QObject):
                     result = delivery.send_message(
                         messages[0],
                         large_ok=True,
-                        before_final_dot=lambda: outbox.committing(keys[0]),
+                        before_final_dot=lambda: outbox.committing(keys[0], host),
                         remember=remember[0],
                     )
                 except SendError as error:
@@ -253,7 +263,7 @@ class SendService(QObject):
             else:
                 delivery.send_batch(
                     messages,
-                    before_final_dot=lambda index: outbox.committing(keys[index]),
+                    before_final_dot=lambda index: outbox.committing(keys[index], host),
                     on_result=on_result,
                     remember=remember,
                 )
@@ -291,7 +301,7 @@ class SendService(QObject):
         if isinstance(outcome, SendResult):
             self._end(submission, outcome, submission.sent if submission else None)
             return
-        entry = self._outbox.entry(key)
+        entry = self._outbox.find(key)
         if isinstance(outcome, SendError) and outcome.kind is ErrorKind.CANCELLED and cancelled:
             if entry is not None:
                 self._outbox.remove(key)
@@ -309,8 +319,8 @@ class SendService(QObject):
     def _on_flush_failed(self, keys: list[str], error: SendError) -> None:
         # Only a fault in Composer gets here (the transport reports through on_result).
         for key in keys:
-            entry = self._outbox.entry(key)
-            if entry is not None and entry.state.name == "SENDING":
+            entry = self._outbox.find(key)
+            if entry is not None and entry.state is EntryState.SENDING:
                 self._outbox.failed(key, error)
             self._outcome(key, error)
         self.outbox_changed.emit()
@@ -342,7 +352,7 @@ class SendService(QObject):
         self._timer.start(min(_MAX_WAIT_MS, max(0, int(wait * 1000) + 1)))
 
     def _busy_keys(self) -> set[str]:
-        return {e.key for e in self._outbox.entries() if e.state.name == "SENDING"}
+        return {e.key for e in self._outbox.entries() if e.state is EntryState.SENDING}
 
     # --- connection checks and other work -------------------------------------------------
 
@@ -377,7 +387,7 @@ class SendService(QObject):
         if self._tasks:
             return True
         return not self._stopped and any(
-            e.state.name == "WAITING" and e.attempts == 0 and not e.scheduled
+            e.state is EntryState.WAITING and e.attempts == 0 and not e.scheduled
             for e in self._outbox.entries()
         )
 
@@ -415,23 +425,26 @@ class SendService(QObject):
             self.idle.emit()
 
 
-def _record(outbox: object, key: str, outcome: SendResult | SendError) -> SendResult | SendError:
-    """What the Outbox makes of one message's outcome, written before anyone is told."""
-    from composer.mail.outbox import Outbox
+def _record(outbox: Outbox, key: str, outcome: SendResult | SendError) -> SendResult | SendError:
+    """What the Outbox makes of one message's outcome, written before anyone is told.
 
-    assert isinstance(outbox, Outbox)
-    if isinstance(outcome, SendResult):
-        sent_key = outbox.delivered(key, outcome)
-        return dataclasses.replace(outcome, stored_at=outcome.stored_at or sent_key)
-    if outcome.kind is ErrorKind.CANCELLED:
-        outbox.send_now(key)  # not sent, still wanted: due again at the next start
-        return outcome
-    outbox.failed(key, outcome)
+    Runs inside the transport's loop: it must not raise, or the messages after this one
+    would not be sent. A record that cannot be written is logged; the Outbox keeps the
+    entry in a state that never sends it twice (see Outbox.delivered)."""
+    try:
+        if isinstance(outcome, SendResult):
+            outbox.delivered(key, outcome)
+        elif outcome.kind is ErrorKind.CANCELLED:
+            outbox.release(key)  # not sent, still wanted: due again
+        else:
+            outbox.failed(key, outcome)
+    except Exception:
+        log.exception("could not record the outcome of Outbox message %s", key)
     return outcome
 
 
 def _held(entry: OutboxEntry) -> bool:
-    return entry.state.name == "HELD"
+    return entry.state is EntryState.HELD
 
 
 def _failed(submission: Submission | None) -> object:

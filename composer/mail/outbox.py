@@ -195,9 +195,15 @@ class Outbox:
     # Queueing and listing
 
     def add(
-        self, message: OutgoingMessage, account_id: str, *, not_before: datetime | None = None
+        self,
+        message: OutgoingMessage,
+        account_id: str,
+        *,
+        not_before: datetime | None = None,
+        scheduled: bool = False,
     ) -> OutboxEntry:
-        """Queue message, sent from not_before on (Send later, the undo delay) or now.
+        """Queue message, sent from not_before on (the undo delay, or Send later when
+        scheduled) or now.
 
         Streams the message into the Outbox (attached files are read here, so call it on a
         worker thread); raises SendError(FILE) when one cannot be read, and OSError.
@@ -222,7 +228,7 @@ class Outbox:
             {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
             | json_headers(fields)
         )
-        state = _new_state(now, not_before)
+        state = _new_state(now, not_before, scheduled)
         with self._lock:
             # The state goes first: the moment the message appears, it says when it is due.
             self.folder.write_state(key, state)
@@ -247,6 +253,11 @@ class Outbox:
         if entry is None:
             raise OutboxError(f"The message {key} is no longer in the Outbox.")
         return entry
+
+    def find(self, key: str) -> OutboxEntry | None:
+        """key's entry, or None when it is not (or no longer) in the Outbox."""
+        with self._lock:
+            return self._entry_or_none(key)
 
     def due(self) -> dict[str, list[OutboxEntry]]:
         """WAITING entries whose time has come, by account, oldest first."""
@@ -384,6 +395,16 @@ class Outbox:
             _, state = self._loaded(key)
             if state["state"] != EntryState.SENDING.value:
                 self._make_due(key, state)
+
+    def release(self, key: str) -> None:
+        """A send of key stopped before its final dot (cancelled, the program exiting): it is
+        WAITING again, due now, and the attempt does not count."""
+        with self._lock:
+            _, state = self._loaded(key)
+            if state["state"] != EntryState.SENDING.value or state.get("committed"):
+                return
+            state["attempts"] = max(0, int(state["attempts"]) - 1)
+            self._make_due(key, state)
 
     def send_all_now(self) -> list[str]:
         """send_now for every entry not being sent; returns their keys."""
@@ -618,13 +639,13 @@ def _parse_head(values: dict[str, str], offset: int, file_size: int) -> _Head:
     )
 
 
-def _new_state(now: datetime, not_before: datetime | None) -> dict[str, Any]:
+def _new_state(now: datetime, not_before: datetime | None, scheduled: bool) -> dict[str, Any]:
     return {
         "version": 1,
         "state": EntryState.WAITING.value,
         "attempts": 0,
         "next_attempt": (not_before or now).isoformat(),
-        "scheduled": not_before is not None,
+        "scheduled": scheduled,
         "last_error": "",
         "last_error_kind": "",
         "committed": False,

@@ -99,7 +99,7 @@ def disconnected() -> SendError:
 
 def test_entry_is_due_only_from_not_before(outbox: Outbox, clock: Clock) -> None:
     later = START + timedelta(minutes=10)
-    entry = outbox.add(build(), "acc", not_before=later)
+    entry = outbox.add(build(), "acc", not_before=later, scheduled=True)
     assert entry.state is EntryState.WAITING
     assert entry.scheduled
     assert entry.next_attempt == later
@@ -109,6 +109,12 @@ def test_entry_is_due_only_from_not_before(outbox: Outbox, clock: Clock) -> None
     assert outbox.due() == {}
     clock.advance(seconds=1)
     assert [e.key for e in outbox.due()["acc"]] == [entry.key]
+
+
+def test_an_undo_delay_is_not_a_send_later(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc", not_before=START + timedelta(seconds=5))
+    assert not entry.scheduled
+    assert outbox.due() == {}
 
 
 def test_entry_without_not_before_is_due_now(outbox: Outbox) -> None:
@@ -675,3 +681,22 @@ def test_a_refusal_for_someone_not_in_the_envelope_retries_nobody(outbox: Outbox
     stored = outbox.begin(entry.key)
     outbox.delivered(entry.key, result_for(stored, refused={"x@example.net": (451, "later")}))
     assert outbox.entries() == []
+
+
+def test_a_send_stopped_before_its_dot_is_released_without_counting(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc")
+    outbox.begin(entry.key)
+    outbox.release(entry.key)
+    released = outbox.entry(entry.key)
+    assert released.state is EntryState.WAITING
+    assert released.attempts == 0
+    assert outbox.due() == {"acc": [released]}
+
+
+def test_a_send_past_its_dot_is_not_released(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc")
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    outbox.release(entry.key)
+    assert outbox.entry(entry.key).state is EntryState.SENDING
+    assert outbox.find("0000000000000000-00000000") is None
