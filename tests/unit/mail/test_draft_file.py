@@ -537,15 +537,22 @@ def test_the_whole_real_draft_decodes(tmp_path: Path, real_draft: bytes) -> None
     assert len(loaded.draft.attachments) == 1
 
 
-def test_a_cut_in_a_copy_is_not_taken_for_the_file(tmp_path: Path, real_draft: bytes) -> None:
+def test_a_draft_cut_short_is_not_taken_for_a_shorter_one(tmp_path: Path) -> None:
+    data = encode(Draft(body="a long body\n" * 100))
+    with pytest.raises(DraftFileError, match="cut short"):
+        decode_draft(data[:-50], files_dir=tmp_path)
+
+
+def test_a_copy_cut_short_is_not_taken_for_the_file(tmp_path: Path, real_draft: bytes) -> None:
     end = real_draft.rindex(b"\r\n--")
-    damaged = real_draft[: end - 10] + real_draft[end:]
-    try:
-        loaded = decode_draft(damaged, files_dir=tmp_path)
-    except DraftFileError:
-        return
+    # Eight base64 characters (six bytes) gone, the file as long as before.
+    damaged = real_draft[: end - 10] + b"\r\n" + real_draft[end:] + b" " * 8
+    assert len(damaged) == len(real_draft)
+    loaded = decode_draft(damaged, files_dir=tmp_path)
     assert loaded.draft.attachments == ()
-    assert "damaged" in loaded.problems[0]
+    (problem,) = loaded.problems
+    assert problem.startswith("r.bin was moved or deleted since the draft was saved (it was /")
+    assert problem.endswith("r.bin), and the copy kept in the draft is damaged. Attach it again.")
 
 
 def test_message_id_must_be_one_line() -> None:
