@@ -4,7 +4,8 @@ Other mail programs open a draft as a normal message (From, To, Subject, the tex
 formatted text with its images, the attachments). What only Composer needs is in
 ``X-Composer-*`` header lines at the top of the message: the account, the fields exactly as
 typed (the standard headers cannot hold an invalid address), and each attachment's file,
-whether it was copied into the draft, and why not.
+whether it was copied into the draft, and why not. The last of them, X-Composer-Size, is
+the length of the message that follows, so a file cut short is told from a shorter draft.
 """
 
 from __future__ import annotations
