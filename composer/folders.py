@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from composer.mail.draft_file import LoadedDraft, draft_from_message
-from composer.mail.outbox import EntryState
+from composer.mail.drafts import DraftSummary
+from composer.mail.outbox import EntryState, OutboxEntry
+from composer.mail.sent import SentSummary
 from composer.mail.source import message_text
 from composer.mail.store import new_key
 from composer.ui.compose_window import ComposeWindow
@@ -81,7 +83,9 @@ class Folders(QObject):
     def _on_read(self, lists: object) -> None:
         if self._window is None:
             return
-        drafts, outbox, sent = lists  # type: ignore[misc]
+        drafts, outbox, sent = cast(
+            tuple[list[DraftSummary], list[OutboxEntry], list[SentSummary]], lists
+        )
         self._window.set_drafts(drafts)
         self._window.set_outbox(outbox)
         self._window.set_sent(sent)
@@ -158,9 +162,10 @@ class Folders(QObject):
         sent, files_dir = self._context.sent, self._context.drafts.files_dir(new_key())
 
         def job() -> object:
+            summary = sent.summary(key)
             return draft_from_message(
                 sent.message_bytes(key),
-                account_id=sent.account_id(key),
+                account_id=summary.account_id if summary else "",
                 bcc="",
                 files_dir=files_dir,
             )

@@ -12,9 +12,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
@@ -284,7 +285,7 @@ class SendService(QObject):
 
     @Slot(object)
     def _on_flush_report(self, report: object) -> None:
-        key, what = report  # type: ignore[misc]
+        key, what = cast(tuple[str, object], report)
         submission = self._watchers.get(key)
         if isinstance(what, Progress):
             if submission is not None:
@@ -409,9 +410,11 @@ class SendService(QObject):
         self._tasks.add(task)
         task.start()
 
-    def _end(self, submission: Submission | None, outcome: object, signal: object) -> None:
+    def _end(
+        self, submission: Submission | None, outcome: object, signal: SignalInstance | None
+    ) -> None:
         if submission is not None and signal is not None:
-            signal.emit(outcome)  # type: ignore[attr-defined]
+            signal.emit(outcome)
             submission.finished.emit()
         self.finished.emit(submission, outcome)
         if submission is not None:
@@ -419,8 +422,7 @@ class SendService(QObject):
 
     @Slot()
     def _on_task_finished(self) -> None:
-        task = self.sender()
-        self._tasks.discard(task)  # type: ignore[arg-type]
+        self._tasks.discard(cast(Task, self.sender()))
         if not self.is_busy():
             self.idle.emit()
 
@@ -447,7 +449,7 @@ def _held(entry: OutboxEntry) -> bool:
     return entry.state is EntryState.HELD
 
 
-def _failed(submission: Submission | None) -> object:
+def _failed(submission: Submission | None) -> SignalInstance | None:
     return submission.failed if submission is not None else None
 
 

@@ -11,7 +11,7 @@ from composer.context import AppContext
 from composer.draft_keeper import DraftKeeper
 from composer.folders import Folders
 from composer.mail.draft import Draft
-from composer.mail.drafts import LoadedDraft
+from composer.mail.draft_file import LoadedDraft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.progress import SendResult
@@ -75,10 +75,15 @@ class Session(QObject):
         return self._keepers[window]
 
     def new_window(
-        self, draft: Draft | None = None, *, stored: tuple[str, LoadedDraft] | None = None
+        self,
+        draft: Draft | None = None,
+        *,
+        stored: tuple[str, LoadedDraft] | None = None,
+        unsaved: bool = False,
     ) -> ComposeWindow:
         """Build a compose window (not shown), filled from draft or from a stored draft
-        (its key in Drafts, and what was loaded from it)."""
+        (its key in Drafts, and what was loaded from it); unsaved: the stored draft is what
+        a crash left, not one the user chose to keep."""
         window = ComposeWindow(self.context, self.sending)
         if stored is not None:
             key, loaded = stored
@@ -88,7 +93,7 @@ class Session(QObject):
                 window.draft,
                 window,
                 key=key,
-                kept=None if loaded.window_open else window.draft(),
+                kept=None if unsaved else window.draft(),
                 message_id=loaded.message_id,
             )
         else:
@@ -126,7 +131,7 @@ class Session(QObject):
             except Exception as error:  # a damaged draft was set aside; say where
                 self.bridge.post(str(error), Level.WARNING)
                 continue
-            window = self.new_window(stored=(key, loaded))
+            window = self.new_window(stored=(key, loaded), unsaved=True)
             note = "This message was not sent when Composer last closed; here it is again."
             if loaded.saved_at is not None:
                 note = (

@@ -469,7 +469,7 @@ class Outbox:
         if recorded > round_:
             return self._settle_recorded(key, head, recorded)
         if state is None or not valid:
-            self._make_due(key, _new_state(self._now(), None))
+            self._make_due(key, _new_state(self._now(), None, scheduled=False))
             return f"“{head.subject}” will be sent again: its Outbox state could not be read."
         if state["state"] != EntryState.SENDING.value:
             return ""
@@ -504,7 +504,7 @@ class Outbox:
         if not left:
             self._forget(key)
             return f"“{head.subject}” had been sent already; it was taken out of the Outbox."
-        state = _new_state(self._now(), None)
+        state = _new_state(self._now(), None, scheduled=False)
         state.update(round=rounds, recipients=left)
         self.folder.write_state(key, state)
         return (
@@ -563,7 +563,7 @@ class Outbox:
         state = self.folder.read_state(key)
         if state is None or not _state_is_valid(state):
             # Unreadable state: the entry waits, due at once (recover() writes this down).
-            state = _new_state(head.queued_at, None)
+            state = _new_state(head.queued_at, None, scheduled=False)
         return head, state
 
     def _sending(self, key: str) -> tuple[_Head, dict[str, Any]]:

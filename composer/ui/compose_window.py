@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
@@ -383,7 +384,7 @@ class ComposeWindow(QMainWindow):
         self._run(job, lambda result: self._on_built(draft, result))
 
     def _on_built(self, draft: Draft, result: object) -> None:
-        outgoing, text = result  # type: ignore[misc]
+        outgoing, text = cast(tuple[OutgoingMessage, str], result)
         self._built = (draft, outgoing)
         self._on_source_ready(text)
 

@@ -99,8 +99,10 @@ class FoldersWindow(QWidget):
         layout.addWidget(self.tabs)
 
     def show_tab(self, view: QTreeWidget) -> None:
-        pages = range(self.tabs.count())
-        self.tabs.setCurrentIndex(next(i for i in pages if self.tabs.widget(i).isAncestorOf(view)))
+        for index in range(self.tabs.count()):
+            page = self.tabs.widget(index)
+            if page is not None and page.isAncestorOf(view):
+                self.tabs.setCurrentIndex(index)
         self.show()
         self.raise_()
         self.activateWindow()

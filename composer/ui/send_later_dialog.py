@@ -35,8 +35,8 @@ class SendLaterDialog(QDialog):
         self.time_edit.setCalendarPopup(True)
         self.time_edit.setDisplayFormat("ddd d MMM yyyy  HH:mm")
         self.time_edit.setAccessibleName("Send at")
-        self.time_edit.setMinimumDateTime(QDateTime(self._now))
-        self.time_edit.setDateTime(QDateTime(default_send_time(self._now)))
+        self.time_edit.setMinimumDateTime(_qt_time(self._now))
+        self.time_edit.setDateTime(_qt_time(default_send_time(self._now)))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -53,6 +53,10 @@ class SendLaterDialog(QDialog):
         chosen = self.time_edit.dateTime().toPython()
         assert isinstance(chosen, datetime)
         return chosen.astimezone()
+
+
+def _qt_time(when: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(when.timestamp()))
 
 
 def default_send_time(now: datetime) -> datetime:
