@@ -141,8 +141,7 @@ class SmtpTransport:
         try:
             smtp = self._connect()
         except SendError as error:
-            for index in range(len(messages)):
-                on_result(index, error)
+            fail_each(messages, error, on_result)
             return
         lost: SendError | None = None
         try:
@@ -484,6 +483,14 @@ def _reset(smtp: smtplib.SMTP) -> bool:
     except (smtplib.SMTPException, OSError):
         return False
     return code == 250
+
+
+def fail_each(
+    messages: Sequence[Sendable], error: SendError, on_result: Callable[[int, Outcome], None]
+) -> None:
+    """Report error as the outcome of every message (none could be tried)."""
+    for index in range(len(messages)):
+        on_result(index, error)
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:
