@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ import trustme
 from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.message import OutgoingMessage, build_message
+from composer.mail.message import Envelope, OutgoingMessage, build_message
 from composer.mail.ports import free_port
 from composer.mail.progress import Progress, SendResult, Stage
 from composer.mail.transport import SmtpTransport
@@ -283,3 +284,38 @@ def test_a_wrong_password_is_not_retryable(smtps_server):
 
     assert caught.value.smtp_code == 535
     assert not caught.value.retryable
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredMessage:
+    """A Sendable that is only wire bytes and an envelope, as a stored message is."""
+
+    envelope: Envelope
+    message_id: str
+    data: bytes
+
+    def size(self) -> int:
+        return len(self.data)
+
+    def is_ascii(self) -> bool:
+        return self.data.isascii()
+
+    def check_files(self) -> None:
+        pass
+
+    def chunks(self) -> Iterator[bytes]:
+        yield from (self.data[i : i + 7] for i in range(0, len(self.data), 7))
+
+
+def test_any_sendable_is_sent_as_its_bytes(plain_server):
+    data = b"Message-ID: <x@example.org>\r\nSubject: Stored\r\n\r\n.dot line\r\nend\r\n"
+    stored = StoredMessage(
+        Envelope("ann@example.org", ("bob@example.net",)), "<x@example.org>", data
+    )
+    transport, _ = transport_for(plain_server)
+
+    result = transport.send(stored)
+
+    assert result.message_id == "<x@example.org>"
+    assert result.accepted == ("bob@example.net",)
+    assert plain_server.raw == [data]
