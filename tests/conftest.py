@@ -11,6 +11,7 @@ import keyring.backends.fail
 import pytest
 import trustme
 
+from composer.mail.sandbox import SandboxServer
 from tests.keyrings import MemoryKeyring
 from tests.servers import (
     SilentServer,
@@ -130,6 +131,16 @@ def untrusted_server() -> Iterator[SmtpServer]:
     """Like smtp_server, but its certificate comes from a CA nobody trusts."""
     with running(starttls_server(server_tls_context(trustme.CA()))) as server:
         yield server
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    """The embedded sandbox server, storing into a Maildir under tmp_path."""
+    server = SandboxServer(tmp_path / "Maildir")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

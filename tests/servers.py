@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import dataclasses
 import email.policy
+import random
 import socket
 import ssl
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
@@ -24,6 +25,15 @@ from composer.mail.sandbox import start_controller
 HOST = LOOPBACK
 USERNAME = "ann"
 PASSWORD = "s3cret-pässwörd"  # non-ASCII on purpose: smtplib alone only encodes ASCII
+# Instead of a reply after the final dot: keep the message and never answer (until the client
+# leaves or the server stops), or keep it and close the connection without a word.
+HANG = "hang"
+CLOSE = "close"
+
+
+async def _wait_for_the_client_to_leave() -> None:
+    # aiosmtpd cancels the handler when the connection is lost, so this ends then.
+    await asyncio.Event().wait()
 
 
 def server_tls_context(ca: Any) -> ssl.SSLContext:
@@ -48,6 +58,10 @@ class Handler:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         self._log("EHLO")
+        if not getattr(server, "said_ehlo", False):  # again after STARTTLS
+            server.said_ehlo = True
+            with self._server.lock:
+                self._server.sessions += 1
         session.host_name = hostname  # aiosmtpd leaves it to this hook once there is one
         hidden = set(self._server.hide_extensions)
         size = self._server.advertise_size
@@ -63,6 +77,12 @@ class Handler:
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         self._log("MAIL")
+        with self._server.lock:
+            self._server.mail_count += 1
+            drop = self._server.mail_count in self._server.drop_at_mail
+        if drop:
+            server.transport.close()
+            await _wait_for_the_client_to_leave()
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -75,14 +95,34 @@ class Handler:
             return self._server.rcpt_replies[address]
         if address in self._server.refuse:
             return "550 5.1.1 No such user"
+        if self._server.rcpt_random.random() < self._server.rcpt_defer:
+            return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        # aiosmtpd calls this once it has read the whole message, final dot included.
         self._log("DATA")
-        if self._server.data_reply:
-            return self._server.data_reply
+        with self._server.lock:
+            self._server.messages_read += 1
+            number = self._server.messages_read
+        reply = self._server.data_replies.get(number, self._server.data_reply)
+        if reply in (HANG, CLOSE):
+            self._keep(session, envelope)
+            if reply == CLOSE:
+                server.transport.close()
+            await _wait_for_the_client_to_leave()
+        if reply:
+            return reply
+        self._keep(session, envelope)
+        return "250 2.0.0 Message accepted"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        self._log("RSET")
+        return "250 OK"
+
+    def _keep(self, session: Any, envelope: Any) -> None:
         content = envelope.original_content or envelope.content
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         assert isinstance(message, EmailMessage)
@@ -92,7 +132,7 @@ class Handler:
             self._server.envelopes.append((envelope.mail_from, tuple(envelope.rcpt_tos)))
             self._server.mail_options.append(tuple(envelope.mail_options))
             self._server.helo_names.append(session.host_name)
-        return "250 2.0.0 Message accepted"
+            self._server.changed.notify_all()
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
         self._log("QUIT")
@@ -172,12 +212,19 @@ class SmtpServer:
     """An aiosmtpd server on 127.0.0.1 and a free port that records what it was sent.
 
     ``refuse`` holds recipients answered with 550 at RCPT, ``rcpt_replies`` other answers
-    to RCPT by recipient; ``data_reply`` replaces the answer after the final dot and
+    to RCPT by recipient, and ``rcpt_defer`` is the fraction of the other RCPTs answered 451
+    (chosen by ``rcpt_random``, seeded); ``data_reply`` replaces the answer after the final
+    dot (HANG and CLOSE keep the message and do not answer), ``data_replies`` does so for
+    the nth message read (counted from 1 over the server's life), ``drop_at_mail`` lists the
+    MAIL commands (numbered the same way) at which the server closes the connection, and
     ``greeting`` the 220 greeting; ``hide_extensions`` (SIZE, 8BITMIME, ...) are not
     advertised, and ``advertise_size`` replaces the SIZE line's value. ``size_limit`` is
     aiosmtpd's data_size_limit (advertised as SIZE unless 0) and applies to connections
     made after it is set. ``commands`` lists the verbs the server got (EHLO, MAIL, RCPT,
-    DATA, QUIT; not AUTH or STARTTLS).
+    DATA, RSET, QUIT; not AUTH or STARTTLS). ``received`` holds each message the server
+    kept (accepted, or read before a HANG or CLOSE), ``messages_read`` counts every one read
+    to its final dot, and ``sessions`` the connections on which the client said EHLO (the
+    server's own start-up check does not).
     """
 
     def __init__(
@@ -204,6 +251,13 @@ class SmtpServer:
         self.refuse: set[str] = set()
         self.rcpt_replies: dict[str, str] = {}
         self.data_reply = ""
+        self.data_replies: dict[int, str] = {}
+        self.drop_at_mail: set[int] = set()
+        self.rcpt_defer = 0.0
+        self.rcpt_random = random.Random(8)
+        self.messages_read = 0
+        self.mail_count = 0
+        self.sessions = 0
         self.greeting = greeting
         self.hide_extensions = frozenset(name.upper() for name in hide_extensions)
         self.advertise_size: str | None = None  # advertised as "SIZE <this>" instead
@@ -213,6 +267,7 @@ class SmtpServer:
         self.lock = threading.Lock()
         self._connections: set[SMTP] = set()
         self._drained = threading.Condition(self.lock)
+        self.changed = threading.Condition(self.lock)  # notified when a message is kept
         self._size_limit = size_limit
         self._options = smtp_options
         self._controller: Controller | None = None
@@ -261,6 +316,11 @@ class SmtpServer:
         )
         return start_controller(controller)
 
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> bool:
+        """True once condition() holds (checked whenever a message is kept), else False."""
+        with self.lock:
+            return self.changed.wait_for(condition, timeout)
+
     def _opened(self, connection: SMTP) -> None:
         with self.lock:
             self._connections.add(connection)
@@ -296,10 +356,16 @@ async def _abort(connections: list[SMTP]) -> None:
 
 
 class SilentServer:
-    """Accepts TCP connections on 127.0.0.1, reads what comes and never writes a byte."""
+    """Accepts TCP connections on 127.0.0.1, reads what comes and never writes a byte.
 
-    def __init__(self) -> None:
+    With hang_up, it closes each connection as soon as it has accepted it instead (a TLS
+    handshake cut off, on an implicit-TLS port).
+    """
+
+    def __init__(self, *, hang_up: bool = False) -> None:
         self.host = HOST
+        self._hang_up = hang_up
+        self._hung_up = 0
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind((HOST, 0))
         self._listener.listen(8)
@@ -314,12 +380,12 @@ class SilentServer:
     @property
     def accepted(self) -> int:
         with self._condition:
-            return len(self._connections)
+            return len(self._connections) + self._hung_up
 
     def wait_for_connection(self, count: int = 1, timeout: float = 5) -> bool:
         """True once count connections were accepted, False if timeout passed first."""
         with self._condition:
-            return self._condition.wait_for(lambda: len(self._connections) >= count, timeout)
+            return self._condition.wait_for(lambda: self.accepted >= count, timeout)
 
     def wait_for_close(self, count: int = 1, timeout: float = 5) -> bool:
         """True once clients closed count connections, False if timeout passed first."""
@@ -351,6 +417,11 @@ class SilentServer:
                 if self._stopping:
                     connection.close()
                     return
+                if self._hang_up:
+                    connection.close()
+                    self._hung_up += 1
+                    self._condition.notify_all()
+                    continue
                 self._connections.append(connection)
                 reader = threading.Thread(
                     target=self._read_until_closed, args=(connection,), daemon=True

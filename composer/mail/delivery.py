@@ -5,17 +5,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable, Iterable, Sequence
+from email.headerregistry import Address
 
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
 from composer.mail.addresses import mailbox_key
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.message import build_message
+from composer.mail.message import Sendable, build_message
 from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
-from composer.mail.transport import SmtpTransport
+from composer.mail.transport import Outcome, SmtpTransport, fail_each
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,51 @@ class Delivery:
         message it takes (after a SendError of kind SIZE_UNCHECKED, when the user agrees).
         """
         outgoing = build_message(draft, self.account.sender(), self.account.reply_to)
-        result = self._transport_for_account().send(outgoing, large_ok=large_ok)
-        if self.account.is_sandbox and self._sandbox is not None:
-            stored = self._sandbox.delivered_path(result.message_id)
-            result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))
-        self._remember_recipients(draft, result)
-        return result
+        typed = [a for parsed in draft.recipients().values() for a in parsed.valid]
+        return self.send_message(outgoing, large_ok=large_ok, remember=typed)
+
+    def send_message(
+        self,
+        message: Sendable,
+        *,
+        large_ok: bool = False,
+        before_final_dot: Callable[[], None] | None = None,
+        remember: Sequence[Address] = (),
+    ) -> SendResult:
+        """Send a built or stored message (see SmtpTransport.send); raises SendError.
+
+        remember: the addresses as typed, with their names; those the server accepted go
+        into the address book.
+        """
+        transport = self._transport_for_account()
+        result = transport.send(message, large_ok=large_ok, before_final_dot=before_final_dot)
+        return self._delivered(result, remember)
+
+    def send_batch(
+        self,
+        messages: Sequence[Sendable],
+        *,
+        before_final_dot: Callable[[int], None] | None = None,
+        on_result: Callable[[int, Outcome], None],
+        remember: Sequence[Sequence[Address]] | None = None,
+    ) -> None:
+        """Send messages over one connection (see SmtpTransport.send_many).
+
+        remember holds, for each message, what send_message() takes as remember.
+        """
+        try:
+            transport = self._transport_for_account()
+        except SendError as error:
+            fail_each(messages, error, on_result)
+            return
+
+        def delivered(index: int, outcome: Outcome) -> None:
+            if isinstance(outcome, SendResult):
+                typed = remember[index] if remember and index < len(remember) else ()
+                outcome = self._delivered(outcome, typed)
+            on_result(index, outcome)
+
+        transport.send_many(messages, before_final_dot=before_final_dot, on_result=delivered)
 
     def check(self) -> str:
         """Connect, secure and log in; returns what worked, raises SendError."""
@@ -89,12 +130,19 @@ class Delivery:
             self._transport = SmtpTransport(account, password, progress=self._progress)
             return self._transport
 
-    def _remember_recipients(self, draft: Draft, result: SendResult) -> None:
+    def _delivered(self, result: SendResult, typed: Iterable[Address]) -> SendResult:
+        """result with where the sandbox stored it; the accepted recipients remembered."""
+        if self.account.is_sandbox and self._sandbox is not None:
+            stored = self._sandbox.delivered_path(result.message_id)
+            result = dataclasses.replace(result, stored_at=str(stored or self._sandbox.maildir))
+        self._remember_recipients(typed, result)
+        return result
+
+    def _remember_recipients(self, typed: Iterable[Address], result: SendResult) -> None:
         """Add the recipients the server accepted, names as typed, to the address book."""
         if self._address_book is None:
             return
         accepted = {mailbox_key(spec) for spec in result.accepted}
-        typed = [a for parsed in draft.recipients().values() for a in parsed.valid]
         try:
             self._address_book.record(a for a in typed if mailbox_key(a.addr_spec) in accepted)
         except Exception:

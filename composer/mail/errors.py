@@ -9,6 +9,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from composer.mail.smtp_client import LoginUnfinished, MessageRefused
@@ -26,7 +27,11 @@ class ErrorKind(enum.Enum):
     CONNECTION_REFUSED = "connection refused"
     TIMEOUT = "timed out"
     CERTIFICATE = "certificate not trusted"
+    # The two ends could not agree on TLS (a version or protocol mismatch, a plaintext port):
+    # the same again fails the same way.
     TLS_FAILED = "secure connection failed"
+    # The TLS handshake was cut off (end of file, reset): a network or server hiccup.
+    TLS_INTERRUPTED = "secure connection interrupted"
     STARTTLS_UNAVAILABLE = "STARTTLS not offered"
     INSECURE = "unencrypted connection"
     RECIPIENTS_REFUSED = "recipients refused"
@@ -46,20 +51,45 @@ class ErrorKind(enum.Enum):
     # silent before the server answered: it may have been delivered. Never retried without
     # the user's word, since a retry could send it twice.
     MAY_HAVE_BEEN_SENT = "may have been sent"
+    # One of several messages on one connection that was never started, because the
+    # connection broke while an earlier one was being sent.
+    NOT_TRIED = "not tried"
     # A fault in Composer itself, not in the message, the account or the server.
     INTERNAL = "internal error"
 
 
-# Failures that may well go away if the same message is sent again later (an Outbox retries these).
+# Failures that may well go away if the same message is sent again later (an Outbox retries
+# these). A server reply decides by its code instead: 4xx is "not now", 5xx "never".
 _RETRYABLE_KINDS = frozenset(
     {
+        # Includes a name that does not resolve: far more often that is no network at all
+        # (a laptop offline, a captive portal) than a mistyped host, which the sentence
+        # names anyway; retrying a typo with backoff costs nothing but a few lookups.
         ErrorKind.UNREACHABLE,
         ErrorKind.CONNECTION_REFUSED,
         ErrorKind.TIMEOUT,
         ErrorKind.DISCONNECTED,
+        ErrorKind.TLS_INTERRUPTED,
         ErrorKind.KEYRING,
+        ErrorKind.NOT_TRIED,
     }
 )
+# Failures after which the server may hold the message: never retryable, whatever else holds.
+_MAYBE_DELIVERED_KINDS = frozenset({ErrorKind.MAY_HAVE_BEEN_SENT})
+
+
+class Step(enum.Enum):
+    """Where in an SMTP exchange a failure happened, as the start of a sentence."""
+
+    CONNECTING = "Connecting to {where}"
+    SECURING = "Securing the connection to {where}"
+    LOGGING_IN = "Logging in to {where}"
+    SENDING = "Sending the message to {where}"
+    # After the final ".": a failure here is never classify()'s, see may_have_been_sent().
+    CONFIRMING = "Waiting for {host} to confirm the message"
+
+    def at(self, host: str, where: str) -> str:
+        return self.value.format(host=host, where=where)
 
 
 class SendError(Exception):
@@ -80,8 +110,15 @@ class SendError(Exception):
         self.refused = dict(refused or {})
 
     @property
+    def nothing_sent(self) -> bool:
+        """True when no recipient can have got the message (all but MAY_HAVE_BEEN_SENT)."""
+        return self.kind not in _MAYBE_DELIVERED_KINDS
+
+    @property
     def retryable(self) -> bool:
-        """True when trying again later may succeed (a 4xx reply, a network hiccup)."""
+        """True when sending again later may succeed and cannot deliver a second copy."""
+        if not self.nothing_sent:
+            return False
         if self.smtp_code is not None:
             return 400 <= self.smtp_code < 500
         return self.kind in _RETRYABLE_KINDS
@@ -115,25 +152,64 @@ def describe_refused(refused: dict[str, tuple[int, str]]) -> str:
     return ", ".join(f"{rcpt} ({server_reply(*reply)})" for rcpt, reply in refused.items())
 
 
-def classify(error: BaseException, host: str, port: int) -> SendError:
-    """Turn any exception raised while talking to host:port into a SendError people can read.
+def classify(error: BaseException, host: str, port: int, step: Step = Step.CONNECTING) -> SendError:
+    """Turn any exception raised at step while talking to host:port into a SendError.
 
     An exception that is not about the network, TLS or SMTP is a fault in Composer:
-    internal_error(), whose sentence does not repeat the exception's text.
+    internal_error(), whose sentence does not repeat the exception's text. For a failure
+    after the final ".", other than the server's reply, see may_have_been_sent().
     """
     if isinstance(error, SendError):
         return error
-    place = _Place(host, f"{host}:{port}")
+    place = _Place(host, f"{host}:{port}", step)
     for rule in _RULES:
-        if isinstance(error, rule.type) and rule.applies(error):
+        if isinstance(error, rule.type) and rule.applies(error, place):
             return rule.describe(error, place)
     return internal_error(error)
+
+
+def may_have_been_sent(
+    error: BaseException, host: str, written_at: datetime, *, cancelled: bool, timeout: float
+) -> SendError:
+    """The SendError for a failure after the whole message and its final "." went out."""
+    if cancelled:
+        then = "then sending was cancelled before the server confirmed it"
+    elif _is_timeout(error):
+        then = f"then the server did not confirm it within {timeout:g} seconds"
+    else:
+        then = "then the connection broke before the server confirmed it"
+    return SendError(
+        ErrorKind.MAY_HAVE_BEEN_SENT,
+        f"This message may have been sent: all of it reached {host} at "
+        f"{written_at:%H:%M}, {then}. Composer will not send it again by itself. Check with "
+        "a recipient, or look in the Sent folder of your mailbox, before sending it again.",
+    )
+
+
+def not_tried(lost: SendError) -> SendError:
+    """The SendError for a message left out because the connection broke on an earlier one."""
+    return SendError(
+        ErrorKind.NOT_TRIED,
+        "This message was not sent: the connection broke while an earlier message was being "
+        f"sent, so it was not tried. Try again later. ({lost.message})",
+    )
+
+
+def _is_timeout(error: BaseException) -> bool:
+    # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+    return isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError)
 
 
 @dataclass(frozen=True)
 class _Place:
     host: str
     where: str  # host:port
+    step: Step
+
+    @property
+    def doing(self) -> str:
+        """``Logging in to smtp.example.org:465``: what was under way."""
+        return self.step.at(self.host, self.where)
 
 
 @dataclass(frozen=True)
@@ -142,7 +218,7 @@ class _Rule:
 
     type: type[BaseException] | tuple[type[BaseException], ...]
     describe: Callable[[Any, _Place], SendError]
-    applies: Callable[[Any], bool] = lambda _error: True
+    applies: Callable[[Any, _Place], bool] = lambda _error, _place: True
 
 
 def _unavailable(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
@@ -212,6 +288,14 @@ def _too_large(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
 
 
 def _sender_refused(error: smtplib.SMTPSenderRefused, at: _Place) -> SendError:
+    if 400 <= error.smtp_code < 500:
+        return SendError(
+            ErrorKind.SENDER_REFUSED,
+            f"{at.host} could not take mail from {error.sender} right now: the server said "
+            f"'{server_reply(error.smtp_code, error.smtp_error)}'. Nothing was sent; try "
+            "again later.",
+            smtp_code=error.smtp_code,
+        )
     return SendError(
         ErrorKind.SENDER_REFUSED,
         f"{at.host} refused the sender address {error.sender}: the server said "
@@ -248,12 +332,11 @@ def _not_supported(error: smtplib.SMTPNotSupportedError, at: _Place) -> SendErro
 
 
 def _disconnected(error: smtplib.SMTPServerDisconnected, at: _Place) -> SendError:
-    # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
-    if isinstance(error.__context__, TimeoutError):
-        return _timed_out(error.__context__, at)
+    if _is_timeout(error):
+        return _timed_out(error, at)
     return SendError(
         ErrorKind.DISCONNECTED,
-        f"The connection to {at.where} was closed unexpectedly. Try again later.",
+        f"{at.doing} failed: the connection was closed unexpectedly. {_NOTHING_SENT[at.step]}",
     )
 
 
@@ -279,6 +362,16 @@ def _certificate(error: ssl.SSLCertVerificationError, at: _Place) -> SendError:
     )
 
 
+def _tls_interrupted(error: OSError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.TLS_INTERRUPTED,
+        f"Could not set up a secure connection to {at.where}: the connection was cut off "
+        f"during the handshake ({getattr(error, 'reason', None) or error.strerror or error}). "
+        "Nothing was sent; try again later. If it keeps happening, check the port and the "
+        "security setting in Accounts (465 is usually SSL/TLS, 587 STARTTLS).",
+    )
+
+
 def _tls_failed(error: ssl.SSLError, at: _Place) -> SendError:
     return SendError(
         ErrorKind.TLS_FAILED,
@@ -289,11 +382,21 @@ def _tls_failed(error: ssl.SSLError, at: _Place) -> SendError:
     )
 
 
+# What a failure at each step means for the message, and what to do.
+_NOTHING_SENT = {
+    Step.CONNECTING: "Nothing was sent. Check the host and port, or try again later.",
+    Step.SECURING: "Nothing was sent. Check the port and the security setting in Accounts, "
+    "or try again later.",
+    Step.LOGGING_IN: "Nothing was sent; try again later.",
+    Step.SENDING: "The server had not got all of the message, so nobody got it; try again later.",
+    Step.CONFIRMING: "Try again later.",  # unused: see may_have_been_sent()
+}
+
+
 def _timed_out(_error: BaseException, at: _Place) -> SendError:
     return SendError(
         ErrorKind.TIMEOUT,
-        f"Connecting to {at.where} timed out: the server did not answer in time. "
-        "Check the host and port, or try again later.",
+        f"{at.doing} timed out: the server did not answer in time. {_NOTHING_SENT[at.step]}",
     )
 
 
@@ -320,10 +423,11 @@ def _unreachable(error: OSError, at: _Place) -> SendError:
     )
 
 
-def _connection_lost(error: ConnectionError, at: _Place) -> SendError:
+def _connection_lost(error: OSError, at: _Place) -> SendError:
     return SendError(
         ErrorKind.DISCONNECTED,
-        f"The connection to {at.where} was lost ({error.strerror or error}). Try again later.",
+        f"{at.doing} failed: the connection was lost ({error.strerror or error}). "
+        f"{_NOTHING_SENT[at.step]}",
     )
 
 
@@ -333,10 +437,15 @@ def _os_error(error: OSError, at: _Place) -> SendError:
     )
 
 
-def _code_is(*codes: int) -> Callable[[smtplib.SMTPResponseException], bool]:
-    return lambda error: error.smtp_code in codes
+def _code_is(*codes: int) -> Callable[[smtplib.SMTPResponseException, _Place], bool]:
+    return lambda error, _place: error.smtp_code in codes
 
 
+def _securing(_error: BaseException, at: _Place) -> bool:
+    return at.step is Step.SECURING
+
+
+_TLS_CUT_OFF = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
 _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
 
 # First match wins, so a subclass comes before its base class (every smtplib error and
@@ -358,11 +467,14 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(smtplib.SMTPResponseException, _server_answered),
     _Rule(smtplib.SMTPException, _smtp_failed),
     _Rule(ssl.SSLCertVerificationError, _certificate),
+    # End of file or a reset in the middle of the handshake: cut off, not refused.
+    _Rule((*_TLS_CUT_OFF, ConnectionError), _tls_interrupted, _securing),
+    _Rule(_TLS_CUT_OFF, _connection_lost),
     _Rule(ssl.SSLError, _tls_failed),
     _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError
     _Rule(socket.gaierror, _unresolved),
     _Rule(ConnectionRefusedError, _connection_refused),
-    _Rule(OSError, _unreachable, lambda error: error.errno in _UNREACHABLE_ERRNOS),
+    _Rule(OSError, _unreachable, lambda error, _place: error.errno in _UNREACHABLE_ERRNOS),
     _Rule(ConnectionError, _connection_lost),
     _Rule(OSError, _os_error),
 )

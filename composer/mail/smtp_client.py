@@ -136,19 +136,34 @@ class CancellableSMTP(Utf8AuthMixin, smtplib.SMTP):
 
 
 class CancellableSMTPSSL(Utf8AuthMixin, smtplib.SMTP_SSL):
-    """smtplib.SMTP_SSL whose socket comes from a Canceller."""
+    """smtplib.SMTP_SSL whose socket comes from a Canceller.
 
-    def __init__(self, canceller: Canceller, timeout: float, context: ssl.SSLContext) -> None:
+    securing() is called once the TCP connection stands, before the TLS handshake, and
+    secured() after it, before the greeting is read: a failure can then say which it was.
+    """
+
+    def __init__(
+        self,
+        canceller: Canceller,
+        timeout: float,
+        context: ssl.SSLContext,
+        securing: Callable[[], None] = lambda: None,
+        secured: Callable[[], None] = lambda: None,
+    ) -> None:
         self._canceller = canceller
+        self._securing, self._secured = securing, secured
         super().__init__(local_hostname="localhost", timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock = self._canceller.connect(host, port, timeout, self.source_address)
         try:
-            return self.context.wrap_socket(sock, server_hostname=self._host)
+            self._securing()
+            wrapped = self.context.wrap_socket(sock, server_hostname=self._host)
         except BaseException:
             sock.close()
             raise
+        self._secured()
+        return wrapped
 
 
 def address_literal(sock: socket.socket | None) -> str:

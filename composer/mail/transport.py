@@ -1,17 +1,28 @@
-"""Sending a built message over SMTP with smtplib: TLS always verified, cancellable any time."""
+"""Sending messages over SMTP with smtplib: TLS always verified, each message at most once."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable, Generator, Sequence
+from datetime import datetime
+from email.utils import format_datetime, localtime
+from typing import Any, TypeVar
 
 from composer.mail.accounts import Account, Security, is_loopback
-from composer.mail.errors import ErrorKind, SendError, classify
-from composer.mail.message import OutgoingMessage
+from composer.mail.errors import (
+    ErrorKind,
+    SendError,
+    Step,
+    classify,
+    may_have_been_sent,
+    not_tried,
+    server_reply,
+)
+from composer.mail.message import Sendable
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
@@ -27,9 +38,22 @@ log = logging.getLogger(__name__)
 # Many receiving servers refuse messages larger than this, whatever the sending server takes.
 LARGE_MESSAGE = 25_000_000
 
+_CANCELLED = "Sending was cancelled. Your message is unchanged."
+_T = TypeVar("_T")
+
+# What send_many() reports for each message: delivered to at least one recipient, or not.
+Outcome = SendResult | SendError
+
 
 class SmtpTransport:
-    """Talks to one account's server; send() and check() block, cancel() may come from anywhere."""
+    """Talks to one account's server; send(), send_many() and check() block, cancel() may come
+    from anywhere. One transport serves one of them: after cancel() it stays cancelled.
+
+    At most once: until the final "." of a message is written, any failure leaves the server
+    without it (a server discards an unfinished DATA); after it, only the server's reply says
+    what happened, and any other end (silence, a broken connection, a cancel) is
+    MAY_HAVE_BEEN_SENT, never retryable.
+    """
 
     def __init__(
         self,
@@ -42,6 +66,10 @@ class SmtpTransport:
         self._password = password
         self._progress = progress or (lambda _: None)
         self._canceller = Canceller()
+        # Where the exchange stands, for the sentence of a failure (worker thread only).
+        self._step = Step.CONNECTING
+        self._in_data = False  # between 354 and the reply to the final "."
+        self._dot_written_at: datetime | None = None
 
     @property
     def host(self) -> str:
@@ -53,28 +81,103 @@ class SmtpTransport:
 
     def check(self) -> str:
         """Connect, secure, log in and disconnect; returns what worked, in words."""
-        smtp = self._call(self._open)
+        smtp = self._connect()
         try:
             self._call(smtp.quit)
         except SendError:
             pass  # the check already succeeded
         finally:
-            smtp.close()
-            self._canceller.close()
+            self._close(smtp)
         how = self.account.security.label
         login = f" and logged in as {self.account.username}" if self.account.username else ""
         return f"Connected to {self.host}:{self.account.port} with {how}{login}."
 
-    def send(self, outgoing: OutgoingMessage, *, large_ok: bool = False) -> SendResult:
-        """Send outgoing; raises SendError for anything that kept it from at least one person.
+    def send(
+        self,
+        message: Sendable,
+        *,
+        large_ok: bool = False,
+        before_final_dot: Callable[[], None] | None = None,
+    ) -> SendResult:
+        """Send message; raises SendError for anything that kept it from at least one person.
 
         A message over LARGE_MESSAGE to a server that does not say how much it accepts is
         refused with SIZE_UNCHECKED before MAIL FROM, unless large_ok (the user said to send
-        it anyway).
+        it anyway). before_final_dot() is called on this thread once the whole message is
+        written, just before the final "."; if it raises, the "." is not sent.
         """
         # Before connecting: a vanished file should not cost a half-finished SMTP session.
-        outgoing.check_files()
-        size = outgoing.size()
+        size = self._checked_size(message)
+        smtp = self._connect()
+        try:
+            result = self._deliver(smtp, message, size, large_ok, before_final_dot)
+        except SendError as error:
+            if self._usable(smtp, error):
+                _quit_quietly(smtp)  # refused before anything was sent: leave politely
+            raise
+        else:
+            # The message was accepted before QUIT; a failing QUIT changes nothing.
+            _quit_quietly(smtp)
+        finally:
+            # Closing without QUIT in the middle of DATA makes the server discard the message.
+            self._close(smtp)
+        return result
+
+    def send_many(
+        self,
+        messages: Sequence[Sendable],
+        *,
+        before_final_dot: Callable[[int], None] | None = None,
+        on_result: Callable[[int, Outcome], None],
+    ) -> None:
+        """Send messages over one connection and one login, in order.
+
+        on_result(index, outcome) is called for each message as soon as its outcome is known,
+        before the next is started; before_final_dot(index) as for send(). A refused message
+        is followed by RSET, and the next goes on. When the connection fails, the message
+        under way gets that failure and each later one a retryable NOT_TRIED (no second
+        connection is made); when it cannot be opened, every message gets that error.
+        """
+        try:
+            smtp = self._connect()
+        except SendError as error:
+            fail_each(messages, error, on_result)
+            return
+        lost: SendError | None = None
+        try:
+            for index, message in enumerate(messages):
+                if lost is None and self._canceller.cancelled:
+                    lost = SendError(ErrorKind.CANCELLED, _CANCELLED)
+                if lost is not None:
+                    on_result(index, self._left_out(lost))
+                    continue
+                hook = before_final_dot and functools.partial(before_final_dot, index)
+                outcome: Outcome
+                try:
+                    size = self._checked_size(message)
+                    outcome = self._deliver(smtp, message, size, False, hook)
+                except SendError as error:
+                    outcome = error
+                    if not (self._usable(smtp, error) and _reset(smtp)):
+                        lost = error
+                on_result(index, outcome)
+            if lost is None:
+                _quit_quietly(smtp)
+        finally:
+            self._close(smtp)
+
+    def _left_out(self, lost: SendError) -> SendError:
+        if self._canceller.cancelled:
+            return SendError(
+                ErrorKind.CANCELLED,
+                "Sending was cancelled before this message was started. It is unchanged.",
+            )
+        return not_tried(lost)
+
+    def _checked_size(self, message: Sendable) -> int:
+        """message's size, after checking its files and the account's own limit."""
+        message.check_files()
+        size = message.size()
         limit = self.account.size_limit
         if limit and size > limit:
             raise SendError(
@@ -83,36 +186,63 @@ class SmtpTransport:
                 f"{format_size(limit)} limit set for the account {self.account.name}. "
                 "Remove attachments or raise the limit in Accounts.",
             )
-        smtp = self._call(self._open)
-        try:
-            refused = self._call(lambda: self._transmit(smtp, outgoing, size, large_ok))
-            # The message was accepted before QUIT; a failing QUIT changes nothing.
-            _quit_quietly(smtp)
-        finally:
-            # Closing without QUIT in the middle of DATA makes the server discard the message.
-            smtp.close()
-            self._canceller.close()
-        accepted = tuple(r for r in outgoing.envelope.recipients if r not in refused)
-        return SendResult(self.host, outgoing.message_id, accepted, refused, size)
+        return size
 
-    def _call(self, step: Callable[[], Any]) -> Any:
+    def _connect(self) -> smtplib.SMTP:
+        """Connected, secured and logged in, the one way send(), send_many() and check() do."""
+        return self._call(self._open)
+
+    def _close(self, smtp: smtplib.SMTP) -> None:
+        smtp.close()
+        self._canceller.close()
+
+    def _usable(self, smtp: smtplib.SMTP, error: SendError) -> bool:
+        """Whether the session can go on after error: the server refused, the line is intact.
+
+        smtplib closes its socket on any network failure; in the middle of DATA another
+        command would become part of the message.
+        """
+        return (
+            smtp.sock is not None
+            and not self._in_data
+            and not self._canceller.cancelled
+            and error.smtp_code != 421  # the server is closing the session
+            and error.kind is not ErrorKind.INTERNAL  # where it stopped is unknown
+        )
+
+    def _call(self, step: Callable[[], _T]) -> _T:
         try:
             return step()
         except Exception as error:
-            if self._canceller.cancelled:
-                raise SendError(
-                    ErrorKind.CANCELLED, "Sending was cancelled. Your message is unchanged."
-                ) from error
-            failure = classify(error, self.host, self.account.port)
-            if failure.kind is ErrorKind.INTERNAL:
-                log.exception("sending through %s:%s failed", self.host, self.account.port)
-            else:
-                log.info("SMTP to %s:%s failed: %r", self.host, self.account.port, error)
-            raise failure from error
+            raise self._failure(error) from error
+
+    def _failure(self, error: Exception) -> SendError:
+        host, port = self.host, self.account.port
+        if self._dot_written_at is not None:
+            log.warning("no reply from %s:%s after the final dot: %r", host, port, error)
+            return may_have_been_sent(
+                error,
+                host,
+                self._dot_written_at,
+                cancelled=self._canceller.cancelled,
+                timeout=self.account.timeout,
+            )
+        if self._canceller.cancelled:
+            return SendError(ErrorKind.CANCELLED, _CANCELLED)
+        failure = classify(error, host, port, self._step)
+        if failure.kind is ErrorKind.INTERNAL:
+            log.exception("sending through %s:%s failed", host, port)
+        else:
+            log.info("SMTP to %s:%s failed %s: %r", host, port, self._step.name, error)
+        return failure
+
+    def _set_step(self, step: Step) -> None:
+        self._step = step
 
     def _open(self) -> smtplib.SMTP:
         account = self.account
         host, port = self.host, account.port
+        self._step = Step.CONNECTING
         plaintext = account.security is Security.NONE
         if account.username and plaintext and not is_loopback(host):
             raise SendError(
@@ -124,7 +254,13 @@ class SmtpTransport:
         self._progress(Progress(Stage.CONNECTING, host))
         smtp: CancellableSMTP | CancellableSMTPSSL
         if account.security is Security.SSL_TLS:
-            smtp = CancellableSMTPSSL(self._canceller, account.timeout, context)
+            smtp = CancellableSMTPSSL(
+                self._canceller,
+                account.timeout,
+                context,
+                securing=functools.partial(self._set_step, Step.SECURING),
+                secured=functools.partial(self._set_step, Step.CONNECTING),  # the greeting
+            )
         else:
             smtp = CancellableSMTP(self._canceller, account.timeout)
         # Connecting after construction leaves smtplib's _host empty, which starttls() and
@@ -147,10 +283,12 @@ class SmtpTransport:
                         "anything (your password included). Choose SSL/TLS (usually port 465) "
                         "in Accounts, or ask your provider.",
                     )
+                self._step = Step.SECURING
                 self._progress(Progress(Stage.SECURING, host))
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if account.username:
+                self._step = Step.LOGGING_IN
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
         return smtp
@@ -179,33 +317,37 @@ class SmtpTransport:
         else:
             raise _no_login_method(host, offered, self.account.security)
 
-    def _transmit(
-        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
-    ) -> dict[str, tuple[int, str]]:
-        try:
-            options = self._mail_options(smtp, outgoing, size, large_ok)
-        except SendError:
-            _quit_quietly(smtp)  # nothing was started: leave politely
-            raise
-        envelope = outgoing.envelope
+    def _deliver(
+        self,
+        smtp: smtplib.SMTP,
+        message: Sendable,
+        size: int,
+        large_ok: bool,
+        before_final_dot: Callable[[], None] | None,
+    ) -> SendResult:
+        """One message over an open session: MAIL, RCPT..., DATA; raises SendError."""
+        self._step, self._in_data, self._dot_written_at = Step.SENDING, False, None
+        options = self._call(lambda: self._mail_options(smtp, message, size, large_ok))
+        envelope = message.envelope
         self._progress(Progress(Stage.SENDING, self.host, 0, size))
-        code, reply = smtp.mail(envelope.sender, options)
-        if code != 250:
-            raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
-        refused: dict[str, tuple[int, bytes]] = {}
-        for recipient in envelope.recipients:
-            code, reply = smtp.rcpt(recipient)
-            if code == 421:  # the server is closing the session, not refusing this address
-                raise smtplib.SMTPResponseException(code, reply)
-            if code not in (250, 251):
-                refused[recipient] = (code, reply)
-        if len(refused) == len(envelope.recipients):
-            raise smtplib.SMTPRecipientsRefused(refused)
-        self._send_data(smtp, outgoing, size)
-        return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+        refused = self._call(
+            lambda: _recipients(smtp, envelope.sender, envelope.recipients, options)
+        )
+        code, reply = self._call(lambda: self._send_data(smtp, message, size, before_final_dot))
+        sent_at = format_datetime(localtime())
+        accepted = tuple(r for r in envelope.recipients if r not in refused)
+        return SendResult(
+            self.host,
+            message.message_id,
+            accepted,
+            refused,
+            size,
+            reply=server_reply(code, reply),
+            sent_at=sent_at,
+        )
 
     def _mail_options(
-        self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int, large_ok: bool
+        self, smtp: smtplib.SMTP, message: Sendable, size: int, large_ok: bool
     ) -> list[str]:
         """The MAIL FROM parameters; a SendError if this server cannot take this message."""
         host = self.host
@@ -223,12 +365,12 @@ class SmtpTransport:
         options = [f"SIZE={size}"] if smtp.has_extn("size") else []
         # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
         # server offers it; 8-bit only to a server that said it takes 8BITMIME.
-        envelope = outgoing.envelope
+        envelope = message.envelope
         if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
             if not smtp.has_extn("smtputf8"):
                 raise _no_smtputf8(host, envelope.sender, envelope.recipients)
             options.append("SMTPUTF8")
-        if not outgoing.is_ascii():
+        if not message.is_ascii():
             if not smtp.has_extn("8bitmime"):
                 raise SendError(
                     ErrorKind.ASCII_ONLY,
@@ -240,19 +382,48 @@ class SmtpTransport:
             options.append("BODY=8BITMIME")
         return options
 
-    def _send_data(self, smtp: smtplib.SMTP, outgoing: OutgoingMessage, size: int) -> None:
+    def _send_data(
+        self,
+        smtp: smtplib.SMTP,
+        message: Sendable,
+        size: int,
+        before_final_dot: Callable[[], None] | None,
+    ) -> tuple[int, bytes]:
         """DATA, streamed piece by piece (dot-stuffed) so memory stays flat and cancel works.
 
-        If an attached file fails mid-way, the connection is closed without the final ".",
-        so the server discards what it got.
+        Returns the server's positive reply to the final ".". If an attached file fails
+        mid-way, the connection is closed without the final ".", so the server discards what
+        it got.
         """
         code, reply = smtp.docmd("DATA")
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
+        self._in_data = True
         assert smtp.sock is not None
+        line_start = self._write_body(smtp.sock, message, size)
+        if self._canceller.cancelled:
+            raise ConnectionAbortedError("cancelled")
+        if before_final_dot is not None:
+            before_final_dot()
+        smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
+        # Only now can the server hold the message: a sendall() that failed did not hand all
+        # of the terminator to the kernel, and without it the server discards the message.
+        self._dot_written_at = datetime.now().astimezone()
+        self._step = Step.CONFIRMING
+        code, reply = smtp.getreply()
+        if not 200 <= code < 600:
+            # Not a reply (smtplib gives -1 for a line without a code): it may have been sent.
+            raise smtplib.SMTPResponseException(code, reply)
+        self._in_data, self._dot_written_at = False, None
+        if code >= 300:
+            raise MessageRefused(code, reply)
+        return code, reply
+
+    def _write_body(self, sock: Any, message: Sendable, size: int) -> bool:
+        """Write message's bytes dot-stuffed; returns whether the last one ended a line."""
         sent = 0
         line_start = True  # whether the last byte sent ended a line
-        pieces = outgoing.chunks()
+        pieces = message.chunks()
         try:
             for piece in pieces:
                 if self._canceller.cancelled:
@@ -263,7 +434,7 @@ class SmtpTransport:
                 stuffed = piece.replace(b"\n.", b"\n..")
                 if line_start and piece.startswith(b"."):
                     stuffed = b"." + stuffed
-                smtp.sock.sendall(stuffed)
+                sock.sendall(stuffed)
                 line_start = piece.endswith(b"\n")
                 sent += len(piece)
                 self._progress(Progress(Stage.SENDING, self.host, sent, size))
@@ -283,10 +454,43 @@ class SmtpTransport:
                 f"The message came out {sent} bytes long instead of {size}, so Composer stopped "
                 "sending and nobody got it. Attach the files again and send again.",
             )
-        smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
-        code, reply = smtp.getreply()
-        if code != 250:
-            raise MessageRefused(code, reply)
+        return line_start
+
+
+def _recipients(
+    smtp: smtplib.SMTP, sender: str, recipients: tuple[str, ...], options: list[str]
+) -> dict[str, tuple[int, str]]:
+    """MAIL FROM and RCPT TO for each recipient; returns those refused, with the reply."""
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for recipient in recipients:
+        code, reply = smtp.rcpt(recipient)
+        if code == 421:  # the server is closing the session, not refusing this address
+            raise smtplib.SMTPResponseException(code, reply)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        raise smtplib.SMTPRecipientsRefused(refused)
+    return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+
+def _reset(smtp: smtplib.SMTP) -> bool:
+    """RSET, so that the next message starts clean; False if the session is gone."""
+    try:
+        code, _ = smtp.rset()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return code == 250
+
+
+def fail_each(
+    messages: Sequence[Sendable], error: SendError, on_result: Callable[[int, Outcome], None]
+) -> None:
+    """Report error as the outcome of every message (none could be tried)."""
+    for index in range(len(messages)):
+        on_result(index, error)
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.policy
 import smtplib
-from collections.abc import Iterator
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from composer.mail.accounts import sandbox_account
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 
 DRAFT = Draft(
@@ -23,15 +21,6 @@ DRAFT = Draft(
     subject="Sandbox – Grüße",
     body="Hello from the sandbox.\n.leading dot\nÜmlaut\n",
 )
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
-    server = SandboxServer(tmp_path / "Maildir")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_delivery_stores_the_message_in_the_maildir(sandbox):

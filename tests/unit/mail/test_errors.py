@@ -6,14 +6,17 @@ import errno
 import smtplib
 import socket
 import ssl
+from datetime import datetime
 
 import pytest
 
 from composer.mail.errors import (
     ErrorKind,
     SendError,
+    Step,
     classify,
     describe_refused,
+    may_have_been_sent,
     server_reply,
 )
 from composer.mail.smtp_client import LoginUnfinished, MessageRefused
@@ -282,3 +285,62 @@ def test_a_read_timeout_that_smtplib_reports_as_a_disconnect_is_a_timeout():
 
     assert result.kind is ErrorKind.TIMEOUT
     assert result.retryable
+
+
+def test_what_may_have_been_sent_is_never_retryable_whatever_its_code():
+    error = SendError(ErrorKind.MAY_HAVE_BEEN_SENT, "Maybe.", smtp_code=451)
+
+    assert not error.nothing_sent
+    assert not error.retryable
+
+
+@pytest.mark.parametrize(
+    ("step", "start"),
+    [
+        (Step.CONNECTING, "Connecting to smtp.example.org:587 timed out"),
+        (Step.SECURING, "Securing the connection to smtp.example.org:587 timed out"),
+        (Step.LOGGING_IN, "Logging in to smtp.example.org:587 timed out"),
+        (Step.SENDING, "Sending the message to smtp.example.org:587 timed out"),
+    ],
+)
+def test_a_timeout_names_its_step(step, start):
+    result = classify(TimeoutError("timed out"), HOST, PORT, step)
+
+    assert result.kind is ErrorKind.TIMEOUT
+    assert result.message.startswith(start)
+    assert result.retryable
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "retryable"),
+    [
+        (
+            ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+            ErrorKind.TLS_INTERRUPTED,
+            True,
+        ),
+        (ConnectionResetError(104, "Connection reset by peer"), ErrorKind.TLS_INTERRUPTED, True),
+        (
+            ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+            ErrorKind.TLS_FAILED,
+            False,
+        ),
+    ],
+    ids=["eof", "reset", "version"],
+)
+def test_a_handshake_cut_off_may_be_retried_a_mismatch_not(error, kind, retryable):
+    result = classify(error, HOST, PORT, Step.SECURING)
+
+    assert result.kind is kind
+    assert result.retryable is retryable
+    assert "smtp.example.org:587" in result.message
+
+
+def test_may_have_been_sent_names_the_host_and_the_time():
+    written = datetime(2024, 5, 6, 14, 2, 30)
+
+    result = may_have_been_sent(ConnectionResetError(), HOST, written, cancelled=False, timeout=30)
+
+    assert result.kind is ErrorKind.MAY_HAVE_BEEN_SENT
+    assert "reached smtp.example.org at 14:02" in result.message
+    assert "connection broke" in result.message
