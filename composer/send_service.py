@@ -12,8 +12,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import cast
 from datetime import datetime, timedelta
+from email.headerregistry import Address
+from typing import cast
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
@@ -277,7 +278,7 @@ class SendService(QObject):
         self._flushing[account.id] = task
         self._start(task)
 
-    def _remembered(self, key: str) -> Sequence[object]:
+    def _remembered(self, key: str) -> Sequence[Address]:
         submission = self._watchers.get(key)
         if submission is None:
             return ()
@@ -477,4 +478,3 @@ class _Throttle:
             return
         self._last, self._stage = now, step.stage
         self.report(step)
-

@@ -29,6 +29,7 @@ from tests.windows import (  # noqa: F401
     make_window,
     own_icons,
     send_at_once,
+    unsaved_messages_discarded,
 )
 
 

@@ -294,9 +294,14 @@ class SmtpServer:
         ok = (login, password) == (self.username, self.password)
         return AuthResult(success=ok, handled=False)
 
-    def start(self) -> SmtpServer:
+    def start(self, port: int = 0) -> SmtpServer:
+        """Start on port, or on a free one (0); a server stopped earlier can come back on
+        its old port, as a real one does after a restart."""
         try:
-            self._controller = start_on_free_port(self._start_controller)
+            if port:
+                self._controller = self._start_controller(port)
+            else:
+                self._controller = start_on_free_port(self._start_controller)
         except Exception as error:
             raise RuntimeError(f"test SMTP server could not start: {error}") from error
         self.port = self._controller.port

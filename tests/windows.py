@@ -46,6 +46,19 @@ def send_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts, "DEFAULT_UNDO_SEND_SECONDS", 0)
 
 
+@pytest.fixture(autouse=True)
+def unsaved_messages_discarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window closed at a test's end with something typed would ask whether to keep it,
+    and the modal question would wait for ever: it is answered Discard. Tests about the
+    question use answer_questions, which replaces this; any other question is Cancelled."""
+    buttons = QMessageBox.StandardButton
+
+    def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
+        return buttons.Discard if "as draft" in title else buttons.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The clock of every session started after this: the Outbox's backoff and send-later
@@ -53,6 +66,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(composer.context, "local_now", fake)
     return fake
+
+
 DragEvent = TypeVar("DragEvent", bound=QDragMoveEvent)
 
 

@@ -161,7 +161,10 @@ def draft_from_message(data: bytes, *, account_id: str, bcc: str, files_dir: Pat
             raise DraftFileError("This file is not a message Composer can open as a draft.")
         to, cc = (_address_text(message, name) for name in ("To", "Cc"))
         subject = str(message.get("Subject", ""))
-        body, html = _text(parts.plain, exact=False), _text(parts.html, exact=False)
+        # build_message ends every text with a line break; a body typed without one (as
+        # most are) comes back as typed.
+        body = _text(parts.plain, exact=False).removesuffix("\n")
+        html = _text(parts.html, exact=False).removesuffix("\n")
         images = tuple(_inline_image(part, exact=False) for part in parts.images)
         files = [
             (_shown_name(part), part.get_content_type(), _payload(part, exact=False))

@@ -507,7 +507,7 @@ def describe_entry(entry: OutboxEntry) -> str:
 
 
 def describe_time(when: datetime) -> str:
-    """"at 14:05" today, "on Wed 2 Dec at 09:00" another day, in the local time."""
+    """ "at 14:05" today, "on Wed 2 Dec at 09:00" another day, in the local time."""
     local = when.astimezone()
     clock = f"at {local:%H:%M}"
     if local.date() == datetime.now().astimezone().date():

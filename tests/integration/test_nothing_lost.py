@@ -182,11 +182,14 @@ def test_quitting_with_several_unsaved_windows_asks_once(
     configured: SmtpServer,
     answer_questions: AnswerQuestions,
 ) -> None:
-    first, second = make_window(), make_window()
+    first = make_window()
+    session = session_of(first)
+    first.actions_.new_window.trigger()
+    second = session.windows()[-1]
+    qtbot.addWidget(second)
     fill(first, subject="A")
     fill(second, subject="B")
     asked = answer_questions(Buttons.Save)
-    session = session_of(first)
     first.actions_.quit.trigger()
     assert asked == ["Save 2 messages as drafts?"]
     assert not first.isVisible()
