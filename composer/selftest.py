@@ -36,7 +36,8 @@ def run_self_test(config_dir: Path | None = None) -> int:
         window.form.to.setText("Self Test <self-test@example.org>")
         window.form.subject.setText(_SUBJECT)
         window.form.body.setPlainText("Sent by composer --self-test.")
-        QTimer.singleShot(0, window.action_send.trigger)
+        # A script sends at once: the undo delay is for people.
+        QTimer.singleShot(0, lambda: window.start_send(undo=False))
         app.exec()
         status = window.statusBar().currentMessage()
         window.close()

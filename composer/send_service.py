@@ -108,6 +108,7 @@ class SendService(QObject):
         # Accounts whose due messages are going out now, each over its own connection.
         self._flushing: dict[str, Task] = {}
         self._large_ok: set[str] = set()
+        self._handed_in: dict[str, Account] = {}
         self._cancelled_keys: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -133,6 +134,7 @@ class SendService(QObject):
         what is sent is byte for byte what the user saw.
         """
         submission = Submission(draft, account, self)
+        self._handed_in[account.id] = account
         now = self._context.clock()
         not_before = at or (now + timedelta(seconds=delay) if delay > 0 else None)
         outbox = self._outbox
@@ -207,7 +209,8 @@ class SendService(QObject):
         for account_id, entries in self._outbox.due().items():
             if account_id in self._flushing:
                 continue  # its next batch starts when this one ends
-            account = self._context.account(account_id)
+            # As the settings say now; else as it was handed in (an account given directly).
+            account = self._context.account(account_id) or self._handed_in.get(account_id)
             if account is None:
                 for entry in entries:
                     with contextlib.suppress(OutboxError):

@@ -240,7 +240,11 @@ class Session(QObject):
     def _on_send_finished(self, submission: Submission | None, outcome: object) -> None:
         if submission is not None and submission.watched:
             return  # its window shows the outcome
-        if isinstance(outcome, SendResult):
+        if isinstance(outcome, SendResult) and outcome.refused and submission is not None:
+            # Some recipients still need it: the message comes back for them.
+            window = self.open_window(submission.draft)
+            window.show_status(outcome.summary)
+        elif isinstance(outcome, SendResult):
             subject = submission.draft.subject.strip() if submission else ""
             log.info("sent without a window watching: %s", outcome.summary)
             self.bridge.post(f"“{subject or '(no subject)'}”: {outcome.summary}")

@@ -54,7 +54,7 @@ def unsaved_messages_discarded(monkeypatch: pytest.MonkeyPatch) -> None:
     buttons = QMessageBox.StandardButton
 
     def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
-        return buttons.Discard if "as draft" in title else buttons.Cancel
+        return buttons.Discard if "draft" in title else buttons.Cancel
 
     monkeypatch.setattr(QMessageBox, "question", question)
 

@@ -196,9 +196,11 @@ class ComposeWindow(QMainWindow):
             self.start_send(at=when)
 
     @Slot()
-    def start_send(self, *, large_ok: bool = False, at: datetime | None = None) -> None:
+    def start_send(
+        self, *, large_ok: bool = False, at: datetime | None = None, undo: bool = True
+    ) -> None:
         """Check the form, ask what needs asking, then hand the message to the SendService:
-        due at once (after the undo-send delay), or at the time at."""
+        due at once (after the undo-send delay, unless not undo), or at the time at."""
         if self.is_sending():
             return
         draft = self.draft()
@@ -221,7 +223,9 @@ class ComposeWindow(QMainWindow):
             self.form.set_recipients(confirmed)  # what the fields show is what is sent
         self._context.remember_last_used(account.id)
         built = self._built[1] if self._built and self._built[0] == confirmed else None
-        delay = 0 if at is not None or large_ok else self._context.settings.undo_send_seconds
+        delay = self._context.settings.undo_send_seconds if undo and at is None else 0
+        if large_ok:
+            delay = 0  # asked already: the user has just said to send it
         submission = self._sending.submit(
             confirmed, account, large_ok=large_ok, delay=delay, at=at, built=built
         )

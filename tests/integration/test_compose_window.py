@@ -133,7 +133,7 @@ def test_silent_server_keeps_window_responsive_and_cancel_ends_it(
     before = snapshot(window)
 
     window.action_send.trigger()
-    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: silent_server.accepted >= 1, timeout=10_000)
     # The GUI thread keeps running its event loop while the worker waits for the server.
     ticks: list[int] = []
     timer = QTimer(window, interval=10)

@@ -79,7 +79,7 @@ def test_cancel_stops_a_send_that_waits_for_a_silent_server(
     submission = service.submit(Draft(to="bob@example.org"), account)
     errors: list[SendError] = []
     submission.failed.connect(errors.append)
-    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: silent_server.accepted >= 1, timeout=10_000)
 
     with qtbot.waitSignal(submission.finished, timeout=10_000):
         submission.cancel()
@@ -120,11 +120,11 @@ def test_submission_is_owned_by_the_service_not_the_caller(service: SendService)
 
 
 def test_waiting_at_exit_needs_no_event_loop(
-    service: SendService, silent_server: SilentServer
+    qtbot: QtBot, service: SendService, silent_server: SilentServer
 ) -> None:
     account = account_for(silent_server, Security.NONE, username="", timeout=60)
     service.submit(Draft(to="bob@example.org"), account)
-    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: silent_server.accepted >= 1, timeout=10_000)
     tasks = list(service._tasks)
 
     service.cancel_all()

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from composer.app import create_main_window
 from composer.mail.accounts import Account, AccountSettings, AccountStore, Security
 from composer.mail.draft import Draft
+from composer.mail.outbox import EntryState, OutboxEntry
 from composer.paths import Paths
 from composer.session import Session
 from composer.ui.compose_window import ComposeWindow
@@ -159,7 +160,7 @@ def test_a_window_closed_while_sending_lets_the_message_go_and_the_others_hear(
     assert b"Subject: Off it goes" in delivered.read_bytes()
 
 
-def test_a_message_that_fails_after_its_window_closed_comes_back(
+def test_a_message_that_fails_for_now_after_its_window_closed_waits_in_the_outbox(
     owner: Session, qtbot: QtBot, config_dir: Path, silent_server: SilentServer
 ) -> None:
     configure(config_dir, account_for(silent_server, Security.NONE, username="", timeout=1))
@@ -167,19 +168,42 @@ def test_a_message_that_fails_after_its_window_closed_comes_back(
     window = owner.open_window()
     fill(window, to="bob@example.org", cc="carl@example.org", subject="Keep me", body="Typed")
     window.action_send.trigger()
-    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: silent_server.accepted >= 1, timeout=10_000)
 
     window.close()  # returns while the send still waits for the server
     assert owner.windows() == []
 
-    with qtbot.waitSignal(owner.window_opened, timeout=20_000) as opened:
+    with qtbot.waitSignal(owner.sending.finished, timeout=20_000) as finished:
         pass
-    again = opened.args[0]
-    assert (again.form.to.text(), again.form.cc.text()) == ("bob@example.org", "carl@example.org")
-    assert (again.form.subject.text(), again.form.body.toPlainText()) == ("Keep me", "Typed")
-    status = again.statusBar().currentMessage()
-    assert status.startswith("This message was not sent:")
-    assert "timed out" in status
+    entry = finished.args[1]
+    assert isinstance(entry, OutboxEntry)
+    assert entry.state is EntryState.WAITING
+    assert entry.subject == "Keep me"
+    assert "timed out" in entry.last_error
+    told = owner.open_window()
+    assert "Outbox" in told.statusBar().currentMessage()
+    assert "Keep me" in told.statusBar().currentMessage()
+
+
+def test_a_message_refused_for_good_after_its_window_closed_comes_back(
+    owner: Session, qtbot: QtBot, config_dir: Path, smtp_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(smtp_server, Security.STARTTLS), password=PASSWORD)
+    smtp_server.rcpt_replies["bob@example.org"] = "550 5.1.1 No such user"
+    owner = make_owner(qtbot, config_dir)
+    window = owner.open_window()
+    fill(window, to="bob@example.org", cc="", subject="Keep me", body="Typed")
+    window.action_send.trigger()
+    window.close()
+
+    with qtbot.waitSignal(owner.sending.finished, timeout=20_000) as finished:
+        pass
+    entry = finished.args[1]
+    assert isinstance(entry, OutboxEntry)
+    assert entry.state is EntryState.HELD  # kept, with its reason, never retried
+    owner.sending.flush_due()
+    assert smtp_server.commands.count("DATA") == 0
+    assert "550" in entry.last_error
 
 
 def test_an_older_send_that_ends_never_clears_a_newer_one(
@@ -200,7 +224,7 @@ def test_an_older_send_that_ends_never_clears_a_newer_one(
     with qtbot.waitSignal(sandbox.send_finished, timeout=20_000):
         sandbox.action_send.trigger()
     sandbox.send_finished.disconnect(send_again)
-    assert silent_server.wait_for_connection()
+    qtbot.waitUntil(lambda: silent_server.accepted >= 1, timeout=10_000)
     qtbot.waitUntil(lambda: len(owner.sending._tasks) == 1)
 
     assert sandbox.is_sending()
