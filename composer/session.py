@@ -97,11 +97,12 @@ class Session(QObject):
                 message_id=loaded.message_id,
             )
         else:
+            # Made before the draft is loaded: the fresh window is what counts as unchanged,
+            # so a message from a link or the command line is kept like one typed.
+            keeper = DraftKeeper(self.context, window.draft, window)
             if draft is not None:
                 window.load_draft(draft)
-            keeper = DraftKeeper(self.context, window.draft, window)
-            if draft is not None and not draft.is_empty():
-                keeper.changed()  # a message from a link or the command line is kept too
+                keeper.changed()
         self._wire(window, keeper)
         self._windows.append(window)
         pending, self._pending = self._pending, []

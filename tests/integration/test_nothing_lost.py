@@ -388,3 +388,15 @@ def test_folders_window_lists_the_outbox_and_back_to_drafts_reopens_it(
     assert back.form.bcc.text() == "hidden@example.org"
     assert back.form.body.toPlainText() == "B"
     assert session.sending.entries() == []
+
+
+def test_a_message_from_the_command_line_is_kept_like_one_typed(
+    qtbot: QtBot, config_dir: Path, configured: SmtpServer
+) -> None:
+    from composer.mail.draft import Draft
+
+    session = session_of(create_main_window(config_dir))
+    window = session.new_window(Draft(to="ann@example.org", subject="From a link"))
+    qtbot.addWidget(window)
+    wait_for_draft(qtbot, window, config_dir, "From a link")
+    assert session.keeper(window).has_unsaved_changes()
