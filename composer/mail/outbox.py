@@ -74,7 +74,7 @@ class OutboxEntry:
     next_attempt: datetime | None
     last_error: str
     last_error_kind: str
-    # Waiting for a Send later time (or the undo delay) rather than for a retry.
+    # Waiting for a Send later time rather than for a retry or the undo delay.
     scheduled: bool
     # Recipients that will not get it (refused for good), in words; "" when none.
     note: str = ""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QPlainTextEdit,
     QPushButton,
     QTabWidget,
     QTreeWidget,
@@ -29,6 +31,8 @@ from composer.mail.sizes import format_size
 from composer.ui.naming import named
 
 _KEY = Qt.ItemDataRole.UserRole
+# The whole text of a row's last column (an error, a server's reply), for the details box.
+_DETAILS = Qt.ItemDataRole.UserRole + 1
 
 _STATES = {
     EntryState.WAITING: "Waiting",
@@ -74,6 +78,13 @@ class FoldersWindow(QWidget):
             ),
             "&Drafts",
         )
+        self.details = named("folderDetails", QPlainTextEdit())
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(72)
+        self.details.setPlaceholderText("The selected message's last error or server reply")
+        for view in (self.outbox, self.sent):
+            view.currentItemChanged.connect(self._show_details)
+        self.tabs.currentChanged.connect(lambda _index: self.details.clear())
         self.tabs.addTab(
             self._page(
                 self.outbox,
@@ -97,6 +108,10 @@ class FoldersWindow(QWidget):
         self.sent.itemActivated.connect(lambda item: self.open_sent.emit(item.data(0, _KEY)))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
+        layout.addWidget(self.details)
+
+    def _show_details(self, item: QTreeWidgetItem | None, _previous: object = None) -> None:
+        self.details.setPlainText(str(item.data(0, _DETAILS) or "") if item else "")
 
     def show_tab(self, view: QTreeWidget) -> None:
         for index in range(self.tabs.count()):
@@ -129,7 +144,7 @@ class FoldersWindow(QWidget):
                         entry.to,
                         "Scheduled" if entry.scheduled else _STATES[entry.state],
                         next_attempt,
-                        _one_line(entry.last_error),
+                        entry.last_error,
                     ],
                 )
             )
@@ -138,10 +153,7 @@ class FoldersWindow(QWidget):
     def set_sent(self, sent: Sequence[SentSummary]) -> None:
         _fill(
             self.sent,
-            [
-                (s.key, [s.subject or "(no subject)", s.to, s.sent_at, _one_line(s.reply)])
-                for s in sent
-            ],
+            [(s.key, [s.subject or "(no subject)", s.to, _date(s.sent_at), s.reply]) for s in sent],
         )
 
     def _page(self, view: QTreeWidget, *buttons: tuple[str, str, SignalInstance | None]) -> QWidget:
@@ -175,8 +187,8 @@ def _view(name: str, columns: list[str]) -> QTreeWidget:
     view.setRootIsDecorated(False)
     view.setUniformRowHeights(True)
     view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-    view.setColumnWidth(0, 240)
-    view.setColumnWidth(1, 180)
+    for column, width in enumerate((220, 170, 130, 120)[: len(columns) - 1]):
+        view.setColumnWidth(column, width)
     return view
 
 
@@ -186,6 +198,7 @@ def _fill(view: QTreeWidget, rows: list[tuple[str, list[str]]]) -> None:
     for key, texts in rows:
         item = QTreeWidgetItem([_one_line(text) for text in texts])
         item.setData(0, _KEY, key)
+        item.setData(0, _DETAILS, texts[-1])
         view.addTopLevelItem(item)
         item.setSelected(key in selected)
 
@@ -193,7 +206,17 @@ def _fill(view: QTreeWidget, rows: list[tuple[str, list[str]]]) -> None:
 def _when(when: datetime | None) -> str:
     if when is None:
         return ""
-    return f"{when.astimezone():%a %d %b %Y %H:%M}"
+    local = when.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return f"{local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def _date(rfc5322: str) -> str:
+    try:
+        return _when(parsedate_to_datetime(rfc5322))
+    except (TypeError, ValueError):
+        return rfc5322
 
 
 def _one_line(text: str) -> str:

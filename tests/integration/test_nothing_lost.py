@@ -400,3 +400,31 @@ def test_a_message_from_the_command_line_is_kept_like_one_typed(
     qtbot.addWidget(window)
     wait_for_draft(qtbot, window, config_dir, "From a link")
     assert session.keeper(window).has_unsaved_changes()
+
+
+def test_a_sent_message_opens_read_only_and_again_as_new(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, configured: SmtpServer
+) -> None:
+    from composer.ui.message_view import MessageView
+
+    window = make_window()
+    fill(window, to="bob@example.org", cc="carl@example.org", subject="Minutes", body="Done.")
+    assert send(qtbot, window)
+    session = session_of(window)
+    [sent] = session.context.sent.summaries()
+    assert sent.reply.startswith("250")
+    session.folders.open_sent(sent.key)
+    folders = session.folders.window()
+    qtbot.addWidget(folders)
+    qtbot.waitUntil(lambda: folders.findChild(MessageView) is not None, timeout=10_000)
+    view = folders.findChild(MessageView)
+    assert view is not None
+    assert view.text.isReadOnly()
+    assert "Subject: Minutes" in view.text.toPlainText()
+    assert "Done." in view.text.toPlainText()
+    with qtbot.waitSignal(session.window_opened, timeout=10_000) as opened:
+        session.folders.edit_as_new(sent.key)
+    again = opened.args[0]
+    qtbot.addWidget(again)
+    assert (again.form.to.text(), again.form.cc.text()) == ("bob@example.org", "carl@example.org")
+    assert (again.form.subject.text(), again.form.body.toPlainText()) == ("Minutes", "Done.")
