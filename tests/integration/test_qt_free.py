@@ -9,7 +9,7 @@ from pathlib import Path
 import composer
 
 # Besides every composer.mail module: the other modules that must never need Qt.
-QT_FREE = ("composer.instance_protocol",)
+QT_FREE = ("composer.instance_protocol", "composer.context", "composer.serial_worker")
 
 # Imports each module named on the command line (and every composer.mail module) with every
 # Qt binding made unimportable, then prints the names it imported.
