@@ -19,12 +19,14 @@ def run_self_test(config_dir: Path | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from composer.app import create_main_window
+    from composer.paths import Paths
+    from composer.session import Session
 
     with tempfile.TemporaryDirectory(prefix="composer-self-test-") as scratch:
         directory = config_dir or Path(scratch)
         app = QApplication.instance() or QApplication([sys.argv[0]])
-        window = create_main_window(directory)
+        session = Session(Paths.under(directory))
+        window = session.new_window()
         outcome: list[bool] = []
 
         def finished(ok: bool) -> None:
@@ -40,7 +42,8 @@ def run_self_test(config_dir: Path | None = None) -> int:
         QTimer.singleShot(0, lambda: window.start_send(undo=False))
         app.exec()
         status = window.statusBar().currentMessage()
-        window.close()
+        # The send's thread may still be saying QUIT to the server: wait for it.
+        session.shut_down()
         if outcome != [True]:
             print(f"self-test failed: {status or 'no answer in time'}", file=sys.stderr)
             return 1
