@@ -1,0 +1,156 @@
+"""The child half of test_interrupted_writes.py: a file write of Composer's, killed at one step.
+
+Usage: ``python -m tests.integration.interrupt_child CONFIG_DIR OPERATION WRITE STEP``.
+The operation runs once unharmed as far as it needs to (a first version of the draft, the
+message queued and being sent), then is done again with the atomic writes watched: at the
+WRITE-th file written from then on (0 = the first), the process SIGKILLs itself at STEP, one
+of STEPS. Only this process's os and tempfile functions are wrapped, to find the moment; the
+files, the folder and the SMTP server (the account in CONFIG_DIR's settings) are real.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from composer.context import AppContext
+from composer.mail.draft import Draft
+from composer.mail.message import build_message
+from composer.mail.store import new_key
+from composer.paths import Paths
+
+STEPS = ("mkstemp", "write", "flush", "fsync", "replace", "dirsync")
+# How many atomic writes each operation makes once armed.
+WRITES = {"draft": 1, "outbox-add": 2, "begin": 1, "committing": 1, "delivered": 1}
+SUBJECT = "Interrupted ✓"
+MESSAGE_ID = "<draft@composer.invalid>"
+# Long enough that the second version is written in more than one piece of the file.
+LONGER = " viel länger ✓" * 2000
+
+
+def first_draft() -> Draft:
+    return Draft(to="zoe@example.org", subject="First version", body="Erste Fassung ✓\n")
+
+
+def second_draft() -> Draft:
+    return Draft(
+        to="zoe@example.org, bob@example.net",
+        subject="Second version — longer",
+        body="Zweite Fassung," + LONGER,
+        html=f"<p>Zweite <b>Fassung</b>,{LONGER}</p>",
+    )
+
+
+def outgoing_draft() -> Draft:
+    return Draft(to="bob@example.net", subject=SUBJECT, body="Sent once, never twice. ✓\n")
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Watched:
+    """The temporary file's stream, killing the process at its step."""
+
+    def __init__(self, stream: BinaryIO, step: str) -> None:
+        self._stream = stream
+        self._step = step
+
+    def __enter__(self) -> _Watched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.__exit__(*exc)  # type: ignore[arg-type]
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def write(self, data: bytes) -> int:
+        if self._step != "write":
+            return self._stream.write(data)
+        # Half the bytes reach the file, then the process dies.
+        self._stream.write(data[: len(data) // 2])
+        self._stream.flush()
+        die()
+        return 0
+
+    def flush(self) -> None:
+        self._stream.flush()
+        if self._step == "flush":
+            die()
+
+
+def arm(write: int, step: str) -> None:
+    """Kill this process at step of the write-th atomic write from now on."""
+    mkstemp, fdopen, fsync, replace = tempfile.mkstemp, os.fdopen, os.fsync, os.replace
+    seen = {"writes": -1, "fsyncs": 0}
+
+    def target() -> bool:
+        return seen["writes"] == write
+
+    def watched_mkstemp(*args: Any, **kwargs: Any) -> Any:
+        made = mkstemp(*args, **kwargs)
+        seen["writes"] += 1
+        seen["fsyncs"] = 0
+        if target() and step == "mkstemp":
+            die()
+        return made
+
+    def watched_fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
+        stream = fdopen(fd, *args, **kwargs)
+        return _Watched(stream, step) if target() else stream
+
+    def watched_fsync(fd: int) -> None:
+        fsync(fd)
+        if target():
+            seen["fsyncs"] += 1
+            if (step, seen["fsyncs"]) in (("fsync", 1), ("dirsync", 2)):
+                die()
+
+    def watched_replace(source: Any, destination: Any) -> None:
+        replace(source, destination)
+        if target() and step == "replace":
+            die()
+
+    tempfile.mkstemp = watched_mkstemp
+    os.fdopen = watched_fdopen
+    os.fsync = watched_fsync  # type: ignore[assignment]
+    os.replace = watched_replace  # type: ignore[assignment]
+
+
+def main(config_dir: Path, operation: str, write: int, step: str) -> None:
+    context = AppContext(Paths(config_dir, config_dir))
+    if operation == "draft":
+        key, now = new_key(), context.clock()
+        context.drafts.save(key, first_draft(), sender=None, message_id=MESSAGE_ID, saved_at=now)
+        context.drafts.set_window_open(key, True)
+        arm(write, step)
+        context.drafts.save(key, second_draft(), sender=None, message_id=MESSAGE_ID, saved_at=now)
+        return
+    account = context.accounts()[0]
+    message = build_message(outgoing_draft(), account.sender(), account.reply_to)
+    if operation == "outbox-add":
+        arm(write, step)
+    entry = context.outbox.add(message, account.id)
+    if operation == "begin":
+        arm(write, step)
+    stored = context.outbox.begin(entry.key)
+
+    def before_final_dot() -> None:
+        if operation == "committing":
+            arm(write, step)
+        context.outbox.committing(entry.key, account.host)
+
+    result = context.delivery(account).send_message(stored, before_final_dot=before_final_dot)
+    if operation == "delivered":
+        arm(write, step)
+    context.outbox.delivered(entry.key, result)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    # Reaching this line means the step was never reached: the parent sees exit status 0.

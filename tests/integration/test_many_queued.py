@@ -1,0 +1,61 @@
+"""Two hundred queued messages against a server that defers some: each goes exactly once,
+one connection per account and flush."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from composer.app import create_main_window
+from composer.context import AppContext
+from composer.mail.accounts import Security
+from composer.mail.draft import Draft
+from composer.mail.message import build_message
+from composer.paths import Paths
+from tests.integration.test_nothing_lost import session_of
+from tests.servers import SmtpServer, account_for
+from tests.windows import FakeClock, configure
+
+COUNT = 200
+
+
+def queue(config_dir: Path, clock: FakeClock) -> set[str]:
+    """Put COUNT small messages in the Outbox, as Send does; their Message-IDs."""
+    context = AppContext(Paths(config_dir, config_dir), clock=clock)
+    [account] = context.accounts()
+    ids = set()
+    for number in range(COUNT):
+        draft = Draft(account_id=account.id, to=f"r{number}@example.org", subject=f"No. {number}")
+        entry = context.outbox.add(
+            build_message(draft, account.sender(), account.reply_to), account.id
+        )
+        ids.add(entry.message_id)
+    return ids
+
+
+def test_two_hundred_queued_messages_each_go_once_over_one_connection_a_round(
+    qtbot: QtBot, config_dir: Path, clock: FakeClock, plain_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(plain_server, Security.NONE, username=""))
+    ids = queue(config_dir, clock)
+    plain_server.rcpt_defer = 0.2
+    window = create_main_window(config_dir)  # its start sends what is due: the first round
+    qtbot.addWidget(window)
+    sending = session_of(window).sending
+    rounds = 1
+    qtbot.waitUntil(lambda: sending.entries() == [] or not sending.is_busy(), timeout=60_000)
+    while sending.entries() and rounds < 30:
+        qtbot.waitUntil(lambda: not sending.is_busy(), timeout=60_000)
+        clock.advance(hours=2)
+        rounds += 1
+        sending.flush_due()
+        qtbot.waitUntil(lambda: not sending.is_busy(), timeout=60_000)
+    assert sending.entries() == []
+    delivered = Counter(m["Message-ID"] for m in plain_server.received)
+    assert set(delivered) == ids
+    assert set(delivered.values()) == {1}
+    assert len(session_of(window).context.sent.summaries()) == COUNT
+    assert 2 < rounds < 30  # some were deferred, and the deferrals ended
+    assert plain_server.sessions == rounds
