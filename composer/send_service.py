@@ -126,12 +126,15 @@ class SendService(QObject):
         delay: float = 0,
         at: datetime | None = None,
         built: OutgoingMessage | None = None,
+        draft_key: str = "",
     ) -> Submission:
         """Build draft into a message and queue it: due at once, after delay seconds (the
         undo-send delay), or at the time at (send later). Watch the submission.
 
         built: the message already built from this draft (what Show Source showed), so that
-        what is sent is byte for byte what the user saw.
+        what is sent is byte for byte what the user saw. draft_key: the draft in Drafts that
+        this message was typed in; it is removed the moment the Outbox has the message, so a
+        crash can never leave it in both (and let it be sent twice).
         """
         submission = Submission(draft, account, self)
         self._handed_in[account.id] = account
@@ -141,13 +144,25 @@ class SendService(QObject):
 
         def job(_report: Report) -> object:
             message = built or self.build(draft, account)
-            return outbox.add(message, account.id, not_before=not_before, scheduled=at is not None)
+            entry = outbox.add(message, account.id, not_before=not_before, scheduled=at is not None)
+            if draft_key:
+                self._forget_draft(draft_key)
+            return entry
 
         task = Task(job, self)
         task.succeeded.connect(lambda entry: self._on_queued(submission, entry, large_ok))
         task.failed.connect(lambda error: self._end(submission, error, submission.failed))
         self._start(task)
         return submission
+
+    def _forget_draft(self, key: str) -> None:
+        drafts, writer = self._context.drafts, self._context.writer
+        try:
+            drafts.delete(key)
+        except OSError:
+            log.warning("could not remove draft %s after queueing it", key, exc_info=True)
+        # Again after any save of it the background writer is running at this moment.
+        writer.submit(("draft", key), lambda: drafts.delete(key))
 
     @staticmethod
     def build(draft: Draft, account: Account) -> OutgoingMessage:

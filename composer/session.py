@@ -190,6 +190,7 @@ class Session(QObject):
         window.restored.connect(keeper.swap_back)
         window.actions_.save_draft.triggered.connect(lambda: self._save_draft(window))
         window.close_guard = lambda: self._may_close(window)
+        window.draft_key = lambda: keeper.key
         window.new_window_requested.connect(self._on_new_window_requested)
         window.quit_requested.connect(self.quit)
         window.closed.connect(self._on_window_closed)

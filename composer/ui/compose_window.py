@@ -77,6 +77,8 @@ class ComposeWindow(QMainWindow):
         self._built: tuple[Draft, OutgoingMessage] | None = None
         # Asked before the window closes; False keeps it open (the application decides).
         self.close_guard: Callable[[], bool] = lambda: True
+        # The key in Drafts of the message shown (the application keeps the drafts).
+        self.draft_key: Callable[[], str] = lambda: ""
         self.setObjectName("composerWindow")
         self.setWindowIcon(app_icon())
         self.resize(800, 680)
@@ -227,7 +229,13 @@ class ComposeWindow(QMainWindow):
         if large_ok:
             delay = 0  # asked already: the user has just said to send it
         submission = self._sending.submit(
-            confirmed, account, large_ok=large_ok, delay=delay, at=at, built=built
+            confirmed,
+            account,
+            large_ok=large_ok,
+            delay=delay,
+            at=at,
+            built=built,
+            draft_key=self.draft_key(),
         )
         self._submission = submission
         submission.queued.connect(self._on_queued)

@@ -428,3 +428,24 @@ def test_a_sent_message_opens_read_only_and_again_as_new(
     qtbot.addWidget(again)
     assert (again.form.to.text(), again.form.cc.text()) == ("bob@example.org", "carl@example.org")
     assert (again.form.subject.text(), again.form.body.toPlainText()) == ("Minutes", "Done.")
+
+
+def test_a_queued_message_is_never_also_a_draft_even_before_the_window_hears(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, configured: SmtpServer
+) -> None:
+    import time
+
+    window = make_window()
+    session_of(window).context.set_undo_send_seconds(60)
+    fill(window, to="bob@example.org", subject="Only once")
+    key = wait_for_draft(qtbot, window, config_dir, "Only once")
+    window.action_send.trigger()
+    # The GUI thread is held here, as by a crash right after the Outbox took the message: the
+    # window has not been told, and the draft must be gone already.
+    outbox = MessageFolder(config_dir / "Outbox")
+    deadline = time.monotonic() + 10
+    while not outbox.keys() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert outbox.keys()
+    assert key not in drafts_in(config_dir).open_in_windows()
+    assert not (config_dir / "Drafts" / f"{key}.eml").exists()
