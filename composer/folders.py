@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox
 
 from composer.mail.draft_file import LoadedDraft, draft_from_message
 from composer.mail.drafts import DraftSummary
@@ -35,6 +36,7 @@ class Folders(QObject):
         self._session = session
         self._context = session.context
         self._window: FoldersWindow | None = None
+        self._reading = self._read_again = False
         session.sending.outbox_changed.connect(self.refresh)
 
     def watch(self, window: ComposeWindow) -> None:
@@ -52,7 +54,7 @@ class Folders(QObject):
             folders.refresh_requested.connect(self.refresh)
             folders.open_draft.connect(self.open_draft)
             folders.delete_draft.connect(self.delete_draft)
-            folders.send_now.connect(self._session.sending.send_now)
+            folders.send_now.connect(self.send_now)
             folders.send_all_now.connect(self._session.sending.send_all_now)
             folders.delete_queued.connect(self._session.sending.remove)
             folders.back_to_drafts.connect(self.back_to_drafts)
@@ -67,9 +69,14 @@ class Folders(QObject):
 
     @Slot()
     def refresh(self) -> None:
-        """Read the three folders on a worker; the lists follow when it is done."""
+        """Read the three folders on a worker; the lists follow when it is done. Requests
+        while a read runs make one more read after it, so the last list shown is current."""
         if self._window is None or not self._window.isVisible():
             return
+        if self._reading:
+            self._read_again = True
+            return
+        self._reading, self._read_again = True, False
         context = self._context
 
         def job() -> object:
@@ -79,6 +86,12 @@ class Folders(QObject):
 
         task = self._session.sending.run(job)
         task.succeeded.connect(self._on_read)
+        task.finished.connect(self._on_read_finished)
+
+    def _on_read_finished(self) -> None:
+        self._reading = False
+        if self._read_again:
+            self.refresh()
 
     def _on_read(self, lists: object) -> None:
         if self._window is None:
@@ -97,18 +110,38 @@ class Folders(QObject):
             existing.show()
             existing.activateWindow()
             return
-        try:
-            loaded = self._context.drafts.load(key)
-        except Exception as error:
-            self._tell(str(error))
-            self.refresh()
-            return
-        window = self._session.open_window(stored=(key, loaded))
-        self._context.writer.submit(
-            ("window", key), lambda: self._context.drafts.set_window_open(key, True)
-        )
-        if loaded.problems:
-            window.show_status(" ".join(loaded.problems))
+        drafts = self._context.drafts
+
+        def done(loaded: object) -> None:
+            assert isinstance(loaded, LoadedDraft)
+            if self._session.window_for_draft(key) is not None:
+                return  # opened twice in a row: the first is shown
+            window = self._session.open_window(stored=(key, loaded))
+            self._context.writer.submit(("window", key), lambda: drafts.set_window_open(key, True))
+            if loaded.problems:
+                window.show_status(" ".join(loaded.problems))
+
+        # Read and parsed off the GUI thread: a draft may hold copies of large attachments.
+        self._in_background(lambda: drafts.load(key), done, "Could not open the draft")
+
+    @Slot(str)
+    def send_now(self, key: str) -> None:
+        """Send Now; for a message that may have been delivered, only once the user agrees."""
+        entry = self._context.outbox.find(key)
+        if entry is not None and entry.state is EntryState.MAY_HAVE_BEEN_SENT:
+            buttons = QMessageBox.StandardButton
+            answer = QMessageBox.question(
+                self.window(),
+                "Send this message again?",
+                f"“{entry.subject or '(no subject)'}” may already have reached its recipients: "
+                f"{entry.last_error}\n\nSending it again may give them two copies. Send it "
+                "again anyway?",
+                buttons.Yes | buttons.No,
+                buttons.No,
+            )
+            if answer != buttons.Yes:
+                return
+        self._session.sending.send_now(key)
 
     @Slot(str)
     def delete_draft(self, key: str) -> None:
@@ -127,7 +160,8 @@ class Folders(QObject):
         entry = self._context.outbox.find(key)
         if entry is None or entry.state is EntryState.SENDING:
             return
-        outbox, files_dir = self._context.outbox, self._context.drafts.files_dir(new_key())
+        draft_key = new_key()
+        outbox, files_dir = self._context.outbox, self._context.drafts.files_dir(draft_key)
 
         def job() -> object:
             data = outbox.message_bytes(key)
@@ -138,11 +172,23 @@ class Folders(QObject):
 
         def done(loaded: object) -> None:
             assert isinstance(loaded, LoadedDraft)
-            window = self._session.open_window(loaded.draft)
-            window.show_status("Back from the Outbox: change what you need and send it again.")
-            self._session.sending.remove(key)
+            # Only once it is out of the Outbox: it may have gone out while it was read.
+            if not self._session.sending.remove(key):
+                self._tell(
+                    f"“{entry.subject or '(no subject)'}” is going out or has gone already, so "
+                    "it was left in the Outbox. Folders ▸ Sent shows it once it has gone."
+                )
+                return
+            self._open_as_draft(draft_key, loaded, "Back from the Outbox")
 
         self._in_background(job, done, "Could not open the message from the Outbox")
+
+    def _open_as_draft(self, draft_key: str, loaded: LoadedDraft, note: str) -> None:
+        # Under the key whose folder holds its attachments' copies, kept in Drafts at once.
+        window = self._session.open_window(stored=(draft_key, loaded), unsaved=True)
+        self._session.keeper(window).save_soon_now()
+        problems = " ".join(loaded.problems)
+        window.show_status(f"{note}: change what you need and send it again. {problems}".strip())
 
     @Slot(str)
     def open_sent(self, key: str) -> None:
@@ -159,20 +205,23 @@ class Folders(QObject):
 
     @Slot(str)
     def edit_as_new(self, key: str) -> None:
-        sent, files_dir = self._context.sent, self._context.drafts.files_dir(new_key())
+        draft_key = new_key()
+        sent, files_dir = self._context.sent, self._context.drafts.files_dir(draft_key)
 
         def job() -> object:
             summary = sent.summary(key)
+            data = sent.message_bytes(key)
+            everyone = (*summary.accepted, *summary.refused) if summary else ()
             return draft_from_message(
-                sent.message_bytes(key),
+                data,
                 account_id=summary.account_id if summary else "",
-                bcc="",
+                bcc=_bcc(data, tuple(everyone)),
                 files_dir=files_dir,
             )
 
         def done(loaded: object) -> None:
             assert isinstance(loaded, LoadedDraft)
-            self._session.open_window(loaded.draft)
+            self._open_as_draft(draft_key, loaded, "A copy of the sent message")
 
         self._in_background(job, done, "Could not open the sent message")
 

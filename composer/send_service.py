@@ -25,6 +25,7 @@ from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, SendResult, Stage
+from composer.mail.store import new_key
 from composer.tasks import Report, Task
 
 log = logging.getLogger(__name__)
@@ -88,14 +89,15 @@ class SendService(QObject):
     """Runs the Outbox and every connection check of one running Composer on worker threads.
 
     Signals:
-        finished(Submission | None, object): a message left the Outbox's hands now, with a
-            SendResult, or was kept there (an OutboxEntry) or refused (a SendError); the
-            submission is None for a message no window handed over in this run.
+        finished(Submission | None, object, str): a message left the Outbox's hands now, with
+            a SendResult, or was kept there (an OutboxEntry) or refused (a SendError); the
+            submission is None for a message no window handed over in this run; the str is
+            the message's subject.
         outbox_changed(): what the Outbox holds, or its states, changed.
         idle(): nothing is running any more.
     """
 
-    finished = Signal(object, object)
+    finished = Signal(object, object, str)
     outbox_changed = Signal()
     idle = Signal()
 
@@ -104,11 +106,16 @@ class SendService(QObject):
         self._context = context
         self._outbox = context.outbox
         self._tasks: set[Task] = set()
+        # Registered before the message is in the Outbox, so no flush can miss its window.
         self._watchers: dict[str, Submission] = {}
-        # Accounts whose due messages are going out now, each over its own connection.
+        # Accounts whose due messages are going out now, each over its own connection, and
+        # the keys each of those connections carries.
         self._flushing: dict[str, Task] = {}
-        self._large_ok: set[str] = set()
+        self._in_flight: dict[str, str] = {}
+        # Keys the user said to send now: each goes alone, a large one without the question.
+        self._send_anyway: set[str] = set()
         self._handed_in: dict[str, Account] = {}
+        self._subjects: dict[str, str] = {}
         self._cancelled_keys: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -137,6 +144,11 @@ class SendService(QObject):
         crash can never leave it in both (and let it be sent twice).
         """
         submission = Submission(draft, account, self)
+        key = submission.key = new_key()
+        self._watchers[key] = submission
+        self._subjects[key] = draft.subject
+        if large_ok:
+            self._send_anyway.add(key)
         self._handed_in[account.id] = account
         now = self._context.clock()
         not_before = at or (now + timedelta(seconds=delay) if delay > 0 else None)
@@ -144,14 +156,24 @@ class SendService(QObject):
 
         def job(_report: Report) -> object:
             message = built or self.build(draft, account)
-            entry = outbox.add(message, account.id, not_before=not_before, scheduled=at is not None)
+            try:
+                entry = outbox.add(
+                    message, account.id, not_before=not_before, scheduled=at is not None, key=key
+                )
+            except OSError as error:
+                raise SendError(
+                    ErrorKind.FILE,
+                    f"Composer could not keep the message in its Outbox ({outbox.folder.path}: "
+                    f"{error.strerror or error}), so it was not sent. Your message is unchanged; "
+                    "free some disk space or check the folder, then send again.",
+                ) from error
             if draft_key:
                 self._forget_draft(draft_key)
             return entry
 
         task = Task(job, self)
-        task.succeeded.connect(lambda entry: self._on_queued(submission, entry, large_ok))
-        task.failed.connect(lambda error: self._end(submission, error, submission.failed))
+        task.succeeded.connect(lambda entry: self._on_queued(submission, entry))
+        task.failed.connect(lambda error: self._not_queued(submission, error))
         self._start(task)
         return submission
 
@@ -170,25 +192,22 @@ class SendService(QObject):
         return build_message(draft, account.sender(), account.reply_to)
 
     def undo(self, submission: Submission) -> bool:
+        """Take a message back before it starts going out; False once it has started."""
         key = submission.key
-        if not key or key in self._busy_keys():
+        if key in self._in_flight or not self._take_out(key):
             return False
-        entry = self._outbox.find(key)
-        if entry is None or entry.state is not EntryState.WAITING:
-            return False
-        self._outbox.remove(key)
-        self.outbox_changed.emit()
+        self._watchers.pop(key, None)
         self._end(submission, SendError(ErrorKind.CANCELLED, _UNDONE), submission.failed)
         return True
 
     def cancel(self, submission: Submission) -> None:
         if submission.undo():
             return
-        key = submission.key
-        task = self._flushing.get(submission.account.id)
-        if key and task is not None and key in self._busy_keys():
-            self._cancelled_keys.add(key)
-            task.cancel()
+        account_id = self._in_flight.get(submission.key)
+        task = self._flushing.get(account_id or "")
+        if task is not None:
+            self._cancelled_keys.add(submission.key)
+            task.cancel()  # the others on that connection go again at once (see _outcome)
 
     # --- the Outbox -----------------------------------------------------------------------
 
@@ -198,67 +217,81 @@ class SendService(QObject):
     def send_now(self, key: str) -> None:
         """The user's word: send this Outbox message now, whatever state it is in (a large
         message the server gave no size for included)."""
-        self._large_ok.add(key)
-        self._outbox.send_now(key)
+        try:
+            self._outbox.send_now(key)
+        except (OutboxError, OSError) as error:
+            self._tell(error)  # gone meanwhile: sent, or deleted from another list
+        else:
+            self._send_anyway.add(key)
         self.outbox_changed.emit()
         self.flush_due()
 
     def send_all_now(self) -> None:
-        self._outbox.send_all_now()
+        """Every message waiting for a retry or its time goes now (not held ones, nor those
+        that may have been sent: those need the user's word one by one)."""
+        try:
+            self._outbox.send_all_now()
+        except (OutboxError, OSError) as error:
+            self._tell(error)
         self.outbox_changed.emit()
         self.flush_due()
 
-    def remove(self, key: str) -> None:
-        """Delete an Outbox message that is not going out right now."""
-        if key in self._busy_keys():
-            return
-        self._outbox.remove(key)
-        self.outbox_changed.emit()
+    def remove(self, key: str) -> bool:
+        """Delete an Outbox message that is not going out right now; False if it could not
+        be (it is going out, or gone already)."""
+        if key in self._in_flight or not self._take_out(key):
+            return False
         self._schedule()
+        return True
 
     @Slot()
     def flush_due(self) -> None:
         """Send whatever is due, one connection per account; then wait for the next."""
         if self._stopped:
             return
-        for account_id, entries in self._outbox.due().items():
+        try:
+            due = self._outbox.due()
+        except OSError as error:
+            self._tell(error)
+            due = {}
+        for account_id, entries in due.items():
             if account_id in self._flushing:
                 continue  # its next batch starts when this one ends
             # As the settings say now; else as it was handed in (an account given directly).
             account = self._context.account(account_id) or self._handed_in.get(account_id)
             if account is None:
-                for entry in entries:
-                    with contextlib.suppress(OutboxError):
-                        self._outbox.begin(entry.key)
-                        self._outbox.failed(entry.key, _account_gone(entry))
-                self.outbox_changed.emit()
+                self._hold(entries, _account_gone)
                 continue
             self._flush(account, entries)
         self._schedule()
 
     def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
-        large = [e for e in entries if e.key in self._large_ok]
-        # A large message the user said to send anyway goes on a connection of its own.
-        batch = large[:1] or [e for e in entries if e.key not in self._large_ok]
-        keys: list[str] = []
-        messages: list[Sendable] = []
-        for entry in batch:
-            try:
-                messages.append(self._outbox.begin(entry.key))
-            except OutboxError:  # deleted or taken back a moment ago
-                continue
-            keys.append(entry.key)
-        self.outbox_changed.emit()
-        if not keys:
-            return
-        large_ok = bool(large)
+        anyway = [e for e in entries if e.key in self._send_anyway]
+        # A message the user said to send now goes on a connection of its own, so that a
+        # large one can go without the size question.
+        batch = [e.key for e in anyway[:1] or entries]
+        large_ok = bool(anyway)
+        for entry in entries:
+            self._subjects.setdefault(entry.key, entry.subject)
         progress = _Throttle()
         delivery = self._context.delivery(account, progress=progress)
         outbox = self._outbox
         host = "the local sandbox" if account.is_sandbox else account.host.strip()
-        remember = [self._remembered(key) for key in keys]
+        remember = {key: self._remembered(key) for key in batch}
 
         def job(report: Report) -> object:
+            # Taken here, not on the GUI thread: each take is a state write with its fsync.
+            keys: list[str] = []
+            messages: list[Sendable] = []
+            for key in batch:
+                try:
+                    messages.append(outbox.begin(key))
+                except (OutboxError, OSError):  # undone, deleted or sent a moment ago
+                    report((key, None))
+                    continue
+                keys.append(key)
+            if not keys:
+                return None
             current = [0]
             progress.report = lambda step: report((keys[current[0]], step))
 
@@ -268,13 +301,16 @@ class SendService(QObject):
                 current[0] = min(index + 1, len(keys) - 1)
                 report((keys[index], outcome))
 
+            def committing(index: int) -> None:
+                outbox.committing(keys[index], host)
+
             if large_ok:
                 try:
                     result = delivery.send_message(
                         messages[0],
                         large_ok=True,
-                        before_final_dot=lambda: outbox.committing(keys[0], host),
-                        remember=remember[0],
+                        before_final_dot=lambda: committing(0),
+                        remember=remember[keys[0]],
                     )
                 except SendError as error:
                     on_result(0, error)
@@ -283,18 +319,21 @@ class SendService(QObject):
             else:
                 delivery.send_batch(
                     messages,
-                    before_final_dot=lambda index: outbox.committing(keys[index], host),
+                    before_final_dot=committing,
                     on_result=on_result,
-                    remember=remember,
+                    remember=[remember[key] for key in keys],
                 )
             return None
 
         task = Task(job, self, cancel=delivery.cancel)
         task.progressed.connect(self._on_flush_report)
-        task.failed.connect(lambda error: self._on_flush_failed(keys, error))
-        task.finished.connect(lambda: self._on_flush_finished(account.id))
+        task.failed.connect(lambda error: self._on_flush_failed(batch, error))
+        task.finished.connect(lambda: self._on_flush_finished(account.id, batch))
         self._flushing[account.id] = task
+        for key in batch:
+            self._in_flight[key] = account.id
         self._start(task)
+        self.outbox_changed.emit()
 
     def _remembered(self, key: str) -> Sequence[Address]:
         submission = self._watchers.get(key)
@@ -305,12 +344,16 @@ class SendService(QObject):
     @Slot(object)
     def _on_flush_report(self, report: object) -> None:
         key, what = cast(tuple[str, object], report)
-        submission = self._watchers.get(key)
+        if what is None:  # not taken: it was no longer waiting
+            self._in_flight.pop(key, None)
+            return
         if isinstance(what, Progress):
+            submission = self._watchers.get(key)
             if submission is not None:
                 submission.progressed.emit(what)
             return
-        self._large_ok.discard(key)
+        self._in_flight.pop(key, None)
+        self._send_anyway.discard(key)
         self.outbox_changed.emit()
         self._outcome(key, what)
 
@@ -318,61 +361,107 @@ class SendService(QObject):
         submission = self._watchers.pop(key, None)
         cancelled = key in self._cancelled_keys
         self._cancelled_keys.discard(key)
+        subject = self._subjects.pop(key, "")
         if isinstance(outcome, SendResult):
-            self._end(submission, outcome, submission.sent if submission else None)
+            self._end(submission, outcome, submission.sent if submission else None, subject)
             return
-        entry = self._outbox.find(key)
-        if isinstance(outcome, SendError) and outcome.kind is ErrorKind.CANCELLED and cancelled:
-            if entry is not None:
-                self._outbox.remove(key)
-            self._end(submission, SendError(ErrorKind.CANCELLED, _CANCELLED), _failed(submission))
-        elif entry is not None and submission is not None and submission.watched and _held(entry):
+        entry = self._find(key)
+        if isinstance(outcome, SendError) and outcome.kind is ErrorKind.CANCELLED:
+            if cancelled:
+                self._take_out(key)
+                cancel = SendError(ErrorKind.CANCELLED, _CANCELLED)
+                self._end(submission, cancel, _failed(submission), subject)
+                return
+            # Stopped because another message on its connection was cancelled, or the
+            # program is exiting: released, it goes again with the next flush.
+            if submission is not None:
+                self._watchers[key] = submission
+            self._subjects[key] = subject
+            return
+        if entry is not None and submission is not None and submission.watched and _held(entry):
             # Refused for good while its window still shows it: the window has the message
             # to change and send again, so the Outbox lets go of its copy.
-            self._outbox.remove(key)
-            self._end(submission, outcome, submission.failed)
+            self._take_out(key)
+            self._end(submission, outcome, submission.failed, subject)
         elif entry is not None:
-            self._end(submission, entry, submission.deferred if submission else None)
+            self._end(submission, entry, submission.deferred if submission else None, subject)
         else:
-            self._end(submission, outcome, _failed(submission))
+            self._end(submission, outcome, _failed(submission), subject)
 
     def _on_flush_failed(self, keys: list[str], error: SendError) -> None:
         # Only a fault in Composer gets here (the transport reports through on_result).
         for key in keys:
-            entry = self._outbox.find(key)
+            if key not in self._in_flight:
+                continue  # its outcome was reported already
+            self._in_flight.pop(key, None)
+            entry = self._find(key)
             if entry is not None and entry.state is EntryState.SENDING:
-                self._outbox.failed(key, error)
+                with contextlib.suppress(OSError, OutboxError):
+                    self._outbox.failed(key, error)
             self._outcome(key, error)
         self.outbox_changed.emit()
 
-    def _on_flush_finished(self, account_id: str) -> None:
+    def _on_flush_finished(self, account_id: str, keys: list[str]) -> None:
         self._flushing.pop(account_id, None)
+        for key in keys:
+            self._in_flight.pop(key, None)
         if not self._stopped:
-            self.flush_due()  # what came due meanwhile, or the rest of a large batch
+            self.flush_due()  # what came due meanwhile, or the rest of the queue
 
-    def _on_queued(self, submission: Submission, entry: OutboxEntry, large_ok: bool) -> None:
-        submission.key = entry.key
-        self._watchers[entry.key] = submission
-        if large_ok:
-            self._large_ok.add(entry.key)
+    def _on_queued(self, submission: Submission, entry: OutboxEntry) -> None:
+        if self._watchers.get(entry.key) is not submission:
+            return  # undone or finished already
         submission.queued.emit(entry)
         self.outbox_changed.emit()
         if entry.scheduled:
             # Send later: the window is done with it; the Outbox sends it at its time.
             self._watchers.pop(entry.key, None)
-            self._end(submission, entry, submission.deferred)
+            self._end(submission, entry, submission.deferred, entry.subject)
         self.flush_due()
 
+    def _not_queued(self, submission: Submission, error: SendError) -> None:
+        self._watchers.pop(submission.key, None)
+        self._send_anyway.discard(submission.key)
+        subject = self._subjects.pop(submission.key, "")
+        self._end(submission, error, submission.failed, subject)
+
+    def _hold(
+        self, entries: Sequence[OutboxEntry], why: Callable[[OutboxEntry], SendError]
+    ) -> None:
+        for entry in entries:
+            with contextlib.suppress(OutboxError, OSError):
+                self._outbox.begin(entry.key)
+                self._outbox.failed(entry.key, why(entry))
+        self.outbox_changed.emit()
+
+    def _take_out(self, key: str) -> bool:
+        try:
+            self._outbox.remove(key)
+        except (OutboxError, OSError):
+            return False
+        self.outbox_changed.emit()
+        return True
+
+    def _find(self, key: str) -> OutboxEntry | None:
+        try:
+            return self._outbox.find(key)
+        except OSError:
+            return None
+
+    def _tell(self, error: Exception) -> None:
+        log.warning("Outbox: %s", error)
+        self._context.notify(str(error))
+
     def _schedule(self) -> None:
-        due = self._outbox.next_due()
+        try:
+            due = self._outbox.next_due()
+        except OSError:
+            due = None
         if due is None or self._stopped:
             self._timer.stop()
             return
         wait = (due - self._context.clock()).total_seconds()
         self._timer.start(min(_MAX_WAIT_MS, max(0, int(wait * 1000) + 1)))
-
-    def _busy_keys(self) -> set[str]:
-        return {e.key for e in self._outbox.entries() if e.state is EntryState.SENDING}
 
     # --- connection checks and other work -------------------------------------------------
 
@@ -430,12 +519,16 @@ class SendService(QObject):
         task.start()
 
     def _end(
-        self, submission: Submission | None, outcome: object, signal: SignalInstance | None
+        self,
+        submission: Submission | None,
+        outcome: object,
+        signal: SignalInstance | None,
+        subject: str = "",
     ) -> None:
         if submission is not None and signal is not None:
             signal.emit(outcome)
             submission.finished.emit()
-        self.finished.emit(submission, outcome)
+        self.finished.emit(submission, outcome, subject)
         if submission is not None:
             submission.deleteLater()
 

@@ -14,7 +14,7 @@ from composer.mail.draft import Draft
 from composer.mail.draft_file import LoadedDraft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import EntryState, OutboxEntry
-from composer.mail.progress import SendResult
+from composer.mail.progress import SendResult, permanently_refused
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
 from composer.send_service import SendService, Submission
@@ -112,10 +112,14 @@ class Session(QObject):
         return window
 
     def open_window(
-        self, draft: Draft | None = None, *, stored: tuple[str, LoadedDraft] | None = None
+        self,
+        draft: Draft | None = None,
+        *,
+        stored: tuple[str, LoadedDraft] | None = None,
+        unsaved: bool = False,
     ) -> ComposeWindow:
         """Build, show and raise a compose window filled from draft (or a stored draft)."""
-        window = self.new_window(draft, stored=stored)
+        window = self.new_window(draft, stored=stored, unsaved=unsaved)
         window.show()
         # A new window is mapped on top already; activating asks the window manager for
         # focus too (raise_() would add nothing, and the offscreen platform warns about it).
@@ -156,7 +160,11 @@ class Session(QObject):
     @Slot()
     def quit(self) -> None:
         """Close every window (asking once about all unsaved messages), then end."""
-        unsaved = [w for w in self._windows if self._keepers[w].has_unsaved_changes()]
+        unsaved = [
+            w
+            for w in self._windows
+            if not w.is_sending() and self._keepers[w].has_unsaved_changes()
+        ]
         choice: CloseChoice | None = None
         if unsaved:
             choice = ask_keep(unsaved[0], len(unsaved))
@@ -238,18 +246,20 @@ class Session(QObject):
         for window in self._windows:
             window.show_message(message)
 
-    @Slot(object, object)
-    def _on_send_finished(self, submission: Submission | None, outcome: object) -> None:
+    @Slot(object, object, str)
+    def _on_send_finished(
+        self, submission: Submission | None, outcome: object, subject: str
+    ) -> None:
         if submission is not None and submission.watched:
             return  # its window shows the outcome
-        if isinstance(outcome, SendResult) and outcome.refused and submission is not None:
-            # Some recipients still need it: the message comes back for them.
+        named = f"“{subject.strip() or '(no subject)'}”"
+        if isinstance(outcome, SendResult) and permanently_refused(outcome) and submission:
+            # Some recipients will not get it as it is: the message comes back for them.
             window = self.open_window(submission.draft)
             window.show_status(outcome.summary)
         elif isinstance(outcome, SendResult):
-            subject = submission.draft.subject.strip() if submission else ""
             log.info("sent without a window watching: %s", outcome.summary)
-            self.bridge.post(f"“{subject or '(no subject)'}”: {outcome.summary}")
+            self.bridge.post(f"{named}: {outcome.summary}")
         elif isinstance(outcome, OutboxEntry):
             level = Level.INFO if outcome.state is EntryState.WAITING else Level.WARNING
             self.bridge.post(describe_entry(outcome), level)
@@ -258,7 +268,7 @@ class Session(QObject):
             and outcome.kind is not ErrorKind.CANCELLED
             and submission is not None
         ):
-            # Refused for good after its window closed: the message comes back to be changed.
+            # Refused before it reached the Outbox (a file gone, say): it comes back to be fixed.
             window = self.open_window(submission.draft)
             window.show_status(f"This message was not sent: {outcome.message}")
 

@@ -200,7 +200,8 @@ def printable(text: str) -> str:
 
 def _private_folder(path: Path) -> None:
     if not path.is_dir():
-        path.mkdir(mode=0o700, exist_ok=True)
+        # The Drafts folder itself may not exist yet (nothing was saved in it before).
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _holds(path: Path, data: bytes) -> bool:

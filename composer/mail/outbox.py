@@ -201,6 +201,7 @@ class Outbox:
         *,
         not_before: datetime | None = None,
         scheduled: bool = False,
+        key: str = "",
     ) -> OutboxEntry:
         """Queue message, sent from not_before on (the undo delay, or Send later when
         scheduled) or now.
@@ -211,7 +212,8 @@ class Outbox:
         now = self._now()
         if not_before is not None and not_before.tzinfo is None:
             raise ValueError("not_before must be timezone-aware")
-        key = new_key()
+        # The caller may choose the key (store.new_key()) to know it before the entry exists.
+        key = key or new_key()
         envelope = message.envelope
         pieces = message.chunks()
         subject, to, pieces = peek_display(pieces, envelope.recipients)
@@ -407,9 +409,11 @@ class Outbox:
             self._make_due(key, state)
 
     def send_all_now(self) -> list[str]:
-        """send_now for every entry not being sent; returns their keys."""
+        """send_now for every entry waiting for a retry or its time; returns their keys.
+
+        Held messages and those that may have been sent need the user's word one by one."""
         with self._lock:
-            keys = [e.key for e in self.entries() if e.state is not EntryState.SENDING]
+            keys = [e.key for e in self.entries() if e.state is EntryState.WAITING]
             for key in keys:
                 self.send_now(key)
             return keys

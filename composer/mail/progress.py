@@ -68,15 +68,35 @@ class SendResult:
         count = len(self.accepted)
         noun = "recipient" if count == 1 else "recipients"
         via = f"the local sandbox ({self.host})" if self.stored_at else self.host
-        if self.refused:
-            total = count + len(self.refused)
+        later = {r: reply for r, reply in self.refused.items() if _temporary(reply)}
+        refused = {r: reply for r, reply in self.refused.items() if not _temporary(reply)}
+        total = count + len(self.refused)
+        if refused:
             text = (
                 f"Sent to {count} of {total} recipients via {via}; they got it, but the "
-                f"server refused {describe_refused(self.refused)}. Correct those addresses and "
+                f"server refused {describe_refused(refused)}. Correct those addresses and "
                 "send again to them."
             )
+        elif later:
+            text = f"Sent to {count} of {total} recipients via {via}."
         else:
             text = f"Sent to {count} {noun} via {via}."
+        if later:
+            text += (
+                f" The server asked to try {describe_refused(later)} again later: the Outbox "
+                "does that by itself, so do not send it to them again."
+            )
         if self.stored_at:
             text += f" Saved as {self.stored_at}"
         return text
+
+
+def permanently_refused(result: SendResult) -> dict[str, tuple[int, str]]:
+    """The recipients result's server refused for good (5xx): the user must act for them.
+
+    Those refused for now (4xx) are the Outbox's: it tries them again by itself."""
+    return {r: reply for r, reply in result.refused.items() if not _temporary(reply)}
+
+
+def _temporary(reply: tuple[int, str]) -> bool:
+    return 400 <= reply[0] < 500

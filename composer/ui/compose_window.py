@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from composer.mail.eml import write_outgoing
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage
 from composer.mail.outbox import EntryState, OutboxEntry
-from composer.mail.progress import Progress, SendResult
+from composer.mail.progress import Progress, SendResult, permanently_refused
 from composer.mail.source import outgoing_source
 from composer.message_bridge import Level, Message
 from composer.send_service import SendService, Submission
@@ -147,7 +148,8 @@ class ComposeWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
-        self.statusBar().setToolTip(text)
+        # A tooltip is rich text when it looks like it; server replies and subjects must not be.
+        self.statusBar().setToolTip(f"<p>{html.escape(text)}</p>")
 
     def show_message(self, message: Message) -> None:
         """A message from the application, in the status bar; a warning in a box as well."""
@@ -290,8 +292,9 @@ class ComposeWindow(QMainWindow):
         if not self._is_current():
             return
         self._finish()
-        if not result.refused:
-            # Clear what was sent; keep it when some recipients still need it.
+        if not permanently_refused(result):
+            # Clear what was sent (those the server asked to try later are the Outbox's);
+            # keep it when some recipients were refused and need the user to act.
             self._start_new(None)
         else:
             self.given_back.emit()
@@ -420,9 +423,15 @@ class ComposeWindow(QMainWindow):
 
             def job() -> object:
                 outgoing = built or self._sending.build(draft, account)
-                return write_outgoing(outgoing, Path(path))
+                write_outgoing(outgoing, Path(path))
+                return outgoing
 
-            self._run(job, lambda _: self.show_status(f"Saved as {path}."))
+            def done(outgoing: object) -> None:
+                assert isinstance(outgoing, OutgoingMessage)
+                self._built = (draft, outgoing)  # what is sent next is what was saved
+                self.show_status(f"Saved as {path}.")
+
+            self._run(job, done)
 
     def _run(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
         task = self._sending.run(job)
@@ -506,7 +515,7 @@ def describe_entry(entry: OutboxEntry) -> str:
     """What the status bar says about a message that waits in the Outbox."""
     subject = entry.subject or "(no subject)"
     if entry.state is EntryState.MAY_HAVE_BEEN_SENT:
-        return f"“{subject}” may have been sent: {entry.last_error} It is kept in the Outbox."
+        return f"“{subject}”: {entry.last_error} It is kept in the Outbox."
     if entry.state is EntryState.HELD:
         return f"“{subject}” was not sent: {entry.last_error} It is kept in the Outbox."
     when = describe_time(entry.next_attempt) if entry.next_attempt else "soon"

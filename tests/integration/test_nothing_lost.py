@@ -124,10 +124,14 @@ def test_closing_asks_and_save_keeps_a_draft_that_reopens(
     other = create_main_window(config_dir)
     qtbot.addWidget(other)
     assert other.form.subject.text() == ""
-    session_of(other).folders.open_draft(summary.key)
-    reopened = next(w for w in session_of(other).windows() if w is not other)
+    with qtbot.waitSignal(session_of(other).window_opened, timeout=10_000) as opened:
+        session_of(other).folders.open_draft(summary.key)
+    reopened = opened.args[0]
     qtbot.addWidget(reopened)
     assert snapshot(reopened) == typed
+    # Opening it again shows the same window, not a second copy.
+    session_of(other).folders.open_draft(summary.key)
+    assert len(session_of(other).windows()) == 2
 
 
 def test_closing_and_discarding_leaves_no_draft(
@@ -449,3 +453,122 @@ def test_a_queued_message_is_never_also_a_draft_even_before_the_window_hears(
     assert outbox.keys()
     assert key not in drafts_in(config_dir).open_in_windows()
     assert not (config_dir / "Drafts" / f"{key}.eml").exists()
+
+
+def test_recipients_asked_to_wait_are_the_outboxs_and_nobody_gets_two_copies(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    configured: SmtpServer,
+    clock: FakeClock,
+) -> None:
+    configured.rcpt_replies["bob@example.org"] = "451 4.7.1 Greylisted, try again later"
+    window = make_window()
+    fill(window, to="alice@example.org, bob@example.org", subject="Both")
+    assert send(qtbot, window)
+    status = window.statusBar().currentMessage()
+    assert "do not send it to them again" in status
+    assert window.form.subject.text() == ""  # nothing left for the user to send again
+    session = session_of(window)
+    [entry] = session.sending.entries()
+    assert entry.envelope.recipients == ("bob@example.org",)
+    del configured.rcpt_replies["bob@example.org"]
+    clock.advance(hours=2)
+    with qtbot.waitSignal(session.sending.finished, timeout=20_000):
+        session.sending.flush_due()
+    assert [rcpts for _, rcpts in configured.envelopes] == [
+        ("alice@example.org",),
+        ("bob@example.org",),
+    ]
+    assert session.sending.entries() == []
+
+
+def test_back_to_drafts_keeps_attachment_copies_under_the_windows_draft(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, tmp_path: Path
+) -> None:
+    server = plaintext_server().start()
+    port = server.port
+    server.stop()
+    configure(config_dir, account_for(server, Security.NONE, username="", port=port, timeout=2))
+    attached = tmp_path / "report.pdf"
+    attached.write_bytes(b"%PDF-1.4 report")
+    window = make_window()
+    fill(window, to="bob@example.org", subject="With a file")
+    window.attach_files([attached])
+    assert not send(qtbot, window)
+    attached.unlink()  # the Outbox holds the only copy now
+    session = session_of(window)
+    key = session.sending.entries()[0].key
+    with qtbot.waitSignal(session.window_opened, timeout=10_000) as opened:
+        session.folders.back_to_drafts(key)
+    back = opened.args[0]
+    qtbot.addWidget(back)
+    [restored] = back.form.attachment_list.attachments()
+    assert restored.name == "report.pdf"
+    assert restored.path.read_bytes() == b"%PDF-1.4 report"
+    assert restored.path.parent.name == session.keeper(back).key
+    session.context.writer.flush(5)
+    # The next start keeps the copy: it belongs to a draft that exists.
+    assert drafts_in(config_dir).recover() == []
+    assert restored.path.exists()
+
+
+def test_a_flush_that_takes_a_message_at_once_still_reports_to_its_window(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, configured: SmtpServer
+) -> None:
+    import time
+
+    window = make_window()
+    fill(window, to="bob@example.org", subject="Quick")
+    session = session_of(window)
+    window.action_send.trigger()
+    outbox = MessageFolder(config_dir / "Outbox")
+    deadline = time.monotonic() + 10
+    while not outbox.keys() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # A retry timer (say) runs before the window has heard that the Outbox has it.
+    session.sending.flush_due()
+    qtbot.waitUntil(lambda: not window.is_sending(), timeout=20_000)
+    assert window.statusBar().currentMessage().startswith("Sent to 1 recipient")
+    assert len(configured.received) == 1
+
+
+def test_stale_outbox_rows_are_harmless(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, configured: SmtpServer
+) -> None:
+    window = make_window()
+    session = session_of(window)
+    gone = "18ed000000000000-0000abcd"  # no such message
+    assert not session.sending.remove(gone)
+    session.sending.send_now(gone)  # tells the user; raises nothing
+    session.folders.send_now(gone)
+
+
+def test_save_as_eml_then_send_sends_the_same_bytes(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    configured: SmtpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    saved = tmp_path / "saved.eml"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(saved), ""))
+    window = make_window()
+    fill(window, to="bob@example.org", subject="Kept", body="Same")
+    window.actions_.save_eml.trigger()
+    qtbot.waitUntil(lambda: "Saved as" in window.statusBar().currentMessage(), timeout=10_000)
+    assert send(qtbot, window)
+    assert configured.raw == [saved.read_bytes()]
+
+
+def test_the_status_tooltip_shows_server_text_as_plain_text(
+    qtbot: QtBot, make_window: MakeWindow, configured: SmtpServer
+) -> None:
+    window = make_window()
+    window.show_status('554 <img src="file:///dev/zero"> no')
+    tip = window.statusBar().toolTip()
+    assert "<img" not in tip
+    assert "&lt;img" in tip

@@ -60,16 +60,17 @@ def test_a_submission_reports_progress_then_the_result_on_the_gui_thread(
 def test_the_service_tells_whether_a_window_still_watches(
     qtbot: QtBot, service: SendService
 ) -> None:
-    submission = service.submit(Draft(to="bob@example.org"), sandbox_account())
+    submission = service.submit(Draft(to="bob@example.org", subject="Hi"), sandbox_account())
     submission.release()
 
     with qtbot.waitSignal(service.finished, timeout=20_000) as ended:
         pass
 
-    finished, outcome = ended.args
+    finished, outcome, subject = ended.args
     assert finished is submission
     assert not finished.watched
     assert isinstance(outcome, SendResult)
+    assert subject == "Hi"
 
 
 def test_cancel_stops_a_send_that_waits_for_a_silent_server(
