@@ -189,6 +189,18 @@ class _TrackedSMTP(SMTP):
             status = self._owner.greeting or status
         await super().push(status)
 
+    async def smtp_DATA(self, arg: str) -> None:
+        if not self._owner.drop_in_data:
+            await super().smtp_DATA(arg)
+            return
+        # Take the start of the message, then hang up before the final dot: a server (or a
+        # network) that fails half-way through. Nothing was delivered.
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.read(1)
+        with self._owner.lock:
+            self._owner.commands.append("DATA")
+        self.transport.close()
+
     def connection_lost(self, error: Exception | None) -> None:
         try:
             super().connection_lost(error)
@@ -253,6 +265,8 @@ class SmtpServer:
         self.data_reply = ""
         self.data_replies: dict[int, str] = {}
         self.drop_at_mail: set[int] = set()
+        # Hang up in the middle of DATA, after the first bytes of the message.
+        self.drop_in_data = False
         self.rcpt_defer = 0.0
         self.rcpt_random = random.Random(8)
         self.messages_read = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,11 +63,14 @@ def mended(server: SmtpServer, port: int, *, restart: bool) -> None:
     server.greeting = ""
     server.rcpt_replies.clear()
     server.drop_at_mail = set()
+    server.drop_in_data = False
     server.data_reply = ""
 
 
 @pytest.mark.parametrize(
-    "fault", [stopped, greeting_421, rcpt_451, rcpt_452, drop_at_mail], ids=lambda f: f.__name__
+    "fault",
+    [stopped, greeting_421, rcpt_451, rcpt_452, drop_at_mail],
+    ids=lambda f: f.__name__,
 )
 def test_a_passing_fault_queues_the_message_which_is_then_delivered_once(
     qtbot: QtBot,
@@ -165,4 +169,34 @@ def test_no_answer_after_the_final_dot_may_have_been_sent_until_the_user_says(
         session.sending.send_now(entry.key)  # the user's word
     assert session.sending.entries() == []
     assert copies(server, entry.message_id) == 2
+    assert sent_copies(session, entry.message_id) == 1
+
+
+def test_a_connection_lost_in_the_middle_of_the_message_is_retried_and_delivered_once(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    clock: FakeClock,
+    server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    # Large enough that Composer is still writing it when the server hangs up: the final
+    # dot never left, so nothing was delivered and a retry is safe.
+    attached = tmp_path / "large.bin"
+    attached.write_bytes(os.urandom(12_000_000))
+    configure(config_dir, account_for(server, Security.NONE, username="", timeout=5))
+    window = make_window()
+    fill(window, to="bob@example.org", subject="Half way", body="Big")
+    window.attach_files([attached])
+    server.drop_in_data = True
+    assert not send(qtbot, window)
+    session = session_of(window)
+    [entry] = session.sending.entries()
+    assert entry.state is EntryState.WAITING, entry.last_error
+    assert "nobody got it" in entry.last_error
+    server.drop_in_data = False
+    clock.advance(hours=1, minutes=15)
+    with qtbot.waitSignal(session.sending.finished, timeout=30_000):
+        session.sending.flush_due()
+    assert copies(server, entry.message_id) == 1
     assert sent_copies(session, entry.message_id) == 1
