@@ -13,6 +13,7 @@ have been delivered" (never resent without the user's word).
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import os
@@ -191,6 +192,9 @@ class Outbox:
         self._random = random
         self._lock = threading.RLock()
         self._heads: dict[str, _Head] = {}
+        # Only this Outbox writes its states, so what it wrote last is what is on disk:
+        # lists and timers read them from memory, never from the disk on the GUI thread.
+        self._states: dict[str, dict[str, Any]] = {}
 
     # Queueing and listing
 
@@ -233,7 +237,7 @@ class Outbox:
         state = _new_state(now, not_before, scheduled)
         with self._lock:
             # The state goes first: the moment the message appears, it says when it is due.
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
         try:
             self.folder.write(key, chain([head], pieces))
         except BaseException:
@@ -293,7 +297,7 @@ class Outbox:
                 started_at=self._now().isoformat(),
                 committed=False,
             )
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
             return StoredMessage(self.folder.file(key), head, _envelope(head, state))
 
     def committing(self, key: str, host: str = "") -> None:
@@ -301,7 +305,7 @@ class Outbox:
         with self._lock:
             _, state = self._sending(key)
             state.update(committed=True, committed_at=self._now().isoformat(), server=host)
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
 
     def delivered(self, key: str, result: SendResult) -> str:
         """Record key as sent (its Sent record) and take it out; returns the Sent key.
@@ -350,7 +354,7 @@ class Outbox:
                 note=" ".join(filter(None, [str(state.get("note", "")), _refused_note(never)])),
                 updated_at=now.isoformat(),
             )
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
         return sent_key
 
     def failed(self, key: str, error: SendError) -> None:
@@ -384,7 +388,7 @@ class Outbox:
                 state["state"] = EntryState.HELD.value
             if state["state"] != EntryState.MAY_HAVE_BEEN_SENT.value:
                 state["committed"] = False
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
 
     # What the user asks for
 
@@ -493,7 +497,7 @@ class Outbox:
             f"(at {when}), before the server answered: it may have been delivered. Check "
             "with a recipient before sending it again.",
         )
-        self.folder.write_state(key, state)
+        self._write_state(key, state)
         return f"“{head.subject}” may have been sent: {state['last_error']}"
 
     def _settle_recorded(self, key: str, head: _Head, rounds: int) -> str:
@@ -510,7 +514,7 @@ class Outbox:
             return f"“{head.subject}” had been sent already; it was taken out of the Outbox."
         state = _new_state(self._now(), None, scheduled=False)
         state.update(round=rounds, recipients=left)
-        self.folder.write_state(key, state)
+        self._write_state(key, state)
         return (
             f"“{head.subject}” had been sent to some recipients; it will be sent to "
             f"{', '.join(left)}."
@@ -539,7 +543,7 @@ class Outbox:
             committed=False,
             updated_at=now.isoformat(),
         )
-        self.folder.write_state(key, state)
+        self._write_state(key, state)
 
     def _unrecorded(self, key: str, result: SendResult, error: Exception) -> None:
         """Delivered, but the Sent copy could not be written: kept, and never sent again
@@ -554,17 +558,30 @@ class Outbox:
                 f"it in Sent ({error}), so it is kept here. Do not send it again.",
                 updated_at=self._now().isoformat(),
             )
-            self.folder.write_state(key, state)
+            self._write_state(key, state)
 
     def _forget(self, key: str) -> None:
         self.folder.delete(key)
         self._heads.pop(key, None)
+        self._states.pop(key, None)
+
+    def _write_state(self, key: str, state: dict[str, Any]) -> None:
+        self.folder.write_state(key, state)
+        self._states[key] = copy.deepcopy(state)
+
+    def _read_state(self, key: str) -> dict[str, Any] | None:
+        if key not in self._states:
+            state = self.folder.read_state(key)
+            if state is None:
+                return None
+            self._states[key] = state
+        return copy.deepcopy(self._states[key])
 
     def _loaded(self, key: str) -> tuple[_Head, dict[str, Any]]:
         head = self._head(key)
         if head is None:
             raise OutboxError(f"The message {key} is no longer in the Outbox.")
-        state = self.folder.read_state(key)
+        state = self._read_state(key)
         if state is None or not _state_is_valid(state):
             # Unreadable state: the entry waits, due at once (recover() writes this down).
             state = _new_state(head.queued_at, None, scheduled=False)
