@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -99,6 +100,10 @@ class ComposeWindow(QMainWindow):
         self.undo_button.setDefaultAction(self.actions_.undo_send)
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
+        # Counts the undo delay down in the status bar.
+        self._countdown = QTimer(self, interval=1000)
+        self._countdown.timeout.connect(self._show_countdown)
+        self._due: datetime | None = None
         self._fill_accounts()
         self.form.identity.start(self.form.account())
         self.form.from_account.currentIndexChanged.connect(self._on_account_chosen)
@@ -185,6 +190,20 @@ class ComposeWindow(QMainWindow):
     def _set_undoable(self, undoable: bool) -> None:
         self.actions_.undo_send.setEnabled(undoable)
         self.undo_button.setVisible(undoable)
+        if undoable:
+            self._countdown.start()
+            self._show_countdown()
+        else:
+            self._countdown.stop()
+
+    @Slot()
+    def _show_countdown(self) -> None:
+        if self._due is None:
+            return
+        wait = math.ceil((self._due - self._context.clock()).total_seconds())
+        if wait > 0:
+            noun = "second" if wait == 1 else "seconds"
+            self.show_status(f"Sending in {wait} {noun}… Undo Send takes it back.")
 
     # --- sending --------------------------------------------------------------------------
 
@@ -261,10 +280,9 @@ class ComposeWindow(QMainWindow):
         self.handed_over.emit()
         if entry.scheduled or entry.next_attempt is None:
             return
-        wait = (entry.next_attempt - self._context.clock()).total_seconds()
-        if wait > 0.5:
+        self._due = entry.next_attempt
+        if (self._due - self._context.clock()).total_seconds() > 0.5:
             self._set_undoable(True)
-            self.show_status(f"Sending in {round(wait)} seconds… Undo takes it back.")
 
     @Slot()
     def cancel_send(self) -> None:

@@ -295,6 +295,8 @@ def test_undo_within_the_delay_sends_nothing_and_gives_the_message_back(
     window.action_send.trigger()
     qtbot.waitUntil(window.actions_.undo_send.isEnabled, timeout=10_000)
     assert window.undo_button.isVisible()
+    assert window.statusBar().currentMessage().startswith("Sending in ")
+    assert "Undo Send takes it back" in window.statusBar().currentMessage()
     with qtbot.waitSignal(window.send_finished, timeout=10_000) as finished:
         window.actions_.undo_send.trigger()
     assert finished.args == [False]
