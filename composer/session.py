@@ -14,12 +14,13 @@ from composer.mail.draft import Draft
 from composer.mail.draft_file import LoadedDraft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import EntryState, OutboxEntry
+from composer.mail.outbox_notes import describe_entry
 from composer.mail.progress import SendResult, permanently_refused
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
 from composer.send_service import SendService, Submission
 from composer.ui.close_questions import CloseChoice, ask_keep
-from composer.ui.compose_window import ComposeWindow, describe_entry
+from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread
 from composer.ui.icons import use_icon_folder
 
