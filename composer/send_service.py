@@ -65,6 +65,8 @@ class Submission(QObject):
         self.draft = draft
         self.account = account
         self.key = ""
+        # The draft in Drafts the message was typed in ("" when none).
+        self.draft_key = ""
         # True while a window shows this send; a window that closes lets go of it, and the
         # application then reports the outcome instead.
         self.watched = True
@@ -144,6 +146,7 @@ class SendService(QObject):
         crash can never leave it in both (and let it be sent twice).
         """
         submission = Submission(draft, account, self)
+        submission.draft_key = draft_key
         key = submission.key = new_key()
         self._watchers[key] = submission
         self._subjects[key] = draft.subject

@@ -81,10 +81,12 @@ class Session(QObject):
         *,
         stored: tuple[str, LoadedDraft] | None = None,
         unsaved: bool = False,
+        draft_key: str = "",
     ) -> ComposeWindow:
         """Build a compose window (not shown), filled from draft or from a stored draft
         (its key in Drafts, and what was loaded from it); unsaved: the stored draft is what
-        a crash left, not one the user chose to keep."""
+        a crash left, not one the user chose to keep. draft_key: keep draft under this key
+        in Drafts (a message given back), not a new one."""
         window = ComposeWindow(self.context, self.sending)
         if stored is not None:
             key, loaded = stored
@@ -100,7 +102,7 @@ class Session(QObject):
         else:
             # Made before the draft is loaded: the fresh window is what counts as unchanged,
             # so a message from a link or the command line is kept like one typed.
-            keeper = DraftKeeper(self.context, window.draft, window)
+            keeper = DraftKeeper(self.context, window.draft, window, key=draft_key or None)
             if draft is not None:
                 window.load_draft(draft)
                 keeper.changed()
@@ -118,9 +120,10 @@ class Session(QObject):
         *,
         stored: tuple[str, LoadedDraft] | None = None,
         unsaved: bool = False,
+        draft_key: str = "",
     ) -> ComposeWindow:
         """Build, show and raise a compose window filled from draft (or a stored draft)."""
-        window = self.new_window(draft, stored=stored, unsaved=unsaved)
+        window = self.new_window(draft, stored=stored, unsaved=unsaved, draft_key=draft_key)
         window.show()
         # A new window is mapped on top already; activating asks the window manager for
         # focus too (raise_() would add nothing, and the offscreen platform warns about it).
@@ -173,7 +176,8 @@ class Session(QObject):
                 return
         self._quitting = True
         for window in list(self._windows):
-            self._keepers[window].close(choice if window in unsaved else None)
+            if not window.is_sending():  # a sending window's message is the send service's
+                self._keepers[window].close(choice if window in unsaved else None)
             window.close()
 
     def shut_down(self) -> None:
@@ -215,8 +219,12 @@ class Session(QObject):
         keeper = self._keepers.get(window)
         if keeper is None or self._quitting:
             return True
+        if window.is_sending():
+            # The send service has the message: its job takes the draft out of Drafts once the
+            # Outbox has it, and a message refused before that comes back in a window.
+            return True
         choice: CloseChoice | None = None
-        if not window.is_sending() and keeper.has_unsaved_changes():
+        if keeper.has_unsaved_changes():
             choice = ask_keep(window, 1)
             if choice is None:
                 return False
@@ -269,8 +277,9 @@ class Session(QObject):
             and outcome.kind is not ErrorKind.CANCELLED
             and submission is not None
         ):
-            # Refused before it reached the Outbox (a file gone, say): it comes back to be fixed.
-            window = self.open_window(submission.draft)
+            # Refused before it reached the Outbox (a file gone, say): it comes back to be
+            # fixed, kept under the draft it was typed in.
+            window = self.open_window(submission.draft, draft_key=submission.draft_key)
             window.show_status(f"This message was not sent: {outcome.message}")
 
     @Slot()

@@ -574,3 +574,31 @@ def test_the_status_tooltip_shows_server_text_as_plain_text(
     tip = window.statusBar().toolTip()
     assert "<img" not in tip
     assert "&lt;img" in tip
+
+
+def test_a_message_refused_before_the_outbox_after_its_window_closed_keeps_its_draft(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    configured: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    attached = tmp_path / "notes.txt"
+    attached.write_text("notes")
+    window = make_window()
+    fill(window, to="bob@example.org", subject="File gone")
+    window.attach_files([attached])
+    key = wait_for_draft(qtbot, window, config_dir, "File gone")
+    session = session_of(window)
+    attached.unlink()  # so building the message fails
+    window.action_send.trigger()
+    assert window.close()  # at once, while the message is being built
+    with qtbot.waitSignal(session.window_opened, timeout=10_000) as opened:
+        pass
+    again = opened.args[0]
+    qtbot.addWidget(again)
+    assert again.form.subject.text() == "File gone"
+    assert "not sent" in again.statusBar().currentMessage()
+    assert session.keeper(again).key == key  # the same draft, not a second one
+    session.context.writer.flush(5)
+    assert [s.key for s in drafts_in(config_dir).summaries()] == [key]
