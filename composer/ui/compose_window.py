@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,22 +20,18 @@ from PySide6.QtWidgets import (
 )
 
 from composer.context import AppContext
-from composer.mail.draft import Draft, check_recipients
+from composer.mail.draft import Draft
 from composer.mail.eml import write_outgoing
-from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage
-from composer.mail.outbox import OutboxEntry
-from composer.mail.outbox_notes import describe_entry
-from composer.mail.progress import Progress, SendResult, permanently_refused
 from composer.mail.source import outgoing_source
 from composer.message_bridge import Level, Message
-from composer.send_service import SendService, Submission
+from composer.send_service import SendService
 from composer.ui.compose_actions import build_actions, build_menus
 from composer.ui.compose_form import ComposeForm
 from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
 from composer.ui.naming import named
-from composer.ui.send_checks import confirm_large, confirm_send
+from composer.ui.send_flow import SendFlow
 from composer.ui.source_dialog import SourceDialog
 
 
@@ -73,7 +68,6 @@ class ComposeWindow(QMainWindow):
         super().__init__(parent)
         self._context = context
         self._sending = sending
-        self._submission: Submission | None = None
         self._discarded: Draft | None = None
         self._warnings: list[str] = []
         # The message Show Source last built, so that what is sent is what was shown.
@@ -101,10 +95,7 @@ class ComposeWindow(QMainWindow):
         self.undo_button.setDefaultAction(self.actions_.undo_send)
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
-        # Counts the undo delay down in the status bar.
-        self._countdown = QTimer(self, interval=1000)
-        self._countdown.timeout.connect(self._show_countdown)
-        self._due: datetime | None = None
+        self.send_flow = SendFlow(self, context, sending)
         self._fill_accounts()
         self.form.identity.start(self.form.account())
         self.form.from_account.currentIndexChanged.connect(self._on_account_chosen)
@@ -150,7 +141,38 @@ class ComposeWindow(QMainWindow):
         self._report_attach_problems(self.form.load_draft(draft))
 
     def is_sending(self) -> bool:
-        return self._submission is not None
+        return self.send_flow.is_sending()
+
+    def has_previous(self) -> bool:
+        """Whether Restore Previous Message has a message to bring back."""
+        return self._discarded is not None
+
+    def built_for(self, draft: Draft) -> OutgoingMessage | None:
+        """The message Show Source or Save as .eml built, if draft is still what it was built
+        from: what is sent is then byte for byte what was shown or saved."""
+        return self._built[1] if self._built is not None and self._built[0] == draft else None
+
+    # --- sending (the SendFlow follows it) -------------------------------------------------
+
+    @Slot()
+    def start_send(
+        self, *, large_ok: bool = False, at: datetime | None = None, undo: bool = True
+    ) -> None:
+        """Check the form, ask what needs asking, then hand the message to the SendService:
+        due at once (after the undo-send delay, unless not undo), or at the time at."""
+        self.send_flow.start(large_ok=large_ok, at=at, undo=undo)
+
+    @Slot()
+    def send_later(self) -> None:
+        self.send_flow.send_later()
+
+    @Slot()
+    def undo_send(self) -> None:
+        self.send_flow.undo()
+
+    @Slot()
+    def cancel_send(self) -> None:
+        self.send_flow.cancel()
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
@@ -172,183 +194,11 @@ class ComposeWindow(QMainWindow):
         subject = self.form.subject.text().strip() or "New Message"
         self.setWindowTitle(f"{subject} — Composer")
 
-    def _set_sending(self, sending: bool) -> None:
-        self.form.set_locked(sending)
-        for action in (
-            self.action_send,
-            self.actions_.send_later,
-            self.action_new,
-            self.action_attach,
-            self.actions_.save_draft,
-        ):
-            action.setEnabled(not sending)
-        self.action_restore.setEnabled(not sending and self._discarded is not None)
-        self.action_cancel.setEnabled(sending)
-        self.progress_bar.setVisible(sending)
-        self.progress_bar.setRange(0, 0)
-        self._set_undoable(False)
-
-    def _set_undoable(self, undoable: bool) -> None:
-        self.actions_.undo_send.setEnabled(undoable)
-        self.undo_button.setVisible(undoable)
-        if undoable:
-            self._countdown.start()
-            self._show_countdown()
-        else:
-            self._countdown.stop()
-
-    @Slot()
-    def _show_countdown(self) -> None:
-        if self._due is None:
-            return
-        wait = math.ceil((self._due - self._context.clock()).total_seconds())
-        if wait > 0:
-            noun = "second" if wait == 1 else "seconds"
-            self.show_status(f"Sending in {wait} {noun}… Undo Send takes it back.")
-
-    # --- sending --------------------------------------------------------------------------
-
-    @Slot()
-    def send_later(self) -> None:
-        """Ask when, then queue the message in the Outbox for that time."""
-        from composer.ui.send_later_dialog import ask_send_time
-
-        if self.is_sending():
-            return
-        when = ask_send_time(self, self._context.clock())
-        if when is not None:
-            self.start_send(at=when)
-
-    @Slot()
-    def start_send(
-        self, *, large_ok: bool = False, at: datetime | None = None, undo: bool = True
-    ) -> None:
-        """Check the form, ask what needs asking, then hand the message to the SendService:
-        due at once (after the undo-send delay, unless not undo), or at the time at."""
-        if self.is_sending():
-            return
-        draft = self.draft()
-        account = self._context.account(draft.account_id)
-        if account is None:
-            self.show_status("Choose an account in From, or add one in SMTP Accounts.")
-            return
-        try:
-            check_recipients(draft)
-        except SendError as error:
-            self.show_status(error.message)
-            if error.kind is ErrorKind.NO_RECIPIENTS:
-                self.form.to.setFocus()
-            return
-        confirmed = draft if large_ok else confirm_send(self, draft)
-        if confirmed is None:
-            self.show_status("Not sent. Change what you need and send again.")
-            return
-        if confirmed != draft:
-            self.form.set_recipients(confirmed)  # what the fields show is what is sent
-        self._context.remember_last_used(account.id)
-        built = self._built[1] if self._built and self._built[0] == confirmed else None
-        delay = self._context.settings.undo_send_seconds if undo and at is None else 0
-        if large_ok:
-            delay = 0  # asked already: the user has just said to send it
-        submission = self._sending.submit(
-            confirmed,
-            account,
-            large_ok=large_ok,
-            delay=delay,
-            at=at,
-            built=built,
-            draft_key=self.draft_key(),
-        )
-        self._submission = submission
-        submission.queued.connect(self._on_queued)
-        submission.progressed.connect(self._on_progress)
-        submission.sent.connect(self._on_sent)
-        submission.deferred.connect(self._on_deferred)
-        submission.failed.connect(self._on_failed)
-        self._set_sending(True)
-        self.show_status(f"Preparing the message for {account.name}…")
-
-    @Slot()
-    def undo_send(self) -> None:
-        """Take the message back while it waits out the undo-send delay."""
-        if self._submission is not None and not self._submission.undo():
-            self.show_status("Too late to undo: the message is already on its way.")
-
-    @Slot(object)
-    def _on_queued(self, entry: OutboxEntry) -> None:
-        if not self._is_current():
-            return
-        self.handed_over.emit()
-        if entry.scheduled or entry.next_attempt is None:
-            return
-        self._due = entry.next_attempt
-        if (self._due - self._context.clock()).total_seconds() > 0.5:
-            self._set_undoable(True)
-
-    @Slot()
-    def cancel_send(self) -> None:
-        if self._submission is not None:
-            self.show_status("Cancelling…")
-            self._submission.cancel()
-
-    def _is_current(self) -> bool:
-        # A submission this window no longer follows can never change what it shows.
-        return self._submission is not None and self.sender() is self._submission
-
-    @Slot(object)
-    def _on_progress(self, progress: Progress) -> None:
-        if not self._is_current() or self._submission is None or self._submission.cancelled:
-            return
-        self._set_undoable(False)
-        self.show_status(progress.text)
-        if progress.total:
-            # Kilobytes keep a 2 GB message within the progress bar's int range.
-            self.progress_bar.setRange(0, max(1, progress.total // 1024))
-            self.progress_bar.setValue(progress.sent // 1024)
-
-    @Slot(object)
-    def _on_sent(self, result: SendResult) -> None:
-        if not self._is_current():
-            return
-        self._finish()
-        if not permanently_refused(result):
-            # Clear what was sent (those the server asked to try later are the Outbox's);
-            # keep it when some recipients were refused and need the user to act.
-            self._start_new(None)
-        else:
-            self.given_back.emit()
-        self.show_status(result.summary)
-        self.send_finished.emit(True)
-
-    @Slot(object)
-    def _on_deferred(self, entry: OutboxEntry) -> None:
-        if not self._is_current():
-            return
-        self._finish()
-        self._start_new(None)
-        self.show_status(describe_entry(entry))
-        self.send_finished.emit(False)
-
-    @Slot(object)
-    def _on_failed(self, error: SendError) -> None:
-        if not self._is_current():
-            return
-        self._finish()
-        self.given_back.emit()
-        self.show_status(error.message)
-        if error.kind is ErrorKind.SIZE_UNCHECKED and confirm_large(self, error.message):
-            self.start_send(large_ok=True)
-            return
-        self.send_finished.emit(False)
-
-    def _start_new(self, previous: Draft | None) -> None:
+    def start_new_message(self, previous: Draft | None) -> None:
+        """Empty the form for a new message; previous is the one it held (None: sent)."""
         self.form.start_new()
         self._built = None
         self.started_new.emit(previous)
-
-    def _finish(self) -> None:
-        self._submission = None
-        self._set_sending(False)
 
     # --- other actions --------------------------------------------------------------------
 
@@ -358,7 +208,7 @@ class ComposeWindow(QMainWindow):
         if self.is_sending():
             return
         draft = self.draft()
-        self._start_new(draft)
+        self.start_new_message(draft)
         if draft != self.draft():
             self._discarded = draft
             self.action_restore.setEnabled(True)
@@ -406,8 +256,8 @@ class ComposeWindow(QMainWindow):
         if account is None:
             return
         draft = self.draft()
-        if self._built is not None and self._built[0] == draft:
-            built = self._built[1]
+        built = self.built_for(draft)
+        if built is not None:
             self._run(lambda: outgoing_source(built), self._on_source_ready)
             return
 
@@ -438,7 +288,7 @@ class ComposeWindow(QMainWindow):
         )
         if path:
             draft = self.draft()
-            built = self._built[1] if self._built and self._built[0] == draft else None
+            built = self.built_for(draft)
 
             def job() -> object:
                 outgoing = built or self._sending.build(draft, account)
@@ -522,9 +372,7 @@ class ComposeWindow(QMainWindow):
         if not self.close_guard():
             event.ignore()
             return
-        if self._submission is not None:
-            # The send goes on without this window; the application reports how it ended.
-            self._submission.release()
-            self._submission = None
+        # The send goes on without this window; the application reports how it ended.
+        self.send_flow.release()
         super().closeEvent(event)
         self.closed.emit()
