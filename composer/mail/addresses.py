@@ -72,10 +72,9 @@ def parse_address(text: str) -> Address | None:
     text = text.strip()
     if not text:
         return None
-    match = re.fullmatch(r"(?s)(?P<name>.*?)\s*<(?P<addr>[^<>]*)>", text)
-    if match:
-        name = match["name"].strip()
-        spec = match["addr"].strip()
+    angled = _angle_address(text)
+    if angled is not None:
+        name, spec = angled
         if len(name) >= 2 and name[0] == name[-1] == '"':
             name = re.sub(r"\\(.)", r"\1", name[1:-1])
         elif any(c in name for c in '"<>'):
@@ -91,6 +90,20 @@ def parse_address(text: str) -> Address | None:
         return Address(display_name=name, username=local, domain=domain)
     except (HeaderParseError, ValueError, IndexError):
         return None
+
+
+def _angle_address(text: str) -> tuple[str, str] | None:
+    """``Name <spec>`` split into its name and spec; None when text is not of that form.
+
+    Found with rfind rather than a regular expression: a lazy name followed by spaces made
+    a pattern backtrack quadratically on a long run of spaces (32,000 took seconds).
+    """
+    if not text.endswith(">"):
+        return None
+    start = text.rfind("<")
+    if start < 0 or ">" in text[start + 1 : -1]:
+        return None
+    return text[:start].strip(), text[start + 1 : -1].strip()
 
 
 def parse_list(text: str) -> ParsedAddresses:

@@ -71,14 +71,30 @@ def parse_mailto(url: str) -> Draft:
             _decode(raw_value, "value of a header field")
             log.info("mailto: link field %r ignored", _shown(name))
 
+    in_reply_to = texts.get("in-reply-to", "")
+    if in_reply_to and not is_message_id(in_reply_to):
+        raise MailtoError(
+            "The In-Reply-To field in the mailto: link is not a message id such as "
+            f"<1234@example.org>: '{_shown(in_reply_to)}'."
+        )
     return Draft(
         to=_join(addresses["to"]),
         cc=_join(addresses["cc"]),
         bcc=_join(addresses["bcc"]),
         subject=texts.get("subject", ""),
         body=texts.get("body", ""),
-        in_reply_to=texts.get("in-reply-to", ""),
+        in_reply_to=in_reply_to,
     )
+
+
+# RFC 5322 msg-id: "<" dot-atom-text "@" (dot-atom-text / no-fold-literal) ">", one line.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+)*"
+_MESSAGE_ID = re.compile(rf"<{_ATOM}@(?:{_ATOM}|\[[!-Z^-~]*\])>")
+
+
+def is_message_id(text: str) -> bool:
+    """Whether text is one message id (``<1234@example.org>``), at most 900 characters."""
+    return len(text) <= 900 and _MESSAGE_ID.fullmatch(text) is not None
 
 
 def _require_text(text: str) -> None:

@@ -214,7 +214,34 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         message, Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone))), tuple(bodies)
     )
     outgoing.size()  # serialise now, so a problem shows while building
+    _check_line_lengths(outgoing)
     return outgoing
+
+
+# RFC 5322 2.1.1: no line of a message may be longer than this, line break not counted.
+MAX_LINE = 998
+
+
+def _check_line_lengths(outgoing: OutgoingMessage) -> None:
+    """Refuse a message with a line longer than mail allows, naming the header it is in.
+
+    The email package folds long headers, but cannot fold inside one address: a 1,200
+    character local part would make a 1,213-octet line, which servers may cut or refuse.
+    Bodies are quoted-printable or base64 whenever a line would be too long.
+    """
+    header: bytes = b""
+    for text, _ in outgoing.segments():
+        for line in text.split(b"\r\n"):
+            if line[:1] not in (b" ", b"\t") and b":" in line:
+                header = line.split(b":", 1)[0]
+            if len(line) > MAX_LINE:
+                name = header.decode("ascii", "replace") or "a header"
+                raise SendError(
+                    ErrorKind.INVALID_MESSAGE,
+                    f"The {name} field holds something longer than mail allows on one line "
+                    f"({len(line):,} characters; at most {MAX_LINE}), such as an address with a "
+                    "very long name before the @. Shorten it and send again.",
+                )
 
 
 def _normalised_text(text: str) -> str:

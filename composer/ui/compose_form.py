@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
@@ -35,8 +43,6 @@ class ComposeForm(QWidget):
         super().__init__(parent)
         self.setObjectName("composeArea")
         self._accounts: dict[str, Account] = {}
-        # Carried from a loaded draft (a mailto: link's In-Reply-To), not shown in a field.
-        self._in_reply_to = ""
         self.from_account = named("fromAccount", QComboBox())
         self.from_account.setAccessibleName("From")
         self.to = _address_edit("to", "To", "Ann Lee <ann@example.org>, bob@example.net")
@@ -46,6 +52,14 @@ class ComposeForm(QWidget):
             edit.set_address_book(address_book)
         self.subject = named("subject", QLineEdit())
         self.subject.setAccessibleName("Subject")
+        # The message this one answers (from a mailto: link): shown, never carried unseen.
+        self.in_reply_to = named("inReplyTo", QLineEdit())
+        self.in_reply_to.setReadOnly(True)
+        self.in_reply_to.setAccessibleName("In reply to")
+        self.not_a_reply = named("notAReply", QToolButton())
+        self.not_a_reply.setText("Not a Reply")
+        self.not_a_reply.setToolTip("Send this as a new message, not threaded as a reply")
+        self.not_a_reply.clicked.connect(lambda: self._set_in_reply_to(""))
         self.attachment_panel = AttachmentPanel()
         self.attachment_list = self.attachment_panel.list
         self.body = named("body", BodyEdit())
@@ -61,6 +75,7 @@ class ComposeForm(QWidget):
             self.cc.textChanged,
             self.bcc.textChanged,
             self.subject.textChanged,
+            self.in_reply_to.textChanged,
             self.body.document().contentsChanged,
             self.attachment_list.changed,
         ):
@@ -78,6 +93,12 @@ class ComposeForm(QWidget):
             ("S&ubject:", self.subject),
         ):
             form.addRow(label, field)
+        reply_row = QHBoxLayout()
+        reply_row.addWidget(self.in_reply_to, 1)
+        reply_row.addWidget(self.not_a_reply)
+        form.addRow("In reply to:", reply_row)
+        self._form_layout, self._reply_row = form, form.rowCount() - 1
+        self._set_in_reply_to("")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.attachment_panel)
@@ -127,7 +148,7 @@ class ComposeForm(QWidget):
             html=parts.html if formatted else "",
             attachments=self.attachment_list.attachments(),
             inline_images=parts.images if formatted else (),
-            in_reply_to=self._in_reply_to,
+            in_reply_to=self.in_reply_to.text(),
         )
 
     def load_draft(self, draft: Draft) -> list[str]:
@@ -140,7 +161,7 @@ class ComposeForm(QWidget):
             self.from_account.setCurrentIndex(index)
         self.set_recipients(draft)
         self.subject.setText(draft.subject)
-        self._in_reply_to = draft.in_reply_to
+        self._set_in_reply_to(draft.in_reply_to)
         self.identity.forget()
         if draft.html:
             self.body.set_html_with_images(draft.html, draft.inline_images)
@@ -158,7 +179,7 @@ class ComposeForm(QWidget):
         for edit in (self.to, self.cc, self.bcc, self.subject):
             edit.clear()
         self.body.clear()
-        self._in_reply_to = ""
+        self._set_in_reply_to("")
         self.identity.forget()
         self.attachment_list.set_attachments(())
         self.identity.start(self.account())
@@ -167,6 +188,11 @@ class ComposeForm(QWidget):
     def attach(self, paths: list[Path]) -> list[str]:
         """Attach files; returns those that could not be attached, in words."""
         return self.attachment_list.add_files(paths)
+
+    def _set_in_reply_to(self, message_id: str) -> None:
+        self.in_reply_to.setText(message_id)
+        # Shown only for a reply, so a new message has no empty row.
+        self._form_layout.setRowVisible(self._reply_row, bool(message_id))
 
     def set_locked(self, locked: bool) -> None:
         """While a send runs the fields stay selectable and scrollable but cannot change, so
@@ -177,6 +203,7 @@ class ComposeForm(QWidget):
         self.format_bar.setEnabled(not locked)
         self.attachment_list.setEnabled(not locked)
         self.from_account.setEnabled(not locked)
+        self.not_a_reply.setEnabled(not locked)
 
 
 def _address_edit(name: str, accessible: str, placeholder: str) -> AddressLineEdit:

@@ -190,3 +190,14 @@ def test_formatted_addresses_parse_back(name, local, domain):
 
     assert parsed.addr_spec == address.addr_spec
     assert parsed.display_name == address.display_name
+
+
+def test_a_long_run_of_spaces_is_read_in_linear_time() -> None:
+    # Quadratic parsing took seconds for 32,000 spaces and would take minutes for this many
+    # (past the test timeout); linear parsing takes milliseconds.
+    typed = "ann@example.org" + " " * 400_000 + "x"
+    parsed = parse_list(typed)
+    assert parsed.valid == ()
+    assert parsed.invalid == (typed.strip(),)
+    named = parse_list("Ann" + " " * 400_000 + "<ann@example.org>")
+    assert [a.addr_spec for a in named.valid] == ["ann@example.org"]

@@ -249,3 +249,16 @@ def test_encoded_subject_and_body_come_back_unchanged(subject: str, body: str) -
     draft = parse_mailto(url)
 
     assert (draft.to, draft.subject, draft.body) == ("ann@example.org", subject, body)
+
+
+@pytest.mark.parametrize(
+    "value", ["not-an-id", "<a b@example.org>", "<a@b>%20<c@d>", "%3C@example.org%3E", "<x>"]
+)
+def test_an_in_reply_to_that_is_not_a_message_id_is_refused(value: str) -> None:
+    with pytest.raises(MailtoError, match="not a message id"):
+        parse_mailto(f"mailto:ann@example.org?in-reply-to={value}")
+
+
+def test_a_valid_in_reply_to_is_kept() -> None:
+    draft = parse_mailto("mailto:ann@example.org?in-reply-to=%3C3469A91.D10AF4C@example.com%3E")
+    assert draft.in_reply_to == "<3469A91.D10AF4C@example.com>"

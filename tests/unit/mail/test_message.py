@@ -304,3 +304,20 @@ def test_line_break_in_in_reply_to_is_refused() -> None:
             Address("Ann", "ann", "example.org"),
         )
     assert caught.value.kind is ErrorKind.INVALID_MESSAGE
+
+
+def test_an_address_too_long_for_one_line_is_refused_by_name() -> None:
+    draft = Draft(to="a" * 1200 + "@example.org", subject="x")
+    with pytest.raises(SendError, match="The To field holds something longer") as raised:
+        build_message(draft, Address("Ann", addr_spec="ann@example.org"))
+    assert raised.value.kind is ErrorKind.INVALID_MESSAGE
+
+
+def test_long_subjects_and_many_recipients_fold_within_the_limit() -> None:
+    draft = Draft(
+        to=", ".join(f"person{n}@example.org" for n in range(300)),
+        subject="word " * 400 + "x" * 2000,
+        body="y" * 5000,
+    )
+    outgoing = build_message(draft, Address("Ann", addr_spec="ann@example.org"))
+    assert max(len(line) for line in outgoing.as_bytes().split(b"\r\n")) <= 998
