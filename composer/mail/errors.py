@@ -34,6 +34,9 @@ class ErrorKind(enum.Enum):
     TLS_INTERRUPTED = "secure connection interrupted"
     STARTTLS_UNAVAILABLE = "STARTTLS not offered"
     INSECURE = "unencrypted connection"
+    # The account's host is empty or holds spaces or control characters: no server is
+    # named so, and sending again cannot help until it is corrected in Accounts.
+    BAD_HOST = "host name not usable"
     RECIPIENTS_REFUSED = "recipients refused"
     SENDER_REFUSED = "sender refused"
     TOO_LARGE = "message too large"

@@ -9,13 +9,17 @@ import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.base64mime import body_encode as encode_base64
 from typing import Any
 
 # A LOGIN needs two rounds (user name, password), PLAIN at most one; more is a server that
 # will never be satisfied.
 LOGIN_ROUNDS = 5
+
+# How a host name becomes addresses to connect to: socket.getaddrinfo's signature, called
+# as resolve(host, port, family, type).
+Resolver = Callable[[str, int, int, int], Sequence[tuple[int, int, int, str, Any]]]
 
 
 class LoginUnfinished(smtplib.SMTPException):
@@ -34,7 +38,8 @@ class Canceller:
     before connect() and survives TLS wrapping, since it is the same kernel socket.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, resolve: Resolver = socket.getaddrinfo) -> None:
+        self._resolve = resolve
         self._lock = threading.Lock()
         self._dup: socket.socket | None = None
         self.cancelled = False
@@ -42,9 +47,7 @@ class Canceller:
     def connect(self, host: str, port: int, timeout: float, source: Any) -> socket.socket:
         """Like ``socket.create_connection``, but every socket can be shut down by cancel()."""
         error: OSError | None = None
-        for family, kind, proto, _, address in socket.getaddrinfo(
-            host, port, 0, socket.SOCK_STREAM
-        ):
+        for family, kind, proto, _, address in self._resolve(host, port, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             with self._lock:
                 if self.cancelled:

@@ -6,13 +6,20 @@ import contextlib
 import functools
 import logging
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
 from email.utils import format_datetime, localtime
 from typing import Any, TypeVar
 
-from composer.mail.accounts import Account, Security, is_loopback
+from composer.mail.accounts import (
+    Account,
+    Security,
+    has_unusable_character,
+    is_loopback,
+    is_loopback_address,
+)
 from composer.mail.errors import (
     ErrorKind,
     SendError,
@@ -30,6 +37,7 @@ from composer.mail.smtp_client import (
     CancellableSMTPSSL,
     Canceller,
     MessageRefused,
+    Resolver,
     address_literal,
 )
 
@@ -61,11 +69,12 @@ class SmtpTransport:
         password: str | None,
         *,
         progress: ProgressCallback | None = None,
+        resolve: Resolver = socket.getaddrinfo,
     ) -> None:
         self.account = account
         self._password = password
         self._progress = progress or (lambda _: None)
-        self._canceller = Canceller()
+        self._canceller = Canceller(resolve)
         # Where the exchange stands, for the sentence of a failure (worker thread only).
         self._step = Step.CONNECTING
         self._in_data = False  # between 354 and the reply to the final "."
@@ -243,8 +252,11 @@ class SmtpTransport:
         account = self.account
         host, port = self.host, account.port
         self._step = Step.CONNECTING
-        plaintext = account.security is Security.NONE
-        if account.username and plaintext and not is_loopback(host):
+        self._check_host()
+        login_in_clear = bool(account.username) and account.security is Security.NONE
+        # A name that is plainly not this computer is refused before anything is looked up;
+        # whether the password may go is decided by the address connected to, below.
+        if login_in_clear and not is_loopback(host):
             raise SendError(
                 ErrorKind.INSECURE,
                 f"Composer will not send your password to {host} over an unencrypted "
@@ -273,6 +285,8 @@ class SmtpTransport:
             code, reply = smtp.connect(host, port)
             if code != 220:
                 raise smtplib.SMTPConnectError(code, reply)
+            if login_in_clear:
+                self._check_loopback(smtp)
             smtp.local_hostname = address_literal(smtp.sock)
             smtp.ehlo_or_helo_if_needed()
             if account.security is Security.STARTTLS:
@@ -292,6 +306,38 @@ class SmtpTransport:
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
         return smtp
+
+    def _check_host(self) -> None:
+        """Refuse a host no server can have, before it is looked up (settings edited by hand)."""
+        host = self.account.host
+        if not host.strip():
+            raise SendError(
+                ErrorKind.BAD_HOST,
+                f"The account {self.account.name} has no SMTP host. Enter the host name "
+                "of your mail server in Accounts.",
+            )
+        if has_unusable_character(host):
+            shown = host.strip().encode("unicode_escape").decode("ascii")
+            raise SendError(
+                ErrorKind.BAD_HOST,
+                f"The SMTP host of the account {self.account.name} ({shown}) contains a "
+                "space or a control character, which no server name has, so Composer did "
+                "not connect. Correct the host name in Accounts.",
+            )
+
+    def _check_loopback(self, smtp: smtplib.SMTP) -> None:
+        """Refuse to log in unencrypted unless the connection really ends on this computer."""
+        assert smtp.sock is not None
+        peer = smtp.sock.getpeername()
+        if not is_loopback_address(peer):
+            reached = peer[0] if isinstance(peer, tuple) and peer else "another address"
+            raise SendError(
+                ErrorKind.INSECURE,
+                f"Composer will not send your password to {self.host} over an unencrypted "
+                f"connection: the name {self.host} resolved to {reached}, which is not this "
+                "computer, so nothing was sent. Choose SSL/TLS or STARTTLS for this account "
+                "in Accounts.",
+            )
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         host = self.host

@@ -271,3 +271,21 @@ def test_closing_the_dialog_during_a_connection_test_does_not_wait_for_it(
     qtbot.waitUntil(lambda: window.findChild(QDialog, "accountsDialog") is None)
     fill(window, to="bob@example.org", subject="Still here", body="B")
     assert send(qtbot, window) is True
+
+
+@pytest.mark.parametrize("host", ["localhost\x00.evil.example", "smtp example.org", "a\u2028b"])
+def test_a_host_with_spaces_or_control_characters_is_not_saved(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, smtp_server: SmtpServer, host: str
+) -> None:
+    dialog = open_dialog(qtbot, make_window())
+    enter_account(qtbot, dialog, smtp_server, PASSWORD)
+    dialog.findChild(QLineEdit, "host").setText(host)
+
+    dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
+
+    assert dialog.isVisible()
+    assert "needs an SMTP host without spaces or control characters" in dialog.hint.text()
+    assert not (config_dir / "settings.json").exists()
+    dialog.findChild(QPushButton, "testConnection").click()
+    assert dialog.test_result.text().startswith("Enter an SMTP host without spaces")
+    dialog.reject()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from types import SimpleNamespace
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 import trustme
 
+from composer.mail import transport as transport_module
 from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
@@ -19,6 +21,7 @@ from composer.mail.progress import Progress, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.transport import SmtpTransport
 from tests.servers import (
+    HOST,
     PASSWORD,
     SmtpServer,
     account_for,
@@ -218,6 +221,129 @@ def test_no_encryption_with_a_password_to_another_host_is_refused_before_connect
     assert caught.value.kind is ErrorKind.INSECURE
     assert "smtp.example.invalid" in caught.value.message
     assert seen == []  # never even started connecting
+
+
+class LoopbackResolver:
+    """Looks up names without asking any DNS server: every name it knows is 127.0.0.1.
+
+    Records each name it was asked for; an unknown name does not resolve.
+    """
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+        self.asked: list[str] = []
+
+    def __call__(self, host, port, family, kind):
+        self.asked.append(host)
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (HOST, port))]
+
+
+def send_through(server, host, resolver, *, username="ann", seen=None):
+    """Send as an unencrypted account named host, whose names resolver looks up."""
+    account = account_for(server, Security.NONE, host=host, username=username)
+    progress = seen.append if seen is not None else None
+    transport = SmtpTransport(account, PASSWORD, progress=progress, resolve=resolver)
+    return transport.send(outgoing_for(account))
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_no_encryption_logs_in_when_the_connection_ends_on_this_computer(plain_server, host):
+    account = account_for(plain_server, Security.NONE, host=host)
+
+    result = SmtpTransport(account, PASSWORD).send(outgoing_for(account))
+
+    assert plain_server.auth_attempts == [("ann", PASSWORD)]
+    assert len(result.accepted) == 3
+
+
+@pytest.mark.parametrize("host", ["evil.localhost", "localhost.", "mail.localhost"])
+def test_a_loopback_looking_name_logs_in_only_at_a_loopback_address(plain_server, host):
+    # Which address such a name reaches depends on the machine; here it reaches the server
+    # on 127.0.0.1, and only there does the password go.
+    resolver = LoopbackResolver(host)
+
+    send_through(plain_server, host, resolver)
+
+    assert resolver.asked == [host]
+    assert plain_server.auth_attempts == [("ann", PASSWORD)]
+
+
+def test_a_loopback_looking_name_that_does_not_resolve_sends_nothing(plain_server):
+    with pytest.raises(SendError) as caught:
+        send_through(plain_server, "evil.localhost", LoopbackResolver())
+
+    assert caught.value.kind is ErrorKind.UNREACHABLE
+    assert "evil.localhost" in caught.value.message
+    assert plain_server.sessions == 0
+    assert plain_server.auth_attempts == []
+
+
+def test_no_encryption_to_a_name_that_reached_another_computer_is_refused_before_login(
+    plain_server, monkeypatch
+):
+    # No test may connect beyond this computer, so the address the connection reached is
+    # reported as elsewhere; the real decision is tested on its own in test_accounts.
+    peers = []
+
+    def elsewhere(peer):
+        peers.append(peer)
+        return False
+
+    monkeypatch.setattr(transport_module, "is_loopback_address", elsewhere)
+
+    with pytest.raises(SendError) as caught:
+        send_through(plain_server, "mail.localhost", LoopbackResolver("mail.localhost"))
+
+    assert caught.value.kind is ErrorKind.INSECURE
+    assert not caught.value.retryable
+    message = caught.value.message
+    assert "mail.localhost resolved to 127.0.0.1, which is not this computer" in message
+    assert "SSL/TLS or STARTTLS" in message
+    assert [peer[0] for peer in peers] == [HOST]  # the address actually connected to
+    assert plain_server.auth_attempts == []
+    assert plain_server.commands == []  # not even EHLO: refused right after the greeting
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1\x00.localhost",
+        "localhost\x00.evil.example",
+        "a\nb",
+        "x y",
+        "mail\u2028localhost",
+        "localhost\x7f",
+    ],
+)
+@pytest.mark.parametrize("username", ["ann", ""])
+def test_a_host_with_spaces_or_control_characters_is_never_looked_up(plain_server, host, username):
+    resolver = LoopbackResolver("127.0.0.1", "localhost", host)
+    seen: list[Progress] = []
+
+    with pytest.raises(SendError) as caught:
+        send_through(plain_server, host, resolver, username=username, seen=seen)
+
+    assert caught.value.kind is ErrorKind.BAD_HOST
+    assert not caught.value.retryable
+    assert "space or a control character" in caught.value.message
+    assert host.encode("unicode_escape").decode("ascii") in caught.value.message
+    assert resolver.asked == []
+    assert seen == []
+    assert plain_server.sessions == 0
+    assert plain_server.auth_attempts == []
+
+
+def test_a_host_that_is_only_spaces_is_never_looked_up(plain_server):
+    resolver = LoopbackResolver(" ", "")
+
+    with pytest.raises(SendError) as caught:
+        send_through(plain_server, "  ", resolver, username="")
+
+    assert caught.value.kind is ErrorKind.BAD_HOST
+    assert "has no SMTP host" in caught.value.message
+    assert resolver.asked == []
 
 
 def test_missing_password_is_reported_before_login(smtp_server):

@@ -18,13 +18,16 @@ from composer.mail.accounts import (
     AccountStore,
     Security,
     SettingsFileKept,
+    has_unusable_character,
     is_loopback,
+    is_loopback_address,
     sandbox_account,
 )
 from composer.mail.files import write_atomically
 from composer.mail.secrets import SecretStore
 
 SECRET = "pässwörd-that-must-stay-secret"
+HOST_PROBLEM = "an SMTP host without spaces or control characters"
 
 
 def make_account(**changes) -> Account:
@@ -93,6 +96,9 @@ def test_label(account, label):
         ({"name": "  "}, "an account name"),
         ({"email": "ann@"}, "a valid email address"),
         ({"host": " "}, "the SMTP host"),
+        ({"host": "localhost\x00.evil.example"}, HOST_PROBLEM),
+        ({"host": "smtp\nexample.org"}, HOST_PROBLEM),
+        ({"host": "smtp example.org"}, HOST_PROBLEM),
         ({"display_name": "Ann\nLee"}, "a name without line breaks"),
         ({"display_name": "Ann\rLee"}, "a name without line breaks"),
         ({"display_name": "Ann\u2028Lee"}, "a name without line breaks"),
@@ -141,6 +147,68 @@ def test_sandbox_account():
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("peer", "loopback"),
+    [
+        (("127.0.0.1", 25), True),
+        (("127.1.2.3", 2525), True),
+        (("127.255.255.254", 25), True),
+        (("::1", 25, 0, 0), True),
+        (("::ffff:127.0.0.1", 25, 0, 0), True),
+        (("::ffff:127.9.8.7", 25, 0, 0), True),
+        (("0.0.0.0", 25), False),  # noqa: S104 (a peer address, not a binding)
+        (("::", 25, 0, 0), False),
+        (("10.0.0.1", 25), False),
+        (("10.127.0.1", 25), False),
+        (("192.168.1.10", 25), False),
+        (("203.0.113.5", 25), False),
+        (("128.0.0.1", 25), False),
+        (("::ffff:10.0.0.1", 25, 0, 0), False),
+        (("::ffff:203.0.113.5", 25, 0, 0), False),
+        (("::127.0.0.1", 25, 0, 0), False),  # IPv4-compatible, long obsolete: not loopback
+        (("2001:db8::1", 25, 0, 0), False),
+        (("fe80::1%lo", 25, 0, 1), False),
+        (("localhost", 25), False),  # a name is not an address
+        ("/run/smtp.sock", False),  # not an IP socket
+        ((), False),
+    ],
+)
+def test_is_loopback_address_decides_by_the_connected_address(peer, loopback):
+    assert is_loopback_address(peer) is loopback
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost\x00.evil.example",
+        "smtp.example.org\x00.localhost",
+        "a\nb",
+        "a\rb",
+        "x y",
+        "x\ty",
+        "smtp\u2028example.org",
+        "smtp.example.org\u2029.localhost",
+        "smtp\x7f.example.org",
+        "smtp\x1b.example.org",
+        "smtp\x85.example.org",
+        "smtp\u00a0example.org",
+    ],
+)
+def test_hosts_with_spaces_or_control_characters_are_unusable(host):
+    assert has_unusable_character(host)
+    assert HOST_PROBLEM in make_account(host=host).problems()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["smtp.example.org", " smtp.example.org\n", "127.0.0.1", "[::1]", "mäil.example"],
+)
+def test_ordinary_hosts_are_usable(host):
+    # Space around the host is no part of it: the form and the transport strip it.
+    assert not has_unusable_character(host)
+    assert make_account(host=host).problems() == []
 
 
 def test_json_round_trip():
