@@ -19,6 +19,7 @@ from composer.mail.sent import SentSummary
 from composer.mail.source import message_text
 from composer.mail.store import new_key
 from composer.ui.compose_window import ComposeWindow
+from composer.ui.plain_text import question
 
 if TYPE_CHECKING:
     from composer.session import Session
@@ -130,7 +131,7 @@ class Folders(QObject):
         entry = self._context.outbox.find(key)
         if entry is not None and entry.state is EntryState.MAY_HAVE_BEEN_SENT:
             buttons = QMessageBox.StandardButton
-            answer = QMessageBox.question(
+            answer = question(
                 self.window(),
                 "Send this message again?",
                 f"“{entry.subject or '(no subject)'}” may already have reached its recipients: "

@@ -3,6 +3,7 @@ tests/conftest.py) and helpers that type, send and compare."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,17 +47,54 @@ def send_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts, "DEFAULT_UNDO_SEND_SECONDS", 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class Asked:
+    """A question Composer asked: what the user would have read, and how Qt would show it."""
+
+    title: str
+    text: str
+    text_format: Qt.TextFormat
+    default: QMessageBox.StandardButton
+
+
+def answer_boxes(
+    monkeypatch: pytest.MonkeyPatch, choose: Callable[[str], QMessageBox.StandardButton]
+) -> list[Asked]:
+    """Answer every QMessageBox shown modally with choose(title); returns what was asked.
+
+    QMessageBox's static helpers (question, warning, ...) guess the text's format and read
+    HTML in a server reply or a file name as rich text: Composer must not use them."""
+    asked: list[Asked] = []
+
+    def exec_(box: QMessageBox) -> int:
+        title = box.windowTitle()
+        default = box.standardButton(box.defaultButton())
+        asked.append(Asked(title, box.text(), box.textFormat(), default))
+        button = box.button(choose(title))
+        if button is not None:  # an answer the box does not offer: closed, as with Escape
+            button.click()
+        return box.result()
+
+    def refuse(name: str) -> Callable[..., QMessageBox.StandardButton]:
+        def static(*_args: object) -> QMessageBox.StandardButton:
+            message = f"QMessageBox.{name} guesses the text format; ask with plain text instead"
+            raise AssertionError(message)
+
+        return static
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    for name in ("question", "information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, name, refuse(name))
+    return asked
+
+
 @pytest.fixture(autouse=True)
 def unsaved_messages_discarded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A window closed at a test's end with something typed would ask whether to keep it,
     and the modal question would wait for ever: it is answered Discard. Tests about the
     question use answer_questions, which replaces this; any other question is Cancelled."""
     buttons = QMessageBox.StandardButton
-
-    def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
-        return buttons.Discard if "draft" in title else buttons.Cancel
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    answer_boxes(monkeypatch, lambda title: buttons.Discard if "draft" in title else buttons.Cancel)
 
 
 @pytest.fixture
@@ -111,17 +149,17 @@ AnswerQuestions = Callable[[QMessageBox.StandardButton], list[str]]
 
 @pytest.fixture
 def answer_questions(monkeypatch: pytest.MonkeyPatch) -> AnswerQuestions:
-    """Answer every QMessageBox.question with the given button; returns the titles asked."""
+    """Answer every question with the given button; returns the titles asked."""
 
     def answer_with(answer: QMessageBox.StandardButton) -> list[str]:
-        asked: list[str] = []
+        titles: list[str] = []
 
-        def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
-            asked.append(title)
+        def choose(title: str) -> QMessageBox.StandardButton:
+            titles.append(title)
             return answer
 
-        monkeypatch.setattr(QMessageBox, "question", question)
-        return asked
+        answer_boxes(monkeypatch, choose)
+        return titles
 
     return answer_with
 

@@ -27,6 +27,7 @@ from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
 from composer.ui.naming import named
+from composer.ui.plain_text import question
 
 
 class AccountsDialog(QDialog):
@@ -96,6 +97,8 @@ class AccountsDialog(QDialog):
         self.form.add_server_row(self.test_button, self.test_result)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
+        # Account names and file-system errors are quoted here.
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.button_box = box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -245,7 +248,7 @@ class AccountsDialog(QDialog):
         try:
             self._context.secrets.set(account.id, password)
         except KeyringUnavailable as error:
-            answer = QMessageBox.question(
+            answer = question(
                 self,
                 "No keyring available",
                 f"Composer cannot store the password of “{account.name}” safely: {error}.\n\n"

@@ -6,6 +6,8 @@ import enum
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from composer.ui.plain_text import question
+
 
 class CloseChoice(enum.Enum):
     """What to do with unsaved changes when a window closes."""
@@ -29,7 +31,7 @@ def ask_keep(parent: QWidget, count: int) -> CloseChoice | None:
             f"{count} open messages have changes that are not saved as drafts. Save them all "
             "in Drafts to finish them later, or discard them all."
         )
-    answer = QMessageBox.question(
+    answer = question(
         parent, title, text, buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save
     )
     if answer == buttons.Save:

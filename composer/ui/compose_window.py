@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from composer.ui.compose_form import ComposeForm
 from composer.ui.file_drops import FileDropCatcher
 from composer.ui.icons import app_icon
 from composer.ui.naming import named
+from composer.ui.plain_text import plain_tooltip
 from composer.ui.send_flow import SendFlow
 from composer.ui.source_dialog import SourceDialog
 
@@ -176,8 +176,8 @@ class ComposeWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
-        # A tooltip is rich text when it looks like it; server replies and subjects must not be.
-        self.statusBar().setToolTip(f"<p>{html.escape(text)}</p>")
+        # Server replies and subjects are quoted here.
+        self.statusBar().setToolTip(plain_tooltip(text))
 
     def show_message(self, message: Message) -> None:
         """A message from the application, in the status bar; a warning in a box as well."""

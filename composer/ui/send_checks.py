@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.mail.draft import Draft
 from composer.mail.reminder import attachment_mention
+from composer.ui.plain_text import question
 
 # More visible recipients than this, and Composer offers to hide them from each other.
 MANY_RECIPIENTS = 10
@@ -38,7 +39,7 @@ def confirm_send(parent: QWidget, draft: Draft) -> Draft | None:
     recipients = draft.recipients()
     visible = len(recipients["To"].valid) + len(recipients["Cc"].valid)
     if visible > MANY_RECIPIENTS:
-        answer = QMessageBox.question(
+        answer = question(
             parent,
             "Hide the recipients from each other?",
             f"{visible} people in To and Cc would all see each other's addresses. Move them to "
@@ -65,5 +66,5 @@ def move_to_bcc(draft: Draft) -> Draft:
 
 
 def _ask(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text, _Button.Yes | _Button.No, _Button.No)
+    answer = question(parent, title, text, _Button.Yes | _Button.No, _Button.No)
     return answer == _Button.Yes

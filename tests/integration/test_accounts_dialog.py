@@ -16,7 +16,7 @@ from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_window import ComposeWindow
 from tests.keyrings import LockedKeyring, MemoryKeyring
 from tests.servers import PASSWORD, SilentServer, SmtpServer, account_for
-from tests.windows import MakeWindow, configure, fill, send, type_text
+from tests.windows import MakeWindow, answer_boxes, configure, fill, send, type_text
 
 
 def open_dialog(qtbot: QtBot, window: ComposeWindow) -> AccountsDialog:
@@ -139,26 +139,16 @@ def test_no_keyring_offers_to_keep_the_password_for_this_session(
     no_keyring: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    asked: list[tuple[str, QMessageBox.StandardButton]] = []
-
-    def question(
-        _parent: object,
-        title: str,
-        _text: str,
-        _buttons: object,
-        default: QMessageBox.StandardButton,
-    ) -> QMessageBox.StandardButton:
-        asked.append((title, default))
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    asked = answer_boxes(monkeypatch, lambda _title: QMessageBox.StandardButton.Yes)
     window = make_window()
     dialog = open_dialog(qtbot, window)
     enter_account(qtbot, dialog, smtp_server, PASSWORD)
     with qtbot.waitSignal(dialog.accepted):
         dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
 
-    assert asked == [("No keyring available", QMessageBox.StandardButton.Yes)]
+    assert [(q.title, q.default) for q in asked] == [
+        ("No keyring available", QMessageBox.StandardButton.Yes)
+    ]
     assert files_containing(config_dir, PASSWORD) == []
     window.form.from_account.setCurrentIndex(
         window.form.from_account.findText("Ann Lee <ann@example.org>")

@@ -20,6 +20,7 @@ from tests.servers import PASSWORD, SmtpServer, account_for
 from tests.windows import (
     AnswerQuestions,
     MakeWindow,
+    answer_boxes,
     configure,
     drag_event,
     fill,
@@ -188,7 +189,7 @@ def test_attachment_reminder(
 def test_many_visible_recipients_can_be_moved_to_bcc(
     qtbot: QtBot, make_window: MakeWindow, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(QMessageBox, "question", lambda *_args: _Button.Yes)
+    answer_boxes(monkeypatch, lambda _title: _Button.Yes)
     window = make_window()
     people = ", ".join(f"person{i}@example.org" for i in range(12))
     fill(window, to=people, subject="Party", body="Saturday!")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from composer.mail.draft import Attachment
 from composer.mail.sizes import base64_wire_size, format_size
 from composer.ui.naming import named
+from composer.ui.plain_text import plain_tooltip
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -122,7 +123,7 @@ class AttachmentList(QListWidget):
     def _item(self, path: Path) -> QListWidgetItem:
         item = QListWidgetItem(self._icon(path), f"{path.name}\n{format_size(self._size(path))}")
         item.setData(_PATH_ROLE, str(path))
-        item.setToolTip(str(path))
+        item.setToolTip(plain_tooltip(str(path)))
         return item
 
     def _icon(self, path: Path) -> QIcon:
