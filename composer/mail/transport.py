@@ -547,7 +547,11 @@ def _quit_quietly(smtp: smtplib.SMTP) -> None:
 def _advertised_limit(smtp: smtplib.SMTP) -> int:
     """The server's SIZE in bytes; 0 when it gave none (or "SIZE 0", no fixed limit)."""
     value = smtp.esmtp_features.get("size", "").strip()
-    return int(value) if value.isdigit() else 0
+    # ASCII digits only ("١٢٣" is a digit to Python), and not so many that int() refuses them
+    # (over 4,300 digits raises): a limit past any message is no limit.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return 0
+    return int(value)
 
 
 def _too_large_for(host: str, size: int, limit: int) -> SendError:

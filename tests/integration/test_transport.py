@@ -412,7 +412,7 @@ def test_sizes_that_read_alike_are_given_in_bytes(plain_server):
     assert f"at most {size - 1:,} bytes" in caught.value.message
 
 
-@pytest.mark.parametrize("advertised", ["", "0", "lots"])
+@pytest.mark.parametrize("advertised", ["", "0", "lots", "abc", "-1", "9" * 5000, "١٢٣٤٥"])
 def test_a_size_extension_without_a_usable_limit_limits_nothing(advertised):
     # "SIZE" or "SIZE 0" means no fixed limit (RFC 1870); garbage is treated the same.
     with running(plaintext_server(size_limit=0)) as server:
