@@ -35,6 +35,7 @@ from composer.mail.addresses import format_address, parse_list
 from composer.mail.attached_files import AttachedFile, read_for_copy, restore_copy
 from composer.mail.bodies import encode_lines
 from composer.mail.draft import Attachment, Draft, InlineImage
+from composer.mail.message import base64_part
 from composer.mail.text import LINE_BREAKS
 
 _log = logging.getLogger(__name__)
@@ -256,19 +257,7 @@ def _file_part(content_type: str, disposition: str, name: str) -> EmailMessage:
     shown = _printable(name)
     if not _MIME_TYPE.fullmatch(given) or given.partition("/")[0] in ("message", "multipart"):
         given = "application/octet-stream"  # these may not be base64 (RFC 2046 5.2.1)
-    rendered = EmailMessage(policy=SMTP)
-    rendered["Content-Type"] = given
-    rendered["Content-Disposition"] = disposition
-    if shown:
-        rendered.set_param("name", shown)
-        rendered.set_param("filename", shown, header="Content-Disposition")
-    part = EmailMessage(policy=SMTP)
-    for header, value in rendered.items():
-        folded = SMTP.fold(header, value)
-        part.set_raw(header, folded[len(header) + 2 :].rstrip("\r\n"))
-    part.set_raw("Content-Transfer-Encoding", "base64")
-    part.set_payload(f"composer-draft-body-{secrets.token_hex(16)}\n")
-    return part
+    return base64_part(given, disposition, shown, f"composer-draft-body-{secrets.token_hex(16)}")
 
 
 def _placeholder_of(part: EmailMessage) -> bytes:

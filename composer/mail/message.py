@@ -301,6 +301,12 @@ def _streamed_part(
     which every client reads; the name is also given as the Content-Type's name parameter,
     which some clients read instead.
     """
+    return base64_part(content_type, disposition, name, streamed.placeholder.decode("ascii"))
+
+
+def base64_part(content_type: str, disposition: str, name: str, placeholder: str) -> EmailMessage:
+    """A base64 part (see _streamed_part) whose body is the line placeholder, for the caller
+    to replace with the encoded file; also how drafts carry their attachment copies."""
     rendered = EmailMessage(policy=SMTP)
     rendered["Content-Type"] = content_type
     rendered["Content-Disposition"] = disposition
@@ -312,7 +318,7 @@ def _streamed_part(
         folded = SMTP.fold(header, value)
         part.set_raw(header, folded[len(header) + 2 :].rstrip("\r\n"))
     part.set_raw("Content-Transfer-Encoding", "base64")
-    part.set_payload(streamed.placeholder.decode("ascii") + "\n")
+    part.set_payload(placeholder + "\n")
     return part
 
 
