@@ -19,17 +19,17 @@ import logging
 import os
 import random as random_module
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 from composer.mail.errors import ErrorKind, SendError, describe_refused
 from composer.mail.message import Envelope, OutgoingMessage
+from composer.mail.outbox_file import FORMAT, EntryHead, StoredMessage, parse_head
 from composer.mail.progress import SendResult
-from composer.mail.sent import PIECE, SentFolder, json_headers, json_value, peek_display
+from composer.mail.sent import SentFolder, json_headers, peek_display
 from composer.mail.store import (
     MessageFolder,
     StoreError,
@@ -40,7 +40,6 @@ from composer.mail.store import (
 
 log = logging.getLogger(__name__)
 
-FORMAT = "outbox-1"
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 # ±20 % around the nominal delay: queued messages that failed together spread out.
@@ -93,84 +92,6 @@ def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
     return nominal * (1 - JITTER + 2 * JITTER * random())
 
 
-@dataclass(frozen=True)
-class _Head:
-    """The entry's X-Composer lines (written once) and where its wire bytes start."""
-
-    account_id: str
-    envelope: Envelope
-    eight_bit: bool
-    queued_at: datetime
-    message_id: str
-    subject: str
-    to: str
-    offset: int
-    file_size: int
-
-
-class StoredMessage:
-    """An Outbox entry as a transport reads it (a Sendable): the stored wire bytes."""
-
-    def __init__(self, path: Path, head: _Head, envelope: Envelope) -> None:
-        self._path = path
-        self._head = head
-        self._envelope = envelope
-
-    @property
-    def envelope(self) -> Envelope:
-        return self._envelope
-
-    @property
-    def message_id(self) -> str:
-        return self._head.message_id
-
-    def size(self) -> int:
-        return self._head.file_size - self._head.offset
-
-    def is_ascii(self) -> bool:
-        return not self._head.eight_bit
-
-    def check_files(self) -> None:
-        try:
-            size = self._path.stat().st_size
-        except OSError:
-            raise self._gone() from None
-        if size != self._head.file_size:
-            raise self._changed()
-
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            stream = self._path.open("rb")
-        except OSError:
-            raise self._gone() from None
-        with stream:
-            if os.fstat(stream.fileno()).st_size != self._head.file_size:
-                raise self._changed()
-            stream.seek(self._head.offset)
-            remaining = self.size()
-            while remaining:
-                piece = stream.read(min(PIECE, remaining))
-                if not piece:
-                    raise self._changed()
-                remaining -= len(piece)
-                yield piece
-
-    def _gone(self) -> SendError:
-        return SendError(
-            ErrorKind.FILE,
-            f"The queued message “{self._head.subject}” is no longer in the Outbox "
-            f"({self._path}), so it was not sent.",
-        )
-
-    def _changed(self) -> SendError:
-        return SendError(
-            ErrorKind.FILE,
-            f"The queued message “{self._head.subject}” was changed on disk after it was "
-            f"queued ({self._path}), so Composer did not send it. Delete it from the Outbox "
-            "and send it again from a draft.",
-        )
-
-
 class Outbox:
     """The queue of messages to send; every method is safe from any thread.
 
@@ -191,7 +112,7 @@ class Outbox:
         self._clock = clock
         self._random = random
         self._lock = threading.RLock()
-        self._heads: dict[str, _Head] = {}
+        self._heads: dict[str, EntryHead] = {}
         # Only this Outbox writes its states, so what it wrote last is what is on disk:
         # lists and timers read them from memory, never from the disk on the GUI thread.
         self._states: dict[str, dict[str, Any]] = {}
@@ -469,7 +390,7 @@ class Outbox:
                         said.append(sentence)
         return said
 
-    def _recover(self, key: str, head: _Head) -> str:
+    def _recover(self, key: str, head: EntryHead) -> str:
         state = self.folder.read_state(key)
         valid = state is not None and _state_is_valid(state)
         recorded = self._recorded_rounds(key)
@@ -500,7 +421,7 @@ class Outbox:
         self._write_state(key, state)
         return f"“{head.subject}” may have been sent: {state['last_error']}"
 
-    def _settle_recorded(self, key: str, head: _Head, rounds: int) -> str:
+    def _settle_recorded(self, key: str, head: EntryHead, rounds: int) -> str:
         """Sent records exist that the state does not know of: the crash came after them."""
         done: set[str] = set()
         for number in range(rounds):
@@ -577,7 +498,7 @@ class Outbox:
             self._states[key] = state
         return copy.deepcopy(self._states[key])
 
-    def _loaded(self, key: str) -> tuple[_Head, dict[str, Any]]:
+    def _loaded(self, key: str) -> tuple[EntryHead, dict[str, Any]]:
         head = self._head(key)
         if head is None:
             raise OutboxError(f"The message {key} is no longer in the Outbox.")
@@ -587,7 +508,7 @@ class Outbox:
             state = _new_state(head.queued_at, None, scheduled=False)
         return head, state
 
-    def _sending(self, key: str) -> tuple[_Head, dict[str, Any]]:
+    def _sending(self, key: str) -> tuple[EntryHead, dict[str, Any]]:
         head, state = self._loaded(key)
         if state["state"] != EntryState.SENDING.value:
             raise OutboxError(f"The message “{head.subject}” is not being sent.")
@@ -617,7 +538,7 @@ class Outbox:
             note=str(state.get("note", "")),
         )
 
-    def _head(self, key: str) -> _Head | None:
+    def _head(self, key: str) -> EntryHead | None:
         """key's X-Composer lines (cached: they never change); None for a file not ours."""
         if key in self._heads:
             return self._heads[key]
@@ -628,36 +549,12 @@ class Outbox:
         except (StoreError, OSError):
             return None
         try:
-            head = _parse_head(values, offset, file_size)
+            head = parse_head(values, offset, file_size)
         except (KeyError, ValueError, TypeError):
             log.warning("%s is not an Outbox entry; skipped", self.folder.file(key))
             return None
         self._heads[key] = head
         return head
-
-
-def _parse_head(values: dict[str, str], offset: int, file_size: int) -> _Head:
-    if values.get("Format") != FORMAT or values.get("Eight-Bit") not in ("yes", "no"):
-        raise ValueError("not an Outbox entry")
-    recipients = json_value(values, "Envelope-To")
-    if not isinstance(recipients, list) or not recipients:
-        raise ValueError("no recipients")
-    queued_at = datetime.fromisoformat(json_value(values, "Queued-At"))
-    if queued_at.tzinfo is None:
-        raise ValueError("a queue time without its time zone")
-    return _Head(
-        account_id=str(json_value(values, "Account")),
-        envelope=Envelope(
-            str(json_value(values, "Envelope-From")), tuple(str(r) for r in recipients)
-        ),
-        eight_bit=values["Eight-Bit"] == "yes",
-        queued_at=queued_at,
-        message_id=str(json_value(values, "Message-Id")),
-        subject=str(json_value(values, "Subject")),
-        to=str(json_value(values, "To")),
-        offset=offset,
-        file_size=file_size,
-    )
 
 
 def _new_state(now: datetime, not_before: datetime | None, scheduled: bool) -> dict[str, Any]:
@@ -689,7 +586,7 @@ def _state_is_valid(state: dict[str, Any]) -> bool:
         return False
 
 
-def _envelope(head: _Head, state: dict[str, Any]) -> Envelope:
+def _envelope(head: EntryHead, state: dict[str, Any]) -> Envelope:
     recipients = state.get("recipients")
     if recipients:
         return replace(head.envelope, recipients=tuple(recipients))
