@@ -24,67 +24,18 @@ from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
-from composer.mail.progress import Progress, SendResult, Stage
+from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
+from composer.submission import Submission
 from composer.tasks import Report, Task
 
 log = logging.getLogger(__name__)
 
-# A large message reports every 64 KiB; the status bar needs an update at most this often.
-_PROGRESS_INTERVAL = 0.05
 # QTimer takes an int of milliseconds; a send-later weeks away is looked at again daily.
 _MAX_WAIT_MS = 24 * 3600 * 1000
 
 _UNDONE = "Not sent: you undid it. Your message is unchanged."
 _CANCELLED = "Sending was cancelled. Your message is unchanged."
-
-
-class Submission(QObject):
-    """One message a window handed over; belongs to the SendService, not to the window.
-
-    Signals:
-        queued(OutboxEntry): built and stored in the Outbox; undo() works until it starts.
-        progressed(Progress): how far the send got.
-        sent(SendResult): the server accepted it for at least one recipient.
-        deferred(OutboxEntry): not sent now, but kept in the Outbox: it is retried later,
-            waits for its send-later time, or may have been sent (never retried unasked).
-        failed(SendError): it was not sent and is not in the Outbox (cancelled, undone, or
-            refused for good): the window has the message to change and send again.
-        finished(): the window's part is over, after sent, deferred or failed.
-    """
-
-    queued = Signal(object)
-    progressed = Signal(object)
-    sent = Signal(object)
-    deferred = Signal(object)
-    failed = Signal(object)
-    finished = Signal()
-
-    def __init__(self, draft: Draft, account: Account, service: SendService) -> None:
-        super().__init__(service)
-        self.draft = draft
-        self.account = account
-        self.key = ""
-        # The draft in Drafts the message was typed in ("" when none).
-        self.draft_key = ""
-        # True while a window shows this send; a window that closes lets go of it, and the
-        # application then reports the outcome instead.
-        self.watched = True
-        self.cancelled = False
-        self._service = service
-
-    def undo(self) -> bool:
-        """Take the message back before it starts going out; False once it has started."""
-        return self._service.undo(self)
-
-    def cancel(self) -> None:
-        """Stop the send; failed(CANCELLED) follows within a moment (or it was too late)."""
-        self.cancelled = True
-        self._service.cancel(self)
-
-    def release(self) -> None:
-        """The window that watched this send is closing."""
-        self.watched = False
 
 
 class SendService(QObject):
@@ -276,7 +227,7 @@ class SendService(QObject):
         large_ok = bool(anyway)
         for entry in entries:
             self._subjects.setdefault(entry.key, entry.subject)
-        progress = _Throttle()
+        progress = ProgressThrottle()
         delivery = self._context.delivery(account, progress=progress)
         outbox = self._outbox
         host = "the local sandbox" if account.is_sandbox else account.host.strip()
@@ -474,7 +425,7 @@ class SendService(QObject):
         succeeded carries a sentence saying what worked, failed a SendError. Outcomes are
         queued to the GUI thread, so connecting to them after this returns misses nothing.
         """
-        progress = _Throttle()
+        progress = ProgressThrottle()
         delivery = self._context.delivery(account, password=password, progress=progress)
 
         def job(report: Report) -> object:
@@ -574,21 +525,3 @@ def _account_gone(entry: OutboxEntry) -> SendError:
         f"The account this message was to go out from no longer exists. Use Back to Drafts "
         f"to send “{entry.subject or '(no subject)'}” from another account.",
     )
-
-
-class _Throttle:
-    """Passes a transport's progress on at most every 50 ms while data flows (and every change
-    of stage, and the end); each report is a signal queued across threads."""
-
-    def __init__(self) -> None:
-        self.report: Callable[[Progress], None] = lambda _progress: None
-        self._last = 0.0
-        self._stage: Stage | None = None
-
-    def __call__(self, step: Progress) -> None:
-        now = time.monotonic()
-        done = step.total and step.sent >= step.total
-        if step.stage is self._stage and not done and now - self._last < _PROGRESS_INTERVAL:
-            return
-        self._last, self._stage = now, step.stage
-        self.report(step)

@@ -18,7 +18,8 @@ from composer.mail.outbox_notes import describe_entry
 from composer.mail.progress import SendResult, permanently_refused
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
-from composer.send_service import SendService, Submission
+from composer.send_service import SendService
+from composer.submission import Submission
 from composer.ui.close_questions import CloseChoice, ask_keep
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread

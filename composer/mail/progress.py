@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,6 +48,9 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+# A large message reports every 64 KiB; a status bar needs an update at most this often.
+PROGRESS_INTERVAL = 0.05
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,21 @@ def permanently_refused(result: SendResult) -> dict[str, tuple[int, str]]:
 
 def _temporary(reply: tuple[int, str]) -> bool:
     return 400 <= reply[0] < 500
+
+
+class ProgressThrottle:
+    """Passes a transport's progress on at most every 50 ms while data flows (and every change
+    of stage, and the end); each report is a signal queued across threads."""
+
+    def __init__(self) -> None:
+        self.report: Callable[[Progress], None] = lambda _progress: None
+        self._last = 0.0
+        self._stage: Stage | None = None
+
+    def __call__(self, step: Progress) -> None:
+        now = time.monotonic()
+        done = step.total and step.sent >= step.total
+        if step.stage is self._stage and not done and now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last, self._stage = now, step.stage
+        self.report(step)

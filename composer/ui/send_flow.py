@@ -15,7 +15,8 @@ from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import OutboxEntry
 from composer.mail.outbox_notes import describe_entry
 from composer.mail.progress import Progress, SendResult, permanently_refused
-from composer.send_service import SendService, Submission
+from composer.send_service import SendService
+from composer.submission import Submission
 from composer.ui.send_checks import confirm_large, confirm_send
 
 if TYPE_CHECKING:

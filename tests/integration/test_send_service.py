@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from composer import send_service
 from composer.context import AppContext
+from composer.mail import progress
 from composer.mail.accounts import Security, sandbox_account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.progress import Progress, SendResult, Stage
 from composer.paths import Paths
-from composer.send_service import SendService, Submission
+from composer.send_service import SendService
+from composer.submission import Submission
 from tests.servers import SilentServer, account_for
 
 
@@ -93,9 +94,9 @@ def test_progress_while_data_flows_is_passed_on_at_most_every_50_ms(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr(send_service.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
     passed: list[Progress] = []
-    throttle = send_service._Throttle()
+    throttle = progress.ProgressThrottle()
     throttle.report = passed.append
 
     def step(stage: Stage, sent: int = 0, after: float = 0.0) -> Progress:
