@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from email.headerregistry import Address
-
-from composer.mail.draft import Draft
-from composer.mail.message import OutgoingMessage, build_message
+from composer.mail.message import OutgoingMessage
 
 # Above this many bytes on the wire, attachment bodies are shortened for display.
 ELIDE_ABOVE = 1_000_000
-
-
-def message_source(draft: Draft, sender: Address, reply_to: str = "") -> str:
-    """The message draft would be sent as, for display; raises SendError like build_message."""
-    return outgoing_source(build_message(draft, sender, reply_to))
 
 
 def outgoing_source(outgoing: OutgoingMessage, elide_above: int = ELIDE_ABOVE) -> str:

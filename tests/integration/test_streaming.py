@@ -30,7 +30,7 @@ from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import TEXT_PIECE, OutgoingMessage, build_message
 from composer.mail.progress import Progress, Stage
 from composer.mail.sizes import base64_wire_size
-from composer.mail.source import message_source, outgoing_source
+from composer.mail.source import outgoing_source
 from composer.mail.transport import SmtpTransport
 from tests.servers import HOST, PASSWORD, SmtpServer, account_for
 
@@ -539,7 +539,8 @@ def test_source_of_a_big_message_elides_the_attachment_bodies(tmp_path):
 
 def test_message_source_builds_the_draft(tmp_path):
     path = file_of(tmp_path, "a.bin", 10)
-    text = message_source(draft(Attachment(path), bcc="secret@example.net"), SENDER, "r@x.org")
+    built = build_message(draft(Attachment(path), bcc="secret@example.net"), SENDER, "r@x.org")
+    text = outgoing_source(built)
 
     message = parse(text.replace("\n", "\r\n").encode())
     assert message["Reply-To"] == "r@x.org"
@@ -549,7 +550,7 @@ def test_message_source_builds_the_draft(tmp_path):
 
 def test_message_source_names_a_missing_file(tmp_path):
     with pytest.raises(SendError) as caught:
-        message_source(draft(Attachment(tmp_path / "nowhere.pdf")), SENDER)
+        outgoing_source(build_message(draft(Attachment(tmp_path / "nowhere.pdf")), SENDER))
 
     assert caught.value.kind is ErrorKind.FILE
     assert "nowhere.pdf" in caught.value.message
