@@ -149,6 +149,9 @@ class BoundedReplyMixin:
     within ``timeout`` seconds (the socket's timeout is set to what is left before each
     recv), and past MAX_REPLY_LINES lines, MAX_REPLY_BYTES bytes or a MAX_REPLY_LINE line it
     hangs up. Signature and result are smtplib's, so other mixins may wrap it with super().
+    connect() and the TLS handshake need nothing of the kind: CPython bounds each of them
+    as a whole by the socket's timeout (a handshake dribbled a byte every half second ends
+    at the timeout).
     """
 
     sock: socket.socket | None
