@@ -18,6 +18,7 @@ from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
+from composer.mail.transcript import Transcript
 from composer.paths import Paths
 from composer.serial_worker import SerialWorker
 
@@ -99,8 +100,10 @@ class AppContext:
         *,
         password: str | None = None,
         progress: ProgressCallback | None = None,
+        transcript: Transcript | None = None,
     ) -> Delivery:
-        """One send or connection check for account (password: one typed, not yet stored)."""
+        """One send or connection check for account (password: one typed, not yet stored;
+        transcript: where to keep the conversation)."""
         return Delivery(
             account,
             self.secrets,
@@ -108,6 +111,7 @@ class AppContext:
             password=password,
             progress=progress,
             address_book=self.address_book,
+            transcript=transcript,
         )
 
     def update_settings(self, settings: AccountSettings) -> None:
