@@ -92,8 +92,9 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--debug",
         action="store_true",
-        help="log the SMTP conversation too (passwords and messages hidden) for this run; "
-        "the log is composer.log in the data directory, also under Help > Show Log",
+        help="log the SMTP conversations too (passwords and messages hidden) for this run "
+        "(a Composer already running keeps its own setting); the log is composer.log in the "
+        "data directory, shown by Help > Show Log",
     )
     parser.add_argument(
         "--self-test",

@@ -17,6 +17,8 @@ import stat
 import sys
 from pathlib import Path
 
+from composer import __version__
+
 LOG_BYTES = 1024 * 1024
 LOG_BACKUPS = 3
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -102,7 +104,7 @@ def start_logging(path: Path, *, debug: bool = False) -> bool:
     handler.setFormatter(logging.Formatter(_FORMAT))
     logger.addHandler(handler)
     _state.handler = handler
-    logger.info("Composer started; logging to %s", path)
+    logger.info("Composer %s started; logging to %s", __version__, path)
     return True
 
 

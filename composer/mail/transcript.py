@@ -85,7 +85,8 @@ class TranscriptMixin:
     Hidden: the argument of AUTH and every line sent while a login is under way (the
     answers to the server's 334 challenges, which are the password in base64). The message
     is never recorded: what is sent after DATA's 354 is counted, and a sender that writes
-    to the socket itself says how much with body_written().
+    to the socket itself says how much with body_written(). First among a connection's
+    bases, so that it records what any other getreply() or send() override passes on.
     """
 
     transcript: Transcript | None = None

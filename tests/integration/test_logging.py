@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
+from composer import __version__
 from composer.app import parse_arguments
 from composer.logs import LOG_BYTES, start_logging, stop_logging
 from composer.mail.accounts import Security
@@ -94,7 +95,7 @@ def test_without_debug_the_log_keeps_no_conversation(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     text = (config / "composer.log").read_text()
-    assert "Composer started" in text
+    assert f"Composer {__version__} started" in text
     assert "composer.smtp" not in text
 
 

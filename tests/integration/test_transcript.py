@@ -65,6 +65,16 @@ def test_a_check_records_the_whole_conversation_with_the_login_hidden(smtp_serve
     assert leaks(transcript.text()) == []
 
 
+def test_a_check_over_implicit_tls_is_secured_before_the_greeting(smtps_server):
+    transcript = checked(smtps_server, Security.SSL_TLS)
+
+    texts = [line.text for line in transcript.lines()]
+    assert texts[1].startswith("secured with TLSv1.")
+    assert texts[2].startswith("220 ")
+    assert "AUTH PLAIN <hidden>" in texts
+    assert leaks(transcript.text()) == []
+
+
 def test_a_login_in_several_rounds_hides_every_answer(tls_ca):
     server = starttls_server(server_tls_context(tls_ca), auth_exclude_mechanism=["PLAIN"])
     with running(server):
