@@ -140,6 +140,7 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
         folders.addAction(action)
     window.menuBar().addMenu("F&ormat").addAction(actions.plain_text)
     settings = window.menuBar().addMenu("&Settings")
+    settings.setObjectName("settingsMenu")
     settings.addAction(actions.accounts)
     delays = settings.addMenu("&Undo Send Delay")
     group = QActionGroup(window)

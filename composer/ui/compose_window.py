@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QToolButton,
@@ -133,6 +134,11 @@ class ComposeWindow(QMainWindow):
         build_menus(self, actions)
         self._show_undo_delay()
         self._show_debug_log()
+        # Another window may have changed a setting since: show what holds now.
+        settings_menu = self.menuBar().findChild(QMenu, "settingsMenu")
+        assert isinstance(settings_menu, QMenu)
+        settings_menu.aboutToShow.connect(self._show_undo_delay)
+        settings_menu.aboutToShow.connect(self._show_debug_log)
 
     # --- state ----------------------------------------------------------------------------
 

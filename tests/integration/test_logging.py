@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QDialog, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QDialog, QMenu, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
-from composer import __version__
+from composer import __version__, logs
 from composer.app import parse_arguments
 from composer.logs import LOG_BYTES, start_logging, stop_logging
 from composer.mail.accounts import Security
@@ -24,6 +24,8 @@ from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.secrets import SecretStore
 from composer.mail.transcript import Transcript
+from composer.paths import Paths
+from composer.session import Session
 from composer.ui.log_view import LogDialog, read_log_tail
 from tests.integration.test_transcript import BODY, SUBJECT, secret_forms
 from tests.servers import (
@@ -266,3 +268,18 @@ def test_open_log_folder_opens_the_data_directory(
 
     assert [url.toLocalFile() for url in catcher.opened] == [str(config_dir)]
     dialog.reject()
+
+
+def test_every_window_shows_the_debug_log_setting_that_holds(
+    qtbot: QtBot, config_dir: Path, log_file: Path
+) -> None:
+    start_logging(log_file)
+    owner = Session(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    first, second = owner.open_window(), owner.open_window()
+
+    first.findChild(QAction, "actionDebugLog").trigger()
+    second.menuBar().findChild(QMenu, "settingsMenu").aboutToShow.emit()
+
+    assert second.findChild(QAction, "actionDebugLog").isChecked()
+    assert logs.is_debug()
