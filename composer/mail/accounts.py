@@ -210,6 +210,8 @@ class AccountSettings:
     last_used_id: str = ""
     # How long a sent message waits, with Undo in the status bar, before it goes; 0: at once.
     undo_send_seconds: int = field(default_factory=lambda: DEFAULT_UNDO_SEND_SECONDS)
+    # Settings ▸ Debug Log: the log keeps the SMTP conversation too (secrets hidden).
+    debug_log: bool = False
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -279,6 +281,7 @@ class AccountStore:
             default_id=_text_or_empty(data.get("default_account")),
             last_used_id=_text_or_empty(data.get("last_used_account")),
             undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
+            debug_log=data.get("debug_log") is True,
         )
         if not skipped:
             return LoadResult(settings)
@@ -300,6 +303,7 @@ class AccountStore:
             "default_account": settings.default_id,
             "last_used_account": settings.last_used_id,
             "undo_send_seconds": settings.undo_send_seconds,
+            "debug_log": settings.debug_log,
             "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
         }
         if self._unkept is not None:

@@ -17,6 +17,7 @@ from composer.mail.message import Sendable, build_message
 from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
+from composer.mail.transcript import Transcript
 from composer.mail.transport import Outcome, SmtpTransport, fail_each
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class Delivery:
         password: str | None = None,
         progress: ProgressCallback | None = None,
         address_book: AddressBook | None = None,
+        transcript: Transcript | None = None,
     ) -> None:
         self.account = account
+        self._transcript = transcript
         self._secrets = secrets
         self._sandbox = sandbox
         self._password = password
@@ -127,7 +130,9 @@ class Delivery:
         with self._lock:
             if self._cancelled:
                 raise SendError(ErrorKind.CANCELLED, _CANCELLED)
-            self._transport = SmtpTransport(account, password, progress=self._progress)
+            self._transport = SmtpTransport(
+                account, password, progress=self._progress, transcript=self._transcript
+            )
             return self._transport
 
     def _delivered(self, result: SendResult, typed: Iterable[Address]) -> SendResult:

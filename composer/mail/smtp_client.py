@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from email.base64mime import body_encode as encode_base64
 from typing import Any
 
+from composer.mail.transcript import TranscriptMixin
+
 # A LOGIN needs two rounds (user name, password), PLAIN at most one; more is a server that
 # will never be satisfied.
 LOGIN_ROUNDS = 5
@@ -125,7 +127,7 @@ class Utf8AuthMixin:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-class CancellableSMTP(Utf8AuthMixin, smtplib.SMTP):
+class CancellableSMTP(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP):
     """smtplib.SMTP whose socket comes from a Canceller."""
 
     def __init__(self, canceller: Canceller, timeout: float) -> None:
@@ -138,7 +140,7 @@ class CancellableSMTP(Utf8AuthMixin, smtplib.SMTP):
         return self._canceller.connect(host, port, timeout, self.source_address)
 
 
-class CancellableSMTPSSL(Utf8AuthMixin, smtplib.SMTP_SSL):
+class CancellableSMTPSSL(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
     """smtplib.SMTP_SSL whose socket comes from a Canceller.
 
     securing() is called once the TCP connection stands, before the TLS handshake, and

@@ -40,6 +40,7 @@ from composer.mail.smtp_client import (
     Resolver,
     address_literal,
 )
+from composer.mail.transcript import Transcript, body_written
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,11 @@ class SmtpTransport:
         *,
         progress: ProgressCallback | None = None,
         resolve: Resolver = socket.getaddrinfo,
+        transcript: Transcript | None = None,
     ) -> None:
         self.account = account
+        # The conversation, secrets hidden: logged at DEBUG level, kept when one is given.
+        self.transcript = transcript if transcript is not None else Transcript(keep=False)
         self._password = password
         self._progress = progress or (lambda _: None)
         self._canceller = Canceller(resolve)
@@ -278,6 +282,7 @@ class SmtpTransport:
         # Connecting after construction leaves smtplib's _host empty, which starttls() and
         # SMTP_SSL need for checking the certificate's host name.
         smtp._host = host
+        smtp.transcript = self.transcript
         with contextlib.ExitStack() as undo:
             # The canceller's dup keeps the kernel socket (and the server's end) open.
             undo.callback(self._canceller.close)
@@ -452,6 +457,7 @@ class SmtpTransport:
         if before_final_dot is not None:
             before_final_dot()
         smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
+        body_written(smtp, size)  # written past smtp.send(), so its transcript cannot see it
         # Only now can the server hold the message: a sendall() that failed did not hand all
         # of the terminator to the kernel, and without it the server discards the message.
         self._dot_written_at = datetime.now().astimezone()

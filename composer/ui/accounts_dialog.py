@@ -23,11 +23,13 @@ from composer.mail.accounts import Account
 from composer.mail.errors import SendError
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
+from composer.mail.transcript import Transcript
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
 from composer.ui.naming import named
 from composer.ui.plain_text import question
+from composer.ui.text_view import TextViewDialog
 
 
 class AccountsDialog(QDialog):
@@ -53,6 +55,9 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
+        # The conversation of the connection check under way, and of the last one ended.
+        self._recording: Transcript | None = None
+        self._transcript: Transcript | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
@@ -95,6 +100,7 @@ class AccountsDialog(QDialog):
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
+        self._build_transcript_row()
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
         # Account names and file-system errors are quoted here.
@@ -123,6 +129,7 @@ class AccountsDialog(QDialog):
         self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
+        self._forget_transcript()
         if account is None:
             self.hint.setText(
                 "No accounts yet: messages go to the Local sandbox on this computer. Add the "
@@ -202,7 +209,11 @@ class AccountsDialog(QDialog):
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
             return
         typed = self._passwords.get(account.id) or None
-        self._check = task = self._sending.check(account, typed)
+        self._forget_transcript()
+        self._recording = Transcript()
+        self._check = task = self._sending.check(account, typed, transcript=self._recording)
+        task.succeeded.connect(self._on_check_ended)
+        task.failed.connect(self._on_check_ended)
         task.progressed.connect(self._on_test_progress)
         task.succeeded.connect(self._on_test_done)
         task.failed.connect(self._on_test_done)
@@ -218,6 +229,36 @@ class AccountsDialog(QDialog):
         self._check = None
         self.test_button.setEnabled(True)
         self.test_result.setText(str(outcome))
+
+    # --- the SMTP transcript of a check ----------------------------------------------------
+
+    def _build_transcript_row(self) -> None:
+        self.transcript_button = named("showTranscriptButton", QPushButton("Show T&ranscript…"))
+        self.transcript_button.setToolTip(
+            "The whole conversation with the server, passwords hidden, to copy for your provider"
+        )
+        self.transcript_button.setEnabled(False)
+        self.transcript_button.clicked.connect(self.show_transcript)
+        self.form.add_server_row("", self.transcript_button)
+
+    @Slot(object)
+    def _on_check_ended(self, _outcome: object) -> None:
+        # None when the account shown has changed since: that transcript is not this one's.
+        if self._recording is not None:
+            self._transcript, self._recording = self._recording, None
+            self.transcript_button.setEnabled(True)
+
+    def _forget_transcript(self) -> None:
+        self._recording = self._transcript = None
+        self.transcript_button.setEnabled(False)
+
+    @Slot()
+    def show_transcript(self) -> None:
+        if self._transcript is None:
+            return
+        text = self._transcript.text() or "Nothing was said: no connection was made."
+        dialog = TextViewDialog("transcriptDialog", "SMTP Transcript", "transcriptView", text, self)
+        dialog.open()
 
     def accept(self) -> None:
         for row, account in enumerate(self._accounts):
