@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from composer.mail.certificates import CertificateInfo, Problem, problem_of, spaced
 from composer.mail.smtp_client import LoginUnfinished, MessageRefused
 
 
@@ -34,6 +35,8 @@ class ErrorKind(enum.Enum):
     TLS_INTERRUPTED = "secure connection interrupted"
     STARTTLS_UNAVAILABLE = "STARTTLS not offered"
     INSECURE = "unencrypted connection"
+    # The account trusts one certificate by its fingerprint, and the server showed another.
+    CERTIFICATE_CHANGED = "certificate changed"
     # The account's host is empty or holds spaces or control characters: no server is
     # named so, and sending again cannot help until it is corrected in Accounts.
     BAD_HOST = "host name not usable"
@@ -105,12 +108,16 @@ class SendError(Exception):
         *,
         smtp_code: int | None = None,
         refused: dict[str, tuple[int, str]] | None = None,
+        certificate: CertificateInfo | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.smtp_code = smtp_code
         self.refused = dict(refused or {})
+        # The server's certificate, for CERTIFICATE and CERTIFICATE_CHANGED, when it could
+        # be read: what the user reviews before trusting it.
+        self.certificate = certificate
 
     @property
     def nothing_sent(self) -> bool:
@@ -351,17 +358,101 @@ def _server_answered(error: smtplib.SMTPResponseException, at: _Place) -> SendEr
     )
 
 
+def _starttls_refused(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.STARTTLS_UNAVAILABLE,
+        f"{at.host} offered STARTTLS but then refused to start it: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Composer stopped before "
+        "sending anything (your password included). Try again later; if it keeps happening, "
+        "choose SSL/TLS (usually port 465) in Accounts, or ask your provider.",
+        smtp_code=error.smtp_code,
+    )
+
+
 def _smtp_failed(error: smtplib.SMTPException, at: _Place) -> SendError:
     return SendError(ErrorKind.SERVER_ERROR, f"Sending through {at.where} failed: {error}.")
 
 
 def _certificate(error: ssl.SSLCertVerificationError, at: _Place) -> SendError:
-    reason = error.verify_message or error.reason or str(error)
+    return untrusted_certificate(at.host, error, None)
+
+
+def untrusted_certificate(
+    host: str, error: ssl.SSLCertVerificationError, info: CertificateInfo | None
+) -> SendError:
+    """The SendError for a certificate that failed verification; info if it could be read."""
+    problem = problem_of(error)
+    reason = _certificate_problem(problem, host, info) or (
+        error.verify_message or error.reason or str(error)
+    )
+    shown = f" {_issued(info)}" if info else ""
+    if problem is Problem.WEAK or (info and info.weak):
+        advice = (
+            "Composer cannot trust it; ask the server's administrator for a certificate with "
+            "a stronger key (RSA of 2048 bits or more, or an EC key)."
+        )
+    else:
+        advice = (
+            "If this is your own server, open Accounts ▸ Test Connection to review the "
+            "certificate and trust it (or install its certificate authority); otherwise "
+            "someone may be intercepting the connection."
+        )
     return SendError(
         ErrorKind.CERTIFICATE,
-        f"The certificate of {at.host} is not trusted ({reason}). Composer did not send "
-        "anything. If this server is yours, install its certificate authority; "
-        "otherwise someone may be intercepting the connection.",
+        f"The certificate of {host} is not trusted: {reason}. Composer stopped before "
+        f"sending anything.{shown} {advice}",
+        certificate=info,
+    )
+
+
+def changed_certificate(host: str, trusted: str, info: CertificateInfo | None) -> SendError:
+    """The SendError for a server whose certificate is not the one the account trusts."""
+    shown = _issued(info) or "The certificate presented could not be read."
+    return SendError(
+        ErrorKind.CERTIFICATE_CHANGED,
+        f"{host} presented a different certificate than the one you trusted for this "
+        "account, so Composer stopped before sending anything (your password included). "
+        "This can mean someone is intercepting the connection. If your provider changed "
+        "the certificate, check it with them and trust the new one in Accounts ▸ Test "
+        f"Connection. Trusted: SHA-256 {spaced(trusted)}. {shown}",
+        certificate=info,
+    )
+
+
+def weak_pinned_certificate(host: str, info: CertificateInfo | None) -> SendError:
+    """The SendError for a trusted certificate that is too weak (or unreadable) to rely on."""
+    what = f"its key ({info.key}) is too weak to be safe" if info else "it could not be read"
+    return SendError(
+        ErrorKind.CERTIFICATE,
+        f"The certificate of {host} is the one trusted for this account, but {what}, so "
+        "Composer stopped before sending anything. Ask the server's administrator for a "
+        "certificate with a stronger key.",
+        certificate=info,
+    )
+
+
+def _certificate_problem(problem: Problem, host: str, info: CertificateInfo | None) -> str:
+    if info is None:
+        return problem.value if problem is not Problem.OTHER else ""
+    if problem is Problem.EXPIRED:
+        return f"it expired on {info.not_after:%Y-%m-%d}"
+    if problem is Problem.NOT_YET_VALID:
+        return f"it is valid only from {info.not_before:%Y-%m-%d}"
+    if problem is Problem.WRONG_HOST:
+        names = ", ".join(info.names) or info.subject
+        return f"it was issued for {names}, not for {host}"
+    if problem is Problem.WEAK and info.weak:
+        return f"its key ({info.key}) is too weak to be safe"
+    return problem.value if problem is not Problem.OTHER else ""
+
+
+def _issued(info: CertificateInfo | None) -> str:
+    if info is None:
+        return ""
+    return (
+        f"Presented: issued to {info.subject} by {info.issuer}, valid "
+        f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}, SHA-256 "
+        f"{spaced(info.fingerprint)}."
     )
 
 
@@ -372,6 +463,15 @@ def _tls_interrupted(error: OSError, at: _Place) -> SendError:
         f"during the handshake ({getattr(error, 'reason', None) or error.strerror or error}). "
         "Nothing was sent; try again later. If it keeps happening, check the port and the "
         "security setting in Accounts (465 is usually SSL/TLS, 587 STARTTLS).",
+    )
+
+
+def _tls_too_old(_error: ssl.SSLError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.TLS_FAILED,
+        f"Could not set up a secure connection to {at.where}: the server offers only TLS "
+        "1.1 or older, which is no longer safe, and Composer needs TLS 1.2 or newer. Nothing "
+        "was sent. Ask your provider for a server that supports TLS 1.2.",
     )
 
 
@@ -449,6 +549,10 @@ def _securing(_error: BaseException, at: _Place) -> bool:
 
 
 _TLS_CUT_OFF = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+# What OpenSSL says when the server offers only protocol versions below our minimum.
+_OLD_TLS_REASONS = frozenset(
+    {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION"}
+)
 _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
 
 # First match wins, so a subclass comes before its base class (every smtplib error and
@@ -467,12 +571,15 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(smtplib.SMTPDataError, _data_refused),
     _Rule(smtplib.SMTPNotSupportedError, _not_supported),
     _Rule(smtplib.SMTPServerDisconnected, _disconnected),
+    # Only STARTTLS is answered while securing: a refusal there is a downgrade to refuse.
+    _Rule(smtplib.SMTPResponseException, _starttls_refused, _securing),
     _Rule(smtplib.SMTPResponseException, _server_answered),
     _Rule(smtplib.SMTPException, _smtp_failed),
     _Rule(ssl.SSLCertVerificationError, _certificate),
     # End of file or a reset in the middle of the handshake: cut off, not refused.
     _Rule((*_TLS_CUT_OFF, ConnectionError), _tls_interrupted, _securing),
     _Rule(_TLS_CUT_OFF, _connection_lost),
+    _Rule(ssl.SSLError, _tls_too_old, lambda error, _place: error.reason in _OLD_TLS_REASONS),
     _Rule(ssl.SSLError, _tls_failed),
     _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError
     _Rule(socket.gaierror, _unresolved),

@@ -20,14 +20,24 @@ from composer.mail.accounts import (
     is_loopback,
     is_loopback_address,
 )
+from composer.mail.certificates import (
+    CertificateInfo,
+    describe,
+    fingerprint,
+    unverified_context,
+    verifying_context,
+)
 from composer.mail.errors import (
     ErrorKind,
     SendError,
     Step,
+    changed_certificate,
     classify,
     may_have_been_sent,
     not_tried,
     server_reply,
+    untrusted_certificate,
+    weak_pinned_certificate,
 )
 from composer.mail.message import Sendable
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
@@ -199,7 +209,13 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         """Connected, secured and logged in, the one way send(), send_many() and check() do."""
-        return self._call(self._open)
+        try:
+            return self._call(self._open)
+        except SendError as error:
+            cause = error.__cause__
+            if isinstance(cause, ssl.SSLCertVerificationError) and not self._canceller.cancelled:
+                raise self._untrusted(cause) from cause
+            raise
 
     def _close(self, smtp: smtplib.SMTP) -> None:
         smtp.close()
@@ -262,7 +278,9 @@ class SmtpTransport:
                 f"Composer will not send your password to {host} over an unencrypted "
                 "connection. Choose SSL/TLS or STARTTLS for this account in Accounts.",
             )
-        context = ssl.create_default_context()
+        # A trusted certificate replaces the chain and host name checks (certificates.py).
+        pinned = bool(account.trusted_certificate)
+        context = unverified_context() if pinned else verifying_context()
         self._progress(Progress(Stage.CONNECTING, host))
         smtp: CancellableSMTP | CancellableSMTPSSL
         if account.security is Security.SSL_TLS:
@@ -272,6 +290,7 @@ class SmtpTransport:
                 context,
                 securing=functools.partial(self._set_step, Step.SECURING),
                 secured=functools.partial(self._set_step, Step.CONNECTING),  # the greeting
+                check_peer=self._check_pinned,
             )
         else:
             smtp = CancellableSMTP(self._canceller, account.timeout)
@@ -300,12 +319,67 @@ class SmtpTransport:
                 self._step = Step.SECURING
                 self._progress(Progress(Stage.SECURING, host))
                 smtp.starttls(context=context)
+                assert isinstance(smtp.sock, ssl.SSLSocket)
+                self._check_pinned(smtp.sock)  # before the EHLO that follows
                 smtp.ehlo()
             if account.username:
                 self._step = Step.LOGGING_IN
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
         return smtp
+
+    def _check_pinned(self, sock: ssl.SSLSocket) -> None:
+        """With a trusted certificate, refuse any other before a byte goes over TLS."""
+        trusted = self.account.trusted_certificate
+        if not trusted:
+            return  # verified by the handshake itself
+        der = sock.getpeercert(binary_form=True) or b""
+        info, presented = _described(der), fingerprint(der)
+        if presented != trusted:
+            log.warning("%s presented certificate %s, trusted %s", self.host, presented, trusted)
+            raise changed_certificate(self.host, trusted, info)
+        if info is None or info.weak:
+            raise weak_pinned_certificate(self.host, info)
+
+    def _untrusted(self, error: ssl.SSLCertVerificationError) -> SendError:
+        """The SendError for a certificate that did not verify, with what it says if it can
+        be read."""
+        info = _described(self._presented_certificate() or b"")
+        log.info("certificate of %s not trusted (%s): %s", self.host, error.verify_message, info)
+        return untrusted_certificate(self.host, error, info)
+
+    def _presented_certificate(self) -> bytes | None:
+        """The certificate the server presents, read over a second connection that is closed
+        right after the handshake: nothing at all is sent over TLS on it.
+
+        The failed handshake gives no access to the certificate, and the user needs to see
+        it to decide. What the user then trusts is what this handshake showed.
+        """
+        account, host = self.account, self.host
+        context = unverified_context()
+        try:
+            if account.security is Security.SSL_TLS:
+                sock = self._canceller.connect(host, account.port, account.timeout, None)
+                with sock, context.wrap_socket(sock, server_hostname=host) as secured:
+                    return secured.getpeercert(binary_form=True)
+            smtp = CancellableSMTP(self._canceller, account.timeout)
+            smtp._host = host
+            try:
+                code, _ = smtp.connect(host, account.port)
+                if code != 220:
+                    return None
+                smtp.local_hostname = address_literal(smtp.sock)
+                smtp.ehlo_or_helo_if_needed()
+                smtp.starttls(context=context)
+                assert isinstance(smtp.sock, ssl.SSLSocket)
+                return smtp.sock.getpeercert(binary_form=True)
+            finally:
+                smtp.close()  # no QUIT: nothing goes over this TLS connection
+        except (OSError, smtplib.SMTPException, ValueError) as error:
+            log.info("could not read the certificate of %s: %r", host, error)
+            return None
+        finally:
+            self._canceller.close()
 
     def _check_host(self) -> None:
         """Refuse a host no server can have, before it is looked up (settings edited by hand)."""
@@ -520,6 +594,13 @@ def _recipients(
     if len(refused) == len(recipients):
         raise smtplib.SMTPRecipientsRefused(refused)
     return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+
+def _described(der: bytes) -> CertificateInfo | None:
+    try:
+        return describe(der) if der else None
+    except ValueError:
+        return None
 
 
 def _reset(smtp: smtplib.SMTP) -> bool:
