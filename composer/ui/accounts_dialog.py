@@ -26,6 +26,7 @@ from composer.mail.secrets import KeyringUnavailable
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
 
@@ -53,6 +54,7 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
+        self._checked_id = ""  # the account the running (or last) connection test is for
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
@@ -95,6 +97,10 @@ class AccountsDialog(QDialog):
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
+        self.certificate = CertificateTrust()
+        self.certificate.trusted.connect(self._trust_certificate)
+        self.certificate.forgotten.connect(self._forget_certificate)
+        self.form.add_server_row("", self.certificate)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
         # Account names and file-system errors are quoted here.
@@ -123,6 +129,7 @@ class AccountsDialog(QDialog):
         self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
+        self.certificate.show_account(account)
         if account is None:
             self.hint.setText(
                 "No accounts yet: messages go to the Local sandbox on this computer. Add the "
@@ -202,6 +209,7 @@ class AccountsDialog(QDialog):
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
             return
         typed = self._passwords.get(account.id) or None
+        self._checked_id = account.id
         self._check = task = self._sending.check(account, typed)
         task.progressed.connect(self._on_test_progress)
         task.succeeded.connect(self._on_test_done)
@@ -218,6 +226,25 @@ class AccountsDialog(QDialog):
         self._check = None
         self.test_button.setEnabled(True)
         self.test_result.setText(str(outcome))
+        self._offer_certificate(outcome)
+
+    def _offer_certificate(self, outcome: str | SendError) -> None:
+        account = self.current()
+        if isinstance(outcome, SendError) and account and account.id == self._checked_id:
+            self.certificate.offer(outcome)
+
+    @Slot(str)
+    def _trust_certificate(self, fingerprint: str) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=fingerprint))
+
+    @Slot()
+    def _forget_certificate(self) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=""))
+            self.certificate.show_account(self.current())
 
     def accept(self) -> None:
         for row, account in enumerate(self._accounts):
