@@ -2,10 +2,11 @@
 
 Every connection is TLS 1.2 or newer. An account either verifies its server the usual way
 (the system's authorities, and the host name), or trusts exactly one certificate the user
-reviewed, by its SHA-256 fingerprint. A pinned certificate replaces the chain and host name
-checks (a self-hosted server's certificate often names no authority and an internal name);
-it is compared before anything is sent over the connection, and a weak key is refused even
-then.
+reviewed, by its SHA-256 fingerprint. A pinned certificate replaces the chain, host name and
+validity checks (a self-hosted server's certificate often names no authority, an internal
+name, and expires unnoticed; the user saw all three before trusting it). It is compared
+before anything is sent over the connection, and a weak key is refused even then. Any other
+certificate is refused, even one that would verify: nothing is re-trusted silently.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sending messages over SMTP with smtplib: TLS always verified, each message at most once."""
+"""Sending messages over SMTP with smtplib: TLS verified or pinned, each message at most once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import datetime
 from email.utils import format_datetime, localtime
 from typing import Any, TypeVar
 
+from composer.mail import certificate_errors
 from composer.mail.accounts import (
     Account,
     Security,
@@ -31,15 +32,13 @@ from composer.mail.errors import (
     ErrorKind,
     SendError,
     Step,
-    changed_certificate,
     classify,
     may_have_been_sent,
     not_tried,
     server_reply,
-    untrusted_certificate,
-    weak_pinned_certificate,
 )
 from composer.mail.message import Sendable
+from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
@@ -337,49 +336,30 @@ class SmtpTransport:
         info, presented = _described(der), fingerprint(der)
         if presented != trusted:
             log.warning("%s presented certificate %s, trusted %s", self.host, presented, trusted)
-            raise changed_certificate(self.host, trusted, info)
+            raise certificate_errors.changed(self.host, trusted, info)
         if info is None or info.weak:
-            raise weak_pinned_certificate(self.host, info)
+            raise certificate_errors.weak_pinned(self.host, info)
 
     def _untrusted(self, error: ssl.SSLCertVerificationError) -> SendError:
         """The SendError for a certificate that did not verify, with what it says if it can
         be read."""
         info = _described(self._presented_certificate() or b"")
         log.info("certificate of %s not trusted (%s): %s", self.host, error.verify_message, info)
-        return untrusted_certificate(self.host, error, info)
+        return certificate_errors.untrusted(self.host, error, info)
 
     def _presented_certificate(self) -> bytes | None:
-        """The certificate the server presents, read over a second connection that is closed
-        right after the handshake: nothing at all is sent over TLS on it.
-
-        The failed handshake gives no access to the certificate, and the user needs to see
-        it to decide. What the user then trusts is what this handshake showed.
-        """
-        account, host = self.account, self.host
-        context = unverified_context()
+        account = self.account
         try:
-            if account.security is Security.SSL_TLS:
-                sock = self._canceller.connect(host, account.port, account.timeout, None)
-                with sock, context.wrap_socket(sock, server_hostname=host) as secured:
-                    return secured.getpeercert(binary_form=True)
-            smtp = CancellableSMTP(self._canceller, account.timeout)
-            smtp._host = host
-            try:
-                code, _ = smtp.connect(host, account.port)
-                if code != 220:
-                    return None
-                smtp.local_hostname = address_literal(smtp.sock)
-                smtp.ehlo_or_helo_if_needed()
-                smtp.starttls(context=context)
-                assert isinstance(smtp.sock, ssl.SSLSocket)
-                return smtp.sock.getpeercert(binary_form=True)
-            finally:
-                smtp.close()  # no QUIT: nothing goes over this TLS connection
+            return presented_certificate(
+                self._canceller,
+                self.host,
+                account.port,
+                account.timeout,
+                starttls=account.security is not Security.SSL_TLS,
+            )
         except (OSError, smtplib.SMTPException, ValueError) as error:
-            log.info("could not read the certificate of %s: %r", host, error)
+            log.info("could not read the certificate of %s: %r", self.host, error)
             return None
-        finally:
-            self._canceller.close()
 
     def _check_host(self) -> None:
         """Refuse a host no server can have, before it is looked up (settings edited by hand)."""
