@@ -97,7 +97,8 @@ _PROBLEMS = {
 
 
 def problem_of(error: ssl.SSLCertVerificationError) -> Problem:
-    return _PROBLEMS.get(error.verify_code, Problem.OTHER)
+    # The C module always sets verify_code; an error made in Python may lack it.
+    return _PROBLEMS.get(getattr(error, "verify_code", None) or 0, Problem.OTHER)
 
 
 @dataclass(frozen=True)

@@ -475,6 +475,11 @@ def _code_is(*codes: int) -> Callable[[smtplib.SMTPResponseException, _Place], b
     return lambda error, _place: error.smtp_code in codes
 
 
+def _old_tls(error: ssl.SSLError, _place: _Place) -> bool:
+    # An SSLError made by hand (or by asyncio) may lack the reason the C module sets.
+    return getattr(error, "reason", None) in _OLD_TLS_REASONS
+
+
 def _securing(_error: BaseException, at: _Place) -> bool:
     return at.step is Step.SECURING
 
@@ -510,7 +515,7 @@ _RULES: tuple[_Rule, ...] = (
     # End of file or a reset in the middle of the handshake: cut off, not refused.
     _Rule((*_TLS_CUT_OFF, ConnectionError), _tls_interrupted, _securing),
     _Rule(_TLS_CUT_OFF, _connection_lost),
-    _Rule(ssl.SSLError, _tls_too_old, lambda error, _place: error.reason in _OLD_TLS_REASONS),
+    _Rule(ssl.SSLError, _tls_too_old, _old_tls),
     _Rule(ssl.SSLError, _tls_failed),
     _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError
     _Rule(socket.gaierror, _unresolved),
