@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.mail.addresses import parse_address, parse_list
+from composer.mail.certificates import normal_fingerprint
 from composer.mail.files import broken_copy_path, write_atomically
 from composer.mail.text import has_line_break
 
@@ -76,6 +77,9 @@ class Account:
     # Inserted below "-- " in new messages; HTML when signature_html is set.
     signature: str = ""
     signature_html: bool = False
+    # The SHA-256 fingerprint (64 lowercase hex digits) of the one certificate the user chose
+    # to trust for this server, "" for the usual verification. Not a secret: it is public.
+    trusted_certificate: str = ""
 
     @property
     def is_sandbox(self) -> bool:
@@ -132,9 +136,15 @@ class Account:
         if not isinstance(values.get("signature_html", False), bool):
             raise TypeError("signature_html must be true or false")
         text_fields = ("id", "name", "display_name", "email", "host", "username", "reply_to")
-        for name in (*text_fields, "default_cc", "default_bcc", "signature"):
+        for name in (*text_fields, "default_cc", "default_bcc", "signature", "trusted_certificate"):
             if name in values and not isinstance(values[name], str):
                 raise TypeError(f"{name} must be text")
+        if values.get("trusted_certificate"):
+            pin = normal_fingerprint(values["trusted_certificate"])
+            if not pin:
+                # Verifying as usual instead fails safe: the user is shown the certificate.
+                log.warning("ignoring a trusted certificate that is no SHA-256 fingerprint")
+            values["trusted_certificate"] = pin
         if not values.get("id"):
             raise ValueError("account without id")
         account = cls(**values)

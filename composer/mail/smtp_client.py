@@ -145,6 +145,8 @@ class CancellableSMTPSSL(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
 
     securing() is called once the TCP connection stands, before the TLS handshake, and
     secured() after it, before the greeting is read: a failure can then say which it was.
+    check_peer(sock) is called right after the handshake, before a byte is read or written,
+    and may raise to close the connection (a pinned certificate is compared there).
     """
 
     def __init__(
@@ -154,9 +156,11 @@ class CancellableSMTPSSL(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
         context: ssl.SSLContext,
         securing: Callable[[], None] = lambda: None,
         secured: Callable[[], None] = lambda: None,
+        check_peer: Callable[[ssl.SSLSocket], None] = lambda _sock: None,
     ) -> None:
         self._canceller = canceller
         self._securing, self._secured = securing, secured
+        self._check_peer = check_peer
         super().__init__(local_hostname="localhost", timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -166,6 +170,11 @@ class CancellableSMTPSSL(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
             wrapped = self.context.wrap_socket(sock, server_hostname=self._host)
         except BaseException:
             sock.close()
+            raise
+        try:
+            self._check_peer(wrapped)
+        except BaseException:
+            wrapped.close()
             raise
         self._secured()
         return wrapped

@@ -27,6 +27,7 @@ from composer.mail.transcript import Transcript
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
 from composer.ui.text_view import TextViewDialog
@@ -58,6 +59,7 @@ class AccountsDialog(QDialog):
         # The conversation of the connection check under way, and of the last one ended.
         self._recording: Transcript | None = None
         self._transcript: Transcript | None = None
+        self._checked_id = ""  # the account the running (or last) connection test is for
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
@@ -101,6 +103,10 @@ class AccountsDialog(QDialog):
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
         self._build_transcript_row()
+        self.certificate = CertificateTrust()
+        self.certificate.trusted.connect(self._trust_certificate)
+        self.certificate.forgotten.connect(self._forget_certificate)
+        self.form.add_server_row("", self.certificate)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
         # Account names and file-system errors are quoted here.
@@ -130,6 +136,7 @@ class AccountsDialog(QDialog):
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
         self._forget_transcript()
+        self.certificate.show_account(account)
         if account is None:
             self.hint.setText(
                 "No accounts yet: messages go to the Local sandbox on this computer. Add the "
@@ -211,6 +218,7 @@ class AccountsDialog(QDialog):
         typed = self._passwords.get(account.id) or None
         self._forget_transcript()
         self._recording = Transcript()
+        self._checked_id = account.id
         self._check = task = self._sending.check(account, typed, transcript=self._recording)
         task.succeeded.connect(self._on_check_ended)
         task.failed.connect(self._on_check_ended)
@@ -229,6 +237,25 @@ class AccountsDialog(QDialog):
         self._check = None
         self.test_button.setEnabled(True)
         self.test_result.setText(str(outcome))
+        self._offer_certificate(outcome)
+
+    def _offer_certificate(self, outcome: str | SendError) -> None:
+        account = self.current()
+        if isinstance(outcome, SendError) and account and account.id == self._checked_id:
+            self.certificate.offer(outcome)
+
+    @Slot(str)
+    def _trust_certificate(self, fingerprint: str) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=fingerprint))
+
+    @Slot()
+    def _forget_certificate(self) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=""))
+            self.certificate.show_account(self.current())
 
     # --- the SMTP transcript of a check ----------------------------------------------------
 
