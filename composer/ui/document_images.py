@@ -7,17 +7,26 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
-from PySide6.QtGui import QImage, QImageReader, QPixmap, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QImageReader,
+    QPixmap,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtGui import QTextImageFormat as ImageFormat
 
-# Larger image files are attached rather than shown inline.
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
+from composer.mail.linked_files import local_path, read_linked_file
+
 # Wider images are shown, and sent, scaled down to this width (CSS pixels).
 DISPLAY_WIDTH = 640
 # Images are decoded for display at no more than this width, so a 50-megapixel photo does not
 # cost a gigabyte; the file's own bytes are what is sent.
 _DECODE_WIDTH = 2 * DISPLAY_WIDTH
 _IMAGE = QTextDocument.ResourceType.ImageResource
+_placeholder: QPixmap | None = None
 _OWN_SUFFIX = "@composer"
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
@@ -80,15 +89,13 @@ def decode(data: bytes) -> QImage:
 
 
 def read_image_file(path: Path) -> tuple[QImage, bytes] | None:
-    """The picture and bytes of an image file no larger than MAX_IMAGE_BYTES, else None."""
-    try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    image = decode(data)
-    return None if image.isNull() else (image, data)
+    """The picture and bytes of an image file no larger than MAX_IMAGE_BYTES, else None.
+
+    (linked_files.MAX_IMAGE_BYTES: larger image files are attached rather than shown inline.)
+    """
+    data = read_linked_file(path.absolute()).data
+    image = decode(data) if data is not None else QImage()
+    return None if data is None or image.isNull() else (image, data)
 
 
 def is_image_file(path: Path) -> bool:
@@ -99,7 +106,9 @@ def is_image_file(path: Path) -> bool:
 def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
     """The bytes to send for the image called name and their MIME type; None if unavailable.
 
-    PNG, JPEG and GIF data are kept as they are; any other picture is encoded as PNG.
+    PNG, JPEG and GIF data are kept as they are; any other picture is encoded as PNG. An image
+    that names a file is None: asking the document for it would have Qt read the file (on the
+    GUI thread, a pipe or a device too).
     """
     if is_own(name):
         original = document.resource(_IMAGE, QUrl(f"{name}#original"))
@@ -107,16 +116,53 @@ def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
             return data, sniff(data)
     if name.startswith("data:") and sniff(data := _data_url_bytes(name)):
         return data, sniff(data)
+    if local_path(name) is not None:
+        return None
     resource = document.resource(_IMAGE, QUrl(name))
     if isinstance(resource, QByteArray):
         if sniff(data := bytes(resource.data())):
             return data, sniff(data)
         resource = QImage.fromData(resource)
     if isinstance(resource, QPixmap):
+        if is_placeholder(resource):
+            return None
         resource = resource.toImage()
     if not isinstance(resource, QImage) or resource.isNull():
         return None
     return png_bytes(resource), "image/png"
+
+
+def placeholder() -> QPixmap:
+    """What an image not (or not yet) in the document shows: a light grey square."""
+    global _placeholder
+    if _placeholder is None:
+        _placeholder = QPixmap(24, 24)
+        _placeholder.fill(QColor("#d8d8d8"))
+    return _placeholder
+
+
+def is_placeholder(picture: QPixmap) -> bool:
+    return _placeholder is not None and picture.cacheKey() == _placeholder.cacheKey()
+
+
+def holds_image(document: QTextDocument, name: str) -> bool:
+    """True when document has a picture of its own under name (not the placeholder)."""
+    resource = document.resource(_IMAGE, QUrl(name))
+    return resource is not None and not (isinstance(resource, QPixmap) and is_placeholder(resource))
+
+
+def offline_resource(kind: int, url: QUrl) -> object:
+    """What a text editor's loadResource gives for anything its document does not hold.
+
+    Qt's own QTextDocument.loadResource reads a file: URL or a path from disk, on the GUI
+    thread, whole (``<img src="file:///dev/zero">``); and a layout that gets no picture at
+    all loads the image's name itself (QTextImageHandler). So an image is the placeholder,
+    anything else (a style sheet that HTML links to) is empty; data: URLs, already in memory,
+    are left to Qt.
+    """
+    if url.scheme().lower() == "data":
+        return None
+    return placeholder() if kind == _IMAGE.value else ""
 
 
 def _data_url_bytes(url: str) -> bytes:
