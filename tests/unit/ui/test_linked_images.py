@@ -238,7 +238,7 @@ def test_the_body_document_never_opens_a_file_itself(
     elif way == "own copy":
         body.insertFromMimeData(own_copy(html))
     else:
-        body.setHtml(f'<link rel="stylesheet" href="{pipe.path}"><p>x</p>')
+        body.setHtml(f'<link rel="stylesheet" type="text/css" href="{pipe.path}"><p>x</p>')
     shown_for_a_while(qtbot, body)
 
     assert time.monotonic() - start < 1.0
@@ -249,7 +249,10 @@ def test_the_body_document_never_opens_a_file_itself(
 def test_the_signature_editor_never_opens_a_file(qtbot: QtBot, pipe: WatchedPipe) -> None:
     form = AccountForm()
     qtbot.addWidget(form)
+    form.setCurrentIndex(1)  # Identity, where the signature is
     form.show()
+    qtbot.waitExposed(form)
+    assert form.signature.isVisible()
     start = time.monotonic()
 
     form.signature.insertFromMimeData(html_mime(f"<p>Ann {img(pipe.path)}</p>"))
