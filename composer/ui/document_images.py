@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from pathlib import Path
 
@@ -26,7 +27,6 @@ DISPLAY_WIDTH = 640
 # cost a gigabyte; the file's own bytes are what is sent.
 _DECODE_WIDTH = 2 * DISPLAY_WIDTH
 _IMAGE = QTextDocument.ResourceType.ImageResource
-_placeholder: QPixmap | None = None
 _OWN_SUFFIX = "@composer"
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
@@ -89,10 +89,8 @@ def decode(data: bytes) -> QImage:
 
 
 def read_image_file(path: Path) -> tuple[QImage, bytes] | None:
-    """The picture and bytes of an image file no larger than MAX_IMAGE_BYTES, else None.
-
-    (linked_files.MAX_IMAGE_BYTES: larger image files are attached rather than shown inline.)
-    """
+    """The picture and bytes of a regular image file of at most linked_files.MAX_IMAGE_BYTES
+    (larger ones are attached rather than shown inline), else None."""
     data = read_linked_file(path.absolute()).data
     image = decode(data) if data is not None else QImage()
     return None if data is None or image.isNull() else (image, data)
@@ -132,17 +130,17 @@ def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
     return png_bytes(resource), "image/png"
 
 
+@functools.cache
 def placeholder() -> QPixmap:
     """What an image not (or not yet) in the document shows: a light grey square."""
-    global _placeholder
-    if _placeholder is None:
-        _placeholder = QPixmap(24, 24)
-        _placeholder.fill(QColor("#d8d8d8"))
-    return _placeholder
+    picture = QPixmap(24, 24)
+    picture.fill(QColor("#d8d8d8"))
+    return picture
 
 
 def is_placeholder(picture: QPixmap) -> bool:
-    return _placeholder is not None and picture.cacheKey() == _placeholder.cacheKey()
+    """True for the placeholder (or a copy of it): never sent, never copied out."""
+    return picture.cacheKey() == placeholder().cacheKey()
 
 
 def holds_image(document: QTextDocument, name: str) -> bool:
