@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtGui import QTextImageFormat as ImageFormat
 
-from composer.mail.linked_files import local_path, read_linked_file
+from composer.mail.linked_files import local_path
 
 # Wider images are shown, and sent, scaled down to this width (CSS pixels).
 DISPLAY_WIDTH = 640
@@ -88,17 +88,18 @@ def decode(data: bytes) -> QImage:
     return reader.read()
 
 
-def read_image_file(path: Path) -> tuple[QImage, bytes] | None:
-    """The picture and bytes of a regular image file of at most linked_files.MAX_IMAGE_BYTES
-    (larger ones are attached rather than shown inline), else None."""
-    data = read_linked_file(path.absolute()).data
-    image = decode(data) if data is not None else QImage()
-    return None if data is None or image.isNull() else (image, data)
-
-
 def is_image_file(path: Path) -> bool:
-    """True when Qt can read path as an image (by its name and first bytes)."""
-    return path.is_file() and not QImageReader.imageFormat(str(path)).isEmpty()
+    """True when path is a regular file named as an image Qt can read.
+
+    By its name only: the file itself is read later, off the GUI thread (linked_images.py).
+    """
+    suffix = path.suffix.lower().removeprefix(".")
+    return bool(suffix) and suffix in _readable_suffixes() and path.is_file()
+
+
+@functools.cache
+def _readable_suffixes() -> frozenset[str]:
+    return frozenset(bytes(kind.data()).decode() for kind in QImageReader.supportedImageFormats())
 
 
 def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:

@@ -1,8 +1,9 @@
-"""Images that pasted HTML takes from files on this computer: read off the GUI thread.
+"""Images taken from files on this computer (named by pasted HTML, or dropped): read off the
+GUI thread.
 
-A paste puts a placeholder where each such image goes; a worker reads the files (regular files
-up to MAX_IMAGE_BYTES only, see mail/linked_files.py); back on the GUI thread each placeholder
-becomes its picture, or is removed, and one sentence says which.
+A paste or a drop puts a placeholder where each such image goes; a worker reads the files
+(regular files up to MAX_IMAGE_BYTES only, see mail/linked_files.py); back on the GUI thread
+each placeholder becomes its picture, or is removed.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QImage, QTextCursor, QTextDocument, QTextImageFormat
+from PySide6.QtGui import QImage, QTextCursor, QTextDocument, QTextFormat, QTextImageFormat
 
 from composer.mail.linked_files import LinkedFile, linked_images_note, read_linked_file
-from composer.ui.document_images import add_image, decode, placeholder
+from composer.ui.document_images import add_image, decode, new_cid, placeholder
 
 _IMAGE = QTextDocument.ResourceType.ImageResource
 _NOT_A_PICTURE = "is not a picture Composer can show"
@@ -38,9 +39,31 @@ class ReadImage:
     picture: QImage | None
 
 
-def store_placeholder(document: QTextDocument, name: str) -> None:
-    """Show the placeholder under name until the image is read."""
-    document.addResource(_IMAGE, QUrl(name), placeholder())
+@dataclass(frozen=True)
+class Placed:
+    """What place_images did: the files now shown, and those whose placeholder went."""
+
+    shown: list[LinkedFile]
+    left_out: list[LinkedFile]
+
+    def note(self) -> str:
+        """The status bar's sentence on them, for a paste."""
+        return linked_images_note(self.shown, self.left_out)
+
+
+def placeholder_for(document: QTextDocument, path: Path, alt: str = "") -> LinkedImage:
+    """A new image name in document showing the placeholder until the file at path is read."""
+    image = LinkedImage(f"cid:{new_cid()}", path, alt)
+    document.addResource(_IMAGE, QUrl(image.name), placeholder())
+    return image
+
+
+def placeholder_format(image: LinkedImage) -> QTextImageFormat:
+    """The format that shows image's placeholder, and later its picture."""
+    image_format = QTextImageFormat()
+    image_format.setName(image.name)
+    image_format.setProperty(QTextFormat.Property.ImageAltText, image.alt or image.path.name)
+    return image_format
 
 
 def read_images(linked: list[LinkedImage]) -> list[ReadImage]:
@@ -55,8 +78,8 @@ def read_images(linked: list[LinkedImage]) -> list[ReadImage]:
     return results
 
 
-def place_images(document: QTextDocument, results: list[ReadImage]) -> str:
-    """Put each picture read where its placeholder is, remove the others; the note on them."""
+def place_images(document: QTextDocument, results: list[ReadImage]) -> Placed:
+    """Put each picture read where its placeholder is, and remove the others."""
     shown: list[LinkedFile] = []
     left_out: list[LinkedFile] = []
     for result in results:
@@ -71,13 +94,13 @@ def place_images(document: QTextDocument, results: list[ReadImage]) -> str:
         )
         _replace(document, name, image_format)
         shown.append(result.file)
-    return linked_images_note(shown, left_out)
+    return Placed(shown, left_out)
 
 
 def _replace(document: QTextDocument, name: str, shown: QTextImageFormat | None) -> None:
     """Remove the images called name (shown None), or show them as shown (its size)."""
     cursor = QTextCursor(document)
-    # Part of the paste's own undo step when nothing was typed since.
+    # Part of the paste's (or drop's) own undo step when nothing was typed since.
     cursor.joinPreviousEditBlock()
     for start, length, image_format in reversed(_occurrences(document, name)):
         cursor.setPosition(start)

@@ -20,15 +20,14 @@ from PySide6.QtGui import (
     QTextDocument,
     QTextDocumentFragment,
     QTextFormat,
-    QTextImageFormat,
     QTextList,
 )
 
 from composer.mail.linked_files import local_path
-from composer.ui.document_images import add_image, decode, image_bytes, new_cid
+from composer.ui.document_images import add_image, decode, image_bytes
 from composer.ui.fonts import is_bold
 from composer.ui.formatting import normalize_imported
-from composer.ui.linked_images import LinkedImage, store_placeholder
+from composer.ui.linked_images import LinkedImage, placeholder_for, placeholder_format
 from composer.ui.links import link_format
 from composer.ui.rich_text import link_target
 
@@ -142,13 +141,8 @@ def _stored_image(
     alt = str(image_format.property(QTextFormat.Property.ImageAltText) or "")
     path = local_path(image_format.name())
     if path is not None:
-        name = f"cid:{new_cid()}"
-        store_placeholder(target, name)
-        linked.append(LinkedImage(name, path, alt))
-        placeholder = QTextImageFormat()
-        placeholder.setName(name)
-        placeholder.setProperty(QTextFormat.Property.ImageAltText, alt or path.name)
-        return placeholder
+        linked.append(placeholder_for(target, path, alt))
+        return placeholder_format(linked[-1])
     loaded = image_bytes(document, image_format.name())
     if loaded is None:
         return None

@@ -44,11 +44,16 @@ from composer.ui.document_images import (
     is_image_file,
     is_own,
     is_placeholder,
-    read_image_file,
     sniff,
 )
 from composer.ui.file_drops import local_files
-from composer.ui.linked_images import LinkedImage, place_images, read_images
+from composer.ui.linked_images import (
+    LinkedImage,
+    place_images,
+    placeholder_for,
+    placeholder_format,
+    read_images,
+)
 from composer.ui.pasted_html import basic_fragment, has_text
 from composer.ui.rich_text import quote_level
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
@@ -145,15 +150,22 @@ class BodyEdit(OfflineTextEdit):
             super().insertFromMimeData(source)
         self.ensureCursorVisible()
 
-    def _read_linked(self, linked: list[LinkedImage]) -> None:
-        """Read the files pasted images name off the GUI thread (a pipe, a slow disk)."""
+    def _read_linked(self, linked: list[LinkedImage], *, dropped: bool = False) -> None:
+        """Read the files of images off the GUI thread (a pipe, a slow disk)."""
         task = self.run_in_background(lambda: read_images(linked))
-        task.succeeded.connect(self._on_linked_read)
+        task.succeeded.connect(self._on_dropped_read if dropped else self._on_linked_read)
 
     @Slot(object)
     def _on_linked_read(self, results: object) -> None:
         assert isinstance(results, list)
-        self.linked_images_read.emit(place_images(self.document(), results))
+        self.linked_images_read.emit(place_images(self.document(), results).note())
+
+    @Slot(object)
+    def _on_dropped_read(self, results: object) -> None:
+        assert isinstance(results, list)
+        left_out = place_images(self.document(), results).left_out
+        if left_out:  # not a picture after all, or too large to show: attached instead
+            self.files_dropped.emit([file.path for file in left_out])
 
     def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
         original = super().createMimeDataFromSelection()
@@ -191,14 +203,19 @@ class BodyEdit(OfflineTextEdit):
 
     def _insert_files(self, paths: list[Path]) -> None:
         attach: list[Path] = []
+        linked: list[LinkedImage] = []
+        cursor = self.textCursor()
         for path in paths:
-            loaded = None if self._plain or not is_image_file(path) else read_image_file(path)
-            if loaded is None:
+            if self._plain or not is_image_file(path):
                 attach.append(path)
             else:
-                self.insert_image(loaded[0], path.name, loaded[1])
+                linked.append(placeholder_for(self.document(), path.absolute()))
+                cursor.insertImage(placeholder_format(linked[-1]))
+        self.setTextCursor(cursor)
         if attach:
             self.files_dropped.emit(attach)
+        if linked:
+            self._read_linked(linked, dropped=True)
 
     def _insert_pasted_image(self, source: QMimeData) -> None:
         data = next(
