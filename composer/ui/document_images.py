@@ -154,10 +154,11 @@ def offline_resource(kind: int, url: QUrl) -> object:
     """What a text editor's loadResource gives for anything its document does not hold.
 
     Qt's own QTextDocument.loadResource reads a file: URL or a path from disk, on the GUI
-    thread, whole (``<img src="file:///dev/zero">``); and a layout that gets no picture at
-    all loads the image's name itself (QTextImageHandler). So an image is the placeholder,
-    anything else (a style sheet that HTML links to) is empty; data: URLs, already in memory,
-    are left to Qt.
+    thread, whole (``<img src="file:///dev/zero">``); and a layout given anything but a
+    picture for an image opens the image's name itself (QTextImageHandler: measured with
+    PySide6 6.11, an empty string opened a pipe). So an image is the placeholder, anything
+    else (a style sheet that HTML links to) is empty; data: URLs, already in memory, are left
+    to Qt.
     """
     if url.scheme().lower() == "data":
         return None
