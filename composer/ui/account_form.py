@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSpinBox,
     QTabWidget,
-    QTextEdit,
     QWidget,
 )
 
 from composer.mail.accounts import Account, Security, is_loopback
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
+from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
 _MB = 1000 * 1000
@@ -70,7 +70,8 @@ class AccountForm(QTabWidget):
         self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
         self.default_cc = named("defaultCc", QLineEdit())
         self.default_bcc = named("defaultBcc", QLineEdit())
-        self.signature = named("signature", QTextEdit())
+        # Pasted signatures come from web pages: their images never load a file.
+        self.signature = named("signature", OfflineTextEdit())
         self.signature.setAccessibleName("Signature")
         self.signature.setPlaceholderText("Added below “-- ” in new messages; paste to format")
         self._server_rows = self._add_tab(

@@ -84,6 +84,9 @@ class ComposeWindow(QMainWindow):
         self.form = ComposeForm(context.address_book)
         self.setCentralWidget(self.form)
         self.form.body.files_dropped.connect(self.attach_files)
+        # Files that pasted HTML takes images from are read by the service's workers.
+        self.form.body.run_in_background = sending.run
+        self.form.body.linked_images_read.connect(self.show_status)
         # Files dropped anywhere, a header field included, are attached, not pasted as text.
         self._drops = FileDropCatcher(self)
         self._drops.dropped.connect(self.attach_files)
