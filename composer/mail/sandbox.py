@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 import time
+from email.message import Message
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ _FULL_REPLY = f"{FULL_CODE} 4.3.1 The local sandbox is full"
 _AUTH_REQUIRED = "530 5.7.0 Authentication required"
 # Written in pieces that end at a line end, so that no CRLF is split when it becomes LF.
 _WRITE_CHUNK = 1024 * 1024
+# Where the header of a message Composer built ends at the latest.
+_MAX_HEADER = 4 * 1024 * 1024
 
 
 def _not_login_data_notice(record: logging.LogRecord) -> bool:
@@ -98,7 +101,7 @@ class _MaildirHandler:
         if self._full(len(trace) + len(content)):  # the client may not have said its SIZE
             return _FULL_REPLY
         path = self._store(trace, content)
-        message_id = BytesHeaderParser().parsebytes(content).get("Message-ID", "")
+        message_id = _header(content).get("Message-ID", "")
         with self._lock:
             self._delivered[str(message_id).strip()] = path
         log.info("sandbox delivered %s to %s", message_id, path)
@@ -151,6 +154,12 @@ class _MaildirHandler:
     def refusal(self) -> str:
         with self._lock:
             return self._refusal
+
+
+def _header(content: bytes) -> Message:
+    """The header of a message, read without copying its body (the parser would, twice)."""
+    end = content.find(b"\r\n\r\n", 0, _MAX_HEADER)
+    return BytesHeaderParser().parsebytes(content[: end + 2 if end >= 0 else _MAX_HEADER])
 
 
 def _declared_size(mail_options: list[str]) -> int:
