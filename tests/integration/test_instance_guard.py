@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -189,8 +190,8 @@ def test_connections_beyond_the_limit_are_refused_at_once(
 
 def test_a_launch_the_running_instance_turns_away_opens_its_own_window(
     make_server: Callable[[str], InstanceServer],
+    launch_child: Launch,
     config_dir: Path,
-    tmp_path: Path,
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -200,7 +201,7 @@ def test_a_launch_the_running_instance_turns_away_opens_its_own_window(
     make_server(name)
     assert ask(qtbot, name, encode_request([Draft()])) == {"ok": True}  # the one allowed
 
-    process = launch_child(tmp_path, "--config-dir", str(config_dir), "--subject", "Kept")
+    process = launch_child("--config-dir", str(config_dir), "--subject", "Kept")
 
     # The running instance (in this process) must answer while the launch waits.
     qtbot.waitUntil(lambda: process.poll() is not None, timeout=60_000)
@@ -210,17 +211,49 @@ def test_a_launch_the_running_instance_turns_away_opens_its_own_window(
     assert "too many requests" in err
 
 
-def launch_child(
-    cwd: Path, *arguments: str, env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.launch_child", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env or composer_env(),
-        cwd=cwd,
-    )
+Launch = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def launch_child(tmp_path: Path) -> Iterator[Launch]:
+    """Starts tests.integration.launch_child ARGS… (env= to replace the environment); any
+    still running at teardown is killed."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.launch_child", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env or composer_env(),
+            cwd=tmp_path,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def test_a_socket_left_by_a_crash_does_not_stop_start_up(
+    launch_child: Launch, config_dir: Path
+) -> None:
+    name = instance_name(config_dir)
+    crashed = socket.socket(socket.AF_UNIX)
+    crashed.bind(name)  # a socket file nobody listens on: what a crash leaves
+    crashed.close()
+
+    launch = launch_child("--config-dir", str(config_dir), "--subject", "Fresh")
+    out, err = launch.communicate(timeout=60)
+
+    assert launch.returncode == 0, err
+    assert "opened Fresh" in out
+    assert "WARNING" not in err  # it took the name over and listened there
+    assert not os.path.exists(name)  # and removed its socket when it ended
 
 
 # --- another local user ------------------------------------------------------------------------
@@ -228,7 +261,7 @@ def launch_child(
 
 @needs_root
 def test_a_socket_directory_another_user_made_first_is_not_used(
-    tmp_path: Path, config_dir: Path
+    launch_child: Launch, config_dir: Path
 ) -> None:
     with shared_directory() as shared:
         squatted = shared / f"composer-{os.getuid()}" / socket_file_name(config_dir)
@@ -238,9 +271,7 @@ def test_a_socket_directory_another_user_made_first_is_not_used(
             env.pop("XDG_RUNTIME_DIR", None)
             env["TMPDIR"] = str(shared)
 
-            launch = launch_child(
-                tmp_path, "--config-dir", str(config_dir), "--subject", "Private", env=env
-            )
+            launch = launch_child("--config-dir", str(config_dir), "--subject", "Private", env=env)
             out, err = launch.communicate(timeout=60)
 
             squatter.kill()
