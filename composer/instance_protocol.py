@@ -5,7 +5,7 @@ connects, sends one line of JSON, waits for a one-line JSON acknowledgement, and
 
     → {"protocol": "composer-instance/1", "drafts": [{"to": "...", "cc": "...", "bcc": "...",
        "subject": "...", "body": "...", "in_reply_to": "...", "attachments": ["/abs/path"]}]}
-    ← {"ok": true}          (or {"ok": false, "error": "..."} for a request it could not read)
+    ← {"ok": true}          (or {"ok": false, "error": "..."} for a request it refused)
 
 Every draft opens one compose window. Fields may be left out (empty); unknown keys are ignored.
 """
