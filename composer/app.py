@@ -183,8 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     paths = Paths.under(arguments.config_dir) if arguments.config_dir else None
     paths = paths or Paths.platform_default()
+    # None when no directory of this user's own can hold the socket: then every launch is a
+    # Composer of its own, which beats handing messages to whoever made the directory.
     name = instance_name(paths.config_dir)
-    if send_to_running_instance(name, drafts):
+    if name is not None and send_to_running_instance(name, drafts):
         return 0
     start_logging(paths.log_file, debug=arguments.debug)
     try:
@@ -193,8 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_logging()
 
 
-def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
-    """Be the running Composer: open the windows and listen for later launches."""
+def _run(paths: Paths, name: str | None, drafts: list[Draft]) -> int:
+    """Be the running Composer: open the windows and listen for later launches (at name)."""
     import shiboken6
     from PySide6.QtWidgets import QApplication
 
@@ -214,7 +216,8 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     session.ended.connect(app.quit)
     server = InstanceServer()
     server.drafts_received.connect(session.open_drafts)
-    server.listen(name)
+    if name is not None:
+        server.listen(name)  # when it cannot, this Composer still runs, on its own
     restored = session.reopen_unsent()
     for window in restored:
         window.show()
