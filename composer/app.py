@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from composer import __version__
+from composer.logs import start_logging, stop_logging
 from composer.mail.draft import Attachment, Draft
 from composer.mail.mailto import MailtoError, parse_mailto
 from composer.mail.text import has_line_break, is_utf8
@@ -89,6 +90,13 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="keep settings, sandbox mail and every other file Composer writes in DIR",
     )
     parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log the SMTP conversations too (passwords and messages hidden) for this run "
+        "(a Composer already running keeps its own setting); the log is composer.log in the "
+        "data directory, shown by Help > Show Log",
+    )
+    parser.add_argument(
         "--self-test",
         action="store_true",
         help="send one message through the local sandbox offscreen, then exit (0 on success)",
@@ -156,10 +164,17 @@ def _attachment(name: str) -> Attachment:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the program; returns the exit status."""
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="composer: %(levelname)s: %(message)s")
+    # Warnings go to stderr; the log file, which keeps more, belongs to the running Composer.
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=logging.WARNING, format="composer: %(levelname)s: %(message)s", handlers=[stderr]
+    )
     if arguments.self_test:
         from composer.selftest import run_self_test
 
+        if arguments.config_dir:  # else it runs in a directory of its own, removed after
+            start_logging(Paths.under(arguments.config_dir).log_file, debug=arguments.debug)
         return run_self_test(arguments.config_dir)
     try:
         drafts = drafts_from_arguments(arguments)
@@ -168,14 +183,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     paths = Paths.under(arguments.config_dir) if arguments.config_dir else None
     paths = paths or Paths.platform_default()
+    # None when no directory of this user's own can hold the socket: then every launch is a
+    # Composer of its own, which beats handing messages to whoever made the directory.
     name = instance_name(paths.config_dir)
-    if send_to_running_instance(name, drafts):
+    if name is not None and send_to_running_instance(name, drafts):
         return 0
-    return _run(paths, name, drafts)
+    start_logging(paths.log_file, debug=arguments.debug)
+    try:
+        return _run(paths, name, drafts)
+    finally:
+        stop_logging()
 
 
-def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
-    """Be the running Composer: open the windows and listen for later launches."""
+def _run(paths: Paths, name: str | None, drafts: list[Draft]) -> int:
+    """Be the running Composer: open the windows and listen for later launches (at name)."""
     import shiboken6
     from PySide6.QtWidgets import QApplication
 
@@ -195,7 +216,8 @@ def _run(paths: Paths, name: str, drafts: list[Draft]) -> int:
     session.ended.connect(app.quit)
     server = InstanceServer()
     server.drafts_received.connect(session.open_drafts)
-    server.listen(name)
+    if name is not None:
+        server.listen(name)  # when it cannot, this Composer still runs, on its own
     restored = session.reopen_unsent()
     for window in restored:
         window.show()

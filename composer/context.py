@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from composer import logs
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
 from composer.mail.delivery import Delivery
@@ -18,6 +19,7 @@ from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
+from composer.mail.transcript import Transcript
 from composer.paths import Paths
 from composer.serial_worker import SerialWorker
 
@@ -67,6 +69,7 @@ class AppContext:
             *self.outbox.recover(),
         )
         self.sandbox = SandboxServer(paths.sandbox_maildir)
+        logs.set_debug(self.settings.debug_log)
         self._notify = notify or (lambda text: log.warning("%s", text))
         self._lock = threading.Lock()
         # Serialises writes only: the GUI thread never waits for a write (and its fsync).
@@ -99,8 +102,10 @@ class AppContext:
         *,
         password: str | None = None,
         progress: ProgressCallback | None = None,
+        transcript: Transcript | None = None,
     ) -> Delivery:
-        """One send or connection check for account (password: one typed, not yet stored)."""
+        """One send or connection check for account (password: one typed, not yet stored;
+        transcript: where to keep the conversation)."""
         return Delivery(
             account,
             self.secrets,
@@ -108,6 +113,7 @@ class AppContext:
             password=password,
             progress=progress,
             address_book=self.address_book,
+            transcript=transcript,
         )
 
     def update_settings(self, settings: AccountSettings) -> None:
@@ -129,6 +135,13 @@ class AppContext:
         """How long Send waits with Undo offered; saved soon on the writer thread."""
         with self._lock:
             self.settings = dataclasses.replace(self.settings, undo_send_seconds=seconds)
+        self.writer.submit("settings", self._save_current)
+
+    def set_debug_log(self, enabled: bool) -> None:
+        """Whether the log keeps the SMTP conversation; from now on, and saved soon."""
+        with self._lock:
+            self.settings = dataclasses.replace(self.settings, debug_log=enabled)
+        logs.set_debug(enabled)
         self.writer.submit("settings", self._save_current)
 
     def close(self) -> None:

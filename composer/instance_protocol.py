@@ -5,20 +5,16 @@ connects, sends one line of JSON, waits for a one-line JSON acknowledgement, and
 
     → {"protocol": "composer-instance/1", "drafts": [{"to": "...", "cc": "...", "bcc": "...",
        "subject": "...", "body": "...", "in_reply_to": "...", "attachments": ["/abs/path"]}]}
-    ← {"ok": true}          (or {"ok": false, "error": "..."} for a request it could not read)
+    ← {"ok": true}          (or {"ok": false, "error": "..."} for a request it refused)
 
 Every draft opens one compose window. Fields may be left out (empty); unknown keys are ignored.
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 import logging
 import os
-import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,9 +25,12 @@ from composer.mail.text import is_utf8
 log = logging.getLogger(__name__)
 
 PROTOCOL = "composer-instance/1"
-# A request is a command line's worth of text; anything much bigger is not from Composer.
+# A request is a command line's worth of text: Linux passes at most 2 MiB of arguments, and
+# JSON's \uXXXX escapes make non-ASCII text up to three times longer. Anything much bigger is
+# not from Composer.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
-MAX_DRAFTS = 50
+# A launch asks for one window; room for a few more, but not for a flood of windows.
+MAX_DRAFTS = 20
 
 _TEXT_FIELDS = ("to", "cc", "bcc", "subject", "body", "in_reply_to")
 _OK = b'{"ok": true}\n'
@@ -39,27 +38,6 @@ _OK = b'{"ok": true}\n'
 
 class ProtocolError(ValueError):
     """A request on the instance socket that is not a valid Composer request."""
-
-
-def instance_name(config_dir: Path) -> str:
-    """The local socket name for this user and configuration directory.
-
-    In $XDG_RUNTIME_DIR (private to the user) when there is one, otherwise a name that Qt
-    places in the temporary directory (or a named pipe on Windows), made unique by the user.
-    """
-    digest = hashlib.sha256(os.fsencode(Path(config_dir).resolve())).hexdigest()[:16]
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if sys.platform != "win32" and os.path.isabs(runtime) and os.path.isdir(runtime):
-        return os.path.join(runtime, f"composer-{digest}.sock")
-    return f"composer-{_user()}-{digest}"
-
-
-def _user() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError, ImportError):  # no name for this uid, e.g. in a container
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", user)[:32] or "user"
 
 
 # --- the request ---------------------------------------------------------------------------

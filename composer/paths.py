@@ -35,6 +35,11 @@ class Paths:
         return self.config_dir / "settings.json"
 
     @property
+    def log_file(self) -> Path:
+        """Composer's log, rotated beside itself as composer.log.1, .2, .3."""
+        return self.data_dir / "composer.log"
+
+    @property
     def address_book(self) -> Path:
         return self.data_dir / "addressbook.sqlite3"
 

@@ -26,6 +26,7 @@ from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
+from composer.mail.transcript import Transcript
 from composer.submission import Submission
 from composer.tasks import Report, Task
 
@@ -419,14 +420,19 @@ class SendService(QObject):
 
     # --- connection checks and other work -------------------------------------------------
 
-    def check(self, account: Account, password: str | None) -> Task:
+    def check(
+        self, account: Account, password: str | None, *, transcript: Transcript | None = None
+    ) -> Task:
         """Connect, secure and log in as account (with password if typed), on a worker thread.
 
         succeeded carries a sentence saying what worked, failed a SendError. Outcomes are
         queued to the GUI thread, so connecting to them after this returns misses nothing.
+        The conversation goes into transcript, complete once either has arrived.
         """
         progress = ProgressThrottle()
-        delivery = self._context.delivery(account, password=password, progress=progress)
+        delivery = self._context.delivery(
+            account, password=password, progress=progress, transcript=transcript
+        )
 
         def job(report: Report) -> object:
             progress.report = report

@@ -17,6 +17,7 @@ from types import TracebackType
 _WATCHER = """
 import os, sys, time
 print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
 while True:
     try:
         fd = os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
@@ -30,17 +31,24 @@ while True:
 
 
 class WatchedPipe:
-    """A FIFO at path, watched while the ``with`` block runs; ``opens`` counts the readers."""
+    """A FIFO at path, watched while the ``with`` block runs; ``opens`` counts the readers.
 
-    def __init__(self, path: Path) -> None:
+    With a delay, a reader waits that many seconds (from the start of the block) before it
+    is let go: long enough for a test to see that the event loop stood still.
+    """
+
+    def __init__(self, path: Path, delay: float = 0.0) -> None:
         self.path = path
+        self.delay = delay
         self.opens = 0
         self._child: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> WatchedPipe:
         os.mkfifo(self.path)
         self._child = subprocess.Popen(
-            [sys.executable, "-c", _WATCHER, str(self.path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _WATCHER, str(self.path), str(self.delay)],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self._child.stdout is not None
         assert self._child.stdout.readline() == "ready\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.mail.addresses import parse_address, parse_list
+from composer.mail.certificates import normal_fingerprint
 from composer.mail.files import broken_copy_path, write_atomically
 from composer.mail.text import has_line_break
 
@@ -76,6 +77,9 @@ class Account:
     # Inserted below "-- " in new messages; HTML when signature_html is set.
     signature: str = ""
     signature_html: bool = False
+    # The SHA-256 fingerprint (64 lowercase hex digits) of the one certificate the user chose
+    # to trust for this server, "" for the usual verification. Not a secret: it is public.
+    trusted_certificate: str = ""
 
     @property
     def is_sandbox(self) -> bool:
@@ -132,9 +136,15 @@ class Account:
         if not isinstance(values.get("signature_html", False), bool):
             raise TypeError("signature_html must be true or false")
         text_fields = ("id", "name", "display_name", "email", "host", "username", "reply_to")
-        for name in (*text_fields, "default_cc", "default_bcc", "signature"):
+        for name in (*text_fields, "default_cc", "default_bcc", "signature", "trusted_certificate"):
             if name in values and not isinstance(values[name], str):
                 raise TypeError(f"{name} must be text")
+        if values.get("trusted_certificate"):
+            pin = normal_fingerprint(values["trusted_certificate"])
+            if not pin:
+                # Verifying as usual instead fails safe: the user is shown the certificate.
+                log.warning("ignoring a trusted certificate that is no SHA-256 fingerprint")
+            values["trusted_certificate"] = pin
         if not values.get("id"):
             raise ValueError("account without id")
         account = cls(**values)
@@ -210,6 +220,8 @@ class AccountSettings:
     last_used_id: str = ""
     # How long a sent message waits, with Undo in the status bar, before it goes; 0: at once.
     undo_send_seconds: int = field(default_factory=lambda: DEFAULT_UNDO_SEND_SECONDS)
+    # Settings ▸ Debug Log: the log keeps the SMTP conversation too (secrets hidden).
+    debug_log: bool = False
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -279,6 +291,7 @@ class AccountStore:
             default_id=_text_or_empty(data.get("default_account")),
             last_used_id=_text_or_empty(data.get("last_used_account")),
             undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
+            debug_log=data.get("debug_log") is True,
         )
         if not skipped:
             return LoadResult(settings)
@@ -300,6 +313,7 @@ class AccountStore:
             "default_account": settings.default_id,
             "last_used_account": settings.last_used_id,
             "undo_send_seconds": settings.undo_send_seconds,
+            "debug_log": settings.debug_log,
             "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
         }
         if self._unkept is not None:

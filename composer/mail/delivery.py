@@ -15,8 +15,9 @@ from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import Sendable, build_message
 from composer.mail.progress import ProgressCallback, SendResult
-from composer.mail.sandbox import SandboxServer
+from composer.mail.sandbox import FULL_CODE, SANDBOX_LOGIN, SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
+from composer.mail.transcript import Transcript
 from composer.mail.transport import Outcome, SmtpTransport, fail_each
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class Delivery:
         password: str | None = None,
         progress: ProgressCallback | None = None,
         address_book: AddressBook | None = None,
+        transcript: Transcript | None = None,
     ) -> None:
         self.account = account
+        self._transcript = transcript
         self._secrets = secrets
         self._sandbox = sandbox
         self._password = password
@@ -71,7 +74,13 @@ class Delivery:
         into the address book.
         """
         transport = self._transport_for_account()
-        result = transport.send(message, large_ok=large_ok, before_final_dot=before_final_dot)
+        try:
+            result = transport.send(message, large_ok=large_ok, before_final_dot=before_final_dot)
+        except SendError as error:
+            worded = self._worded(error)
+            if worded is error:
+                raise
+            raise worded from error
         return self._delivered(result, remember)
 
     def send_batch(
@@ -96,6 +105,8 @@ class Delivery:
             if isinstance(outcome, SendResult):
                 typed = remember[index] if remember and index < len(remember) else ()
                 outcome = self._delivered(outcome, typed)
+            else:
+                outcome = self._worded(outcome)
             on_result(index, outcome)
 
         transport.send_many(messages, before_final_dot=before_final_dot, on_result=delivered)
@@ -113,22 +124,39 @@ class Delivery:
 
     def _transport_for_account(self) -> SmtpTransport:
         account = self.account
-        if account.is_sandbox:
-            if self._sandbox is None:
-                raise SendError(ErrorKind.SERVER_ERROR, "The local sandbox is not available.")
-            try:
-                port = self._sandbox.ensure_started()
-            except OSError as error:
-                raise SendError(ErrorKind.SERVER_ERROR, f"{error}. Try again.") from error
-            account = dataclasses.replace(account, port=port)
         password = self._password
-        if account.username and password is None:
+        if account.is_sandbox:
+            account, password = self._sandbox_login(account)
+        elif account.username and password is None:
             password = self._stored_password()
         with self._lock:
             if self._cancelled:
                 raise SendError(ErrorKind.CANCELLED, _CANCELLED)
-            self._transport = SmtpTransport(account, password, progress=self._progress)
+            self._transport = SmtpTransport(
+                account, password, progress=self._progress, transcript=self._transcript
+            )
             return self._transport
+
+    def _sandbox_login(self, account: Account) -> tuple[Account, str]:
+        """The sandbox account as this run's sandbox server takes it: its port and login."""
+        if self._sandbox is None:
+            raise SendError(ErrorKind.SERVER_ERROR, "The local sandbox is not available.")
+        try:
+            port = self._sandbox.ensure_started()
+        except OSError as error:
+            raise SendError(ErrorKind.SERVER_ERROR, f"{error}. Try again.") from error
+        # The password lives in the server's memory only: never the keyring or a file. It
+        # goes in clear, which the transport allows only to a loopback address.
+        return dataclasses.replace(account, port=port, username=SANDBOX_LOGIN), (
+            self._sandbox.password
+        )
+
+    def _worded(self, error: SendError) -> SendError:
+        """error, or for a sandbox that had no room, what to do about it."""
+        if not (self.account.is_sandbox and self._sandbox and error.smtp_code == FULL_CODE):
+            return error
+        why = self._sandbox.refusal() or "The local sandbox is full."
+        return SendError(ErrorKind.SERVER_ERROR, why, smtp_code=error.smtp_code)
 
     def _delivered(self, result: SendResult, typed: Iterable[Address]) -> SendResult:
         """result with where the sandbox stored it; the accepted recipients remembered."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from composer.mail.certificates import CertificateInfo, Problem, problem_of
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
     DataTooSlow,
@@ -42,6 +43,8 @@ class ErrorKind(enum.Enum):
     TLS_INTERRUPTED = "secure connection interrupted"
     STARTTLS_UNAVAILABLE = "STARTTLS not offered"
     INSECURE = "unencrypted connection"
+    # The account trusts one certificate by its fingerprint, and the server showed another.
+    CERTIFICATE_CHANGED = "certificate changed"
     # The account's host is empty or holds spaces or control characters: no server is
     # named so, and sending again cannot help until it is corrected in Accounts.
     BAD_HOST = "host name not usable"
@@ -113,12 +116,16 @@ class SendError(Exception):
         *,
         smtp_code: int | None = None,
         refused: dict[str, tuple[int, str]] | None = None,
+        certificate: CertificateInfo | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.smtp_code = smtp_code
         self.refused = dict(refused or {})
+        # The server's certificate, for CERTIFICATE and CERTIFICATE_CHANGED, when it could
+        # be read: what the user reviews before trusting it.
+        self.certificate = certificate
 
     @property
     def nothing_sent(self) -> bool:
@@ -377,17 +384,32 @@ def _server_answered(error: smtplib.SMTPResponseException, at: _Place) -> SendEr
     )
 
 
+def _starttls_refused(error: smtplib.SMTPResponseException, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.STARTTLS_UNAVAILABLE,
+        f"{at.host} offered STARTTLS but then refused to start it: the server said "
+        f"'{server_reply(error.smtp_code, error.smtp_error)}'. Composer stopped before "
+        "sending anything (your password included). Try again later; if it keeps happening, "
+        "choose SSL/TLS (usually port 465) in Accounts, or ask your provider.",
+        smtp_code=error.smtp_code,
+    )
+
+
 def _smtp_failed(error: smtplib.SMTPException, at: _Place) -> SendError:
     return SendError(ErrorKind.SERVER_ERROR, f"Sending through {at.where} failed: {error}.")
 
 
 def _certificate(error: ssl.SSLCertVerificationError, at: _Place) -> SendError:
-    reason = error.verify_message or error.reason or str(error)
+    # SmtpTransport replaces this with certificate_errors.untrusted(), which shows the
+    # certificate; this is for a failure whose certificate could not be read.
+    problem = problem_of(error)
+    reason = problem.value if problem is not Problem.OTHER else None
     return SendError(
         ErrorKind.CERTIFICATE,
-        f"The certificate of {at.host} is not trusted ({reason}). Composer did not send "
-        "anything. If this server is yours, install its certificate authority; "
-        "otherwise someone may be intercepting the connection.",
+        f"The certificate of {at.host} is not trusted "
+        f"({reason or error.verify_message or error.reason or error}). Composer did not send "
+        "anything. If this server is yours, open Accounts ▸ Test Connection to review the "
+        "certificate and trust it; otherwise someone may be intercepting the connection.",
     )
 
 
@@ -398,6 +420,15 @@ def _tls_interrupted(error: OSError, at: _Place) -> SendError:
         f"during the handshake ({getattr(error, 'reason', None) or error.strerror or error}). "
         "Nothing was sent; try again later. If it keeps happening, check the port and the "
         "security setting in Accounts (465 is usually SSL/TLS, 587 STARTTLS).",
+    )
+
+
+def _tls_too_old(_error: ssl.SSLError, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.TLS_FAILED,
+        f"Could not set up a secure connection to {at.where}: the server offers only TLS "
+        "1.1 or older, which is no longer safe, and Composer needs TLS 1.2 or newer. Nothing "
+        "was sent. Ask your provider for a server that supports TLS 1.2.",
     )
 
 
@@ -515,11 +546,20 @@ def _code_is(*codes: int) -> Callable[[smtplib.SMTPResponseException, _Place], b
     return lambda error, _place: error.smtp_code in codes
 
 
+def _old_tls(error: ssl.SSLError, _place: _Place) -> bool:
+    # An SSLError made by hand (or by asyncio) may lack the reason the C module sets.
+    return getattr(error, "reason", None) in _OLD_TLS_REASONS
+
+
 def _securing(_error: BaseException, at: _Place) -> bool:
     return at.step is Step.SECURING
 
 
 _TLS_CUT_OFF = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+# What OpenSSL says when the server offers only protocol versions below our minimum.
+_OLD_TLS_REASONS = frozenset(
+    {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION"}
+)
 _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
 
 # First match wins, so a subclass comes before its base class (every smtplib error and
@@ -539,12 +579,15 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(smtplib.SMTPDataError, _data_refused),
     _Rule(smtplib.SMTPNotSupportedError, _not_supported),
     _Rule(smtplib.SMTPServerDisconnected, _disconnected),
+    # Only STARTTLS is answered while securing: a refusal there is a downgrade to refuse.
+    _Rule(smtplib.SMTPResponseException, _starttls_refused, _securing),
     _Rule(smtplib.SMTPResponseException, _server_answered),
     _Rule(smtplib.SMTPException, _smtp_failed),
     _Rule(ssl.SSLCertVerificationError, _certificate),
     # End of file or a reset in the middle of the handshake: cut off, not refused.
     _Rule((*_TLS_CUT_OFF, ConnectionError), _tls_interrupted, _securing),
     _Rule(_TLS_CUT_OFF, _connection_lost),
+    _Rule(ssl.SSLError, _tls_too_old, _old_tls),
     _Rule(ssl.SSLError, _tls_failed),
     _Rule(ReplyTooSlow, _reply_too_slow),
     _Rule(DataTooSlow, _data_too_slow),

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from email.base64mime import body_encode as encode_base64
 from typing import Any
 
+from composer.mail.transcript import TranscriptMixin
+
 # A LOGIN needs two rounds (user name, password), PLAIN at most one; more is a server that
 # will never be satisfied.
 LOGIN_ROUNDS = 5
@@ -168,21 +170,31 @@ class BoundedReplyMixin:
             self._waiting = _COMMANDS[verb]
         super().send(s)  # type: ignore[misc]  # smtplib.SMTP's, after the other mixins
 
+    _reply_seconds: float | None = None  # instead of timeout, for pending_reply()
+
     def getreply(self) -> tuple[int, bytes]:
-        # smtplib's default (no timeout given) is a sentinel object: no deadline then.
-        timeout = self.timeout
-        return self.read_reply(timeout if isinstance(timeout, (int, float)) else None)
+        seconds = self._reply_seconds
+        if seconds is None:
+            # smtplib's default (no timeout given) is a sentinel object: no deadline then.
+            timeout = self.timeout
+            seconds = timeout if isinstance(timeout, (int, float)) else None
+        return self.read_reply(seconds)
 
     def pending_reply(self, seconds: float) -> tuple[int, bytes] | None:
         """A reply the server already sent (or sends within seconds), or None.
 
         For after a write failed: a server that refuses a message in the middle of DATA
-        answers, then closes, and its answer is still there to read.
+        answers, then closes, and its answer is still there to read. Read through
+        getreply(), so that every mixin sees it as a reply.
         """
+        self._reply_seconds = seconds
         try:
-            return self.read_reply(seconds)
+            reply: tuple[int, bytes] = self.getreply()
         except (OSError, smtplib.SMTPException):
             return None
+        finally:
+            self._reply_seconds = None
+        return reply
 
     def read_reply(self: Any, seconds: float | None) -> tuple[int, bytes]:
         """One whole reply within seconds (None: no deadline), as getreply() returns it."""
@@ -294,7 +306,7 @@ class Utf8AuthMixin:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-class CancellableSMTP(BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP):
+class CancellableSMTP(TranscriptMixin, BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP):
     """smtplib.SMTP whose socket comes from a Canceller."""
 
     def __init__(self, canceller: Canceller, timeout: float) -> None:
@@ -307,11 +319,13 @@ class CancellableSMTP(BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP):
         return self._canceller.connect(host, port, timeout, self.source_address)
 
 
-class CancellableSMTPSSL(BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
+class CancellableSMTPSSL(TranscriptMixin, BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
     """smtplib.SMTP_SSL whose socket comes from a Canceller.
 
     securing() is called once the TCP connection stands, before the TLS handshake, and
     secured() after it, before the greeting is read: a failure can then say which it was.
+    check_peer(sock) is called right after the handshake, before a byte is read or written,
+    and may raise to close the connection (a pinned certificate is compared there).
     """
 
     def __init__(
@@ -321,9 +335,11 @@ class CancellableSMTPSSL(BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
         context: ssl.SSLContext,
         securing: Callable[[], None] = lambda: None,
         secured: Callable[[], None] = lambda: None,
+        check_peer: Callable[[ssl.SSLSocket], None] = lambda _sock: None,
     ) -> None:
         self._canceller = canceller
         self._securing, self._secured = securing, secured
+        self._check_peer = check_peer
         super().__init__(local_hostname="localhost", timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -333,6 +349,11 @@ class CancellableSMTPSSL(BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
             wrapped = self.context.wrap_socket(sock, server_hostname=self._host)
         except BaseException:
             sock.close()
+            raise
+        try:
+            self._check_peer(wrapped)
+        except BaseException:
+            wrapped.close()
             raise
         self._secured()
         return wrapped

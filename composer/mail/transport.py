@@ -1,4 +1,4 @@
-"""Sending messages over SMTP with smtplib: TLS always verified, each message at most once."""
+"""Sending messages over SMTP with smtplib: TLS verified or pinned, each message at most once."""
 
 from __future__ import annotations
 
@@ -14,12 +14,20 @@ from datetime import datetime
 from email.utils import format_datetime, localtime
 from typing import Any, TypeVar
 
+from composer.mail import certificate_errors
 from composer.mail.accounts import (
     Account,
     Security,
     has_unusable_character,
     is_loopback,
     is_loopback_address,
+)
+from composer.mail.certificates import (
+    CertificateInfo,
+    describe,
+    fingerprint,
+    unverified_context,
+    verifying_context,
 )
 from composer.mail.errors import (
     ErrorKind,
@@ -31,6 +39,7 @@ from composer.mail.errors import (
     server_reply,
 )
 from composer.mail.message import Sendable
+from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
@@ -43,6 +52,7 @@ from composer.mail.smtp_client import (
     Resolver,
     address_literal,
 )
+from composer.mail.transcript import Transcript, body_written
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +90,11 @@ class SmtpTransport:
         *,
         progress: ProgressCallback | None = None,
         resolve: Resolver = socket.getaddrinfo,
+        transcript: Transcript | None = None,
     ) -> None:
         self.account = account
+        # The conversation, secrets hidden: logged at DEBUG level, kept when one is given.
+        self.transcript = transcript if transcript is not None else Transcript(keep=False)
         self._password = password
         self._progress = progress or (lambda _: None)
         self._canceller = Canceller(resolve)
@@ -209,7 +222,13 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         """Connected, secured and logged in, the one way send(), send_many() and check() do."""
-        return self._call(self._open)
+        try:
+            return self._call(self._open)
+        except SendError as error:
+            cause = error.__cause__
+            if isinstance(cause, ssl.SSLCertVerificationError) and not self._canceller.cancelled:
+                raise self._untrusted(cause) from cause
+            raise
 
     def _close(self, smtp: smtplib.SMTP) -> None:
         smtp.close()
@@ -272,7 +291,9 @@ class SmtpTransport:
                 f"Composer will not send your password to {host} over an unencrypted "
                 "connection. Choose SSL/TLS or STARTTLS for this account in Accounts.",
             )
-        context = ssl.create_default_context()
+        # A trusted certificate replaces the chain and host name checks (certificates.py).
+        pinned = bool(account.trusted_certificate)
+        context = unverified_context() if pinned else verifying_context()
         self._progress(Progress(Stage.CONNECTING, host))
         smtp: CancellableSMTP | CancellableSMTPSSL
         if account.security is Security.SSL_TLS:
@@ -282,12 +303,14 @@ class SmtpTransport:
                 context,
                 securing=functools.partial(self._set_step, Step.SECURING),
                 secured=functools.partial(self._set_step, Step.CONNECTING),  # the greeting
+                check_peer=self._check_pinned,
             )
         else:
             smtp = CancellableSMTP(self._canceller, account.timeout)
         # Connecting after construction leaves smtplib's _host empty, which starttls() and
         # SMTP_SSL need for checking the certificate's host name.
         smtp._host = host
+        smtp.transcript = self.transcript
         with contextlib.ExitStack() as undo:
             # The canceller's dup keeps the kernel socket (and the server's end) open.
             undo.callback(self._canceller.close)
@@ -310,12 +333,48 @@ class SmtpTransport:
                 self._step = Step.SECURING
                 self._progress(Progress(Stage.SECURING, host))
                 smtp.starttls(context=context)
+                assert isinstance(smtp.sock, ssl.SSLSocket)
+                self._check_pinned(smtp.sock)  # before the EHLO that follows
                 smtp.ehlo()
             if account.username:
                 self._step = Step.LOGGING_IN
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
         return smtp
+
+    def _check_pinned(self, sock: ssl.SSLSocket) -> None:
+        """With a trusted certificate, refuse any other before a byte goes over TLS."""
+        trusted = self.account.trusted_certificate
+        if not trusted:
+            return  # verified by the handshake itself
+        der = sock.getpeercert(binary_form=True) or b""
+        info, presented = _described(der), fingerprint(der)
+        if presented != trusted:
+            log.warning("%s presented certificate %s, trusted %s", self.host, presented, trusted)
+            raise certificate_errors.changed(self.host, trusted, info)
+        if info is None or info.weak:
+            raise certificate_errors.weak_pinned(self.host, info)
+
+    def _untrusted(self, error: ssl.SSLCertVerificationError) -> SendError:
+        """The SendError for a certificate that did not verify, with what it says if it can
+        be read."""
+        info = _described(self._presented_certificate() or b"")
+        log.info("certificate of %s not trusted (%s): %s", self.host, error.verify_message, info)
+        return certificate_errors.untrusted(self.host, error, info)
+
+    def _presented_certificate(self) -> bytes | None:
+        account = self.account
+        try:
+            return presented_certificate(
+                self._canceller,
+                self.host,
+                account.port,
+                account.timeout,
+                starttls=account.security is not Security.SSL_TLS,
+            )
+        except (OSError, smtplib.SMTPException, ValueError) as error:
+            log.info("could not read the certificate of %s: %r", self.host, error)
+            return None
 
     def _check_host(self) -> None:
         """Refuse a host no server can have, before it is looked up (settings edited by hand)."""
@@ -469,6 +528,7 @@ class SmtpTransport:
             sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
         except OSError as error:
             raise self._answer_in_data(smtp, error) from error
+        body_written(smtp, size)  # written past smtp.send(), so its transcript cannot see it
         # Only now can the server hold the message: a sendall() that failed did not hand all
         # of the terminator to the kernel, and without it the server discards the message.
         self._dot_written_at = datetime.now().astimezone()
@@ -565,6 +625,13 @@ def _recipients(
     if len(refused) == len(recipients):
         raise smtplib.SMTPRecipientsRefused(refused)
     return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
+
+
+def _described(der: bytes) -> CertificateInfo | None:
+    try:
+        return describe(der) if der else None
+    except ValueError:
+        return None
 
 
 def _reset(smtp: smtplib.SMTP) -> bool:

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QTabWidget,
-    QTextEdit,
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security
+from composer.mail.accounts import Account, Security, is_loopback
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
+from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
 _MB = 1000 * 1000
+_CLEAR_TEXT_WARNING = (
+    "⚠ Not encrypted: anyone on the network between you and this server can read and change "
+    "your messages. Composer will not send your password over this connection. Choose "
+    "SSL/TLS or STARTTLS unless the server is on this computer."
+)
 
 
 class AccountForm(QTabWidget):
@@ -63,7 +70,8 @@ class AccountForm(QTabWidget):
         self.reply_to = named("replyTo", QLineEdit(placeholderText="Answers go to this address"))
         self.default_cc = named("defaultCc", QLineEdit())
         self.default_bcc = named("defaultBcc", QLineEdit())
-        self.signature = named("signature", QTextEdit())
+        # Pasted signatures come from web pages: their images never load a file.
+        self.signature = named("signature", OfflineTextEdit())
         self.signature.setAccessibleName("Signature")
         self.signature.setPlaceholderText("Added below “-- ” in new messages; paste to format")
         self._server_rows = self._add_tab(
@@ -79,6 +87,7 @@ class AccountForm(QTabWidget):
             ("T&imeout:", self.timeout),
             ("Size &limit:", self.size_limit),
         )
+        self._add_security_warning()
         self._add_tab(
             "Identity",
             ("&Reply-To:", self.reply_to),
@@ -87,6 +96,25 @@ class AccountForm(QTabWidget):
             ("Si&gnature:", self.signature),
         )
         self._connect()
+
+    def _add_security_warning(self) -> None:
+        """A lasting warning below Security while the connection would be unencrypted."""
+        self.security_warning = named("securityWarning", QLabel(_CLEAR_TEXT_WARNING))
+        self.security_warning.setWordWrap(True)
+        self.security_warning.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.security_warning.font()
+        font.setBold(True)
+        self.security_warning.setFont(font)
+        position = cast(tuple[int, object], self._server_rows.getWidgetPosition(self.security))
+        self._server_rows.insertRow(position[0] + 1, "", self.security_warning)
+        self.host.textChanged.connect(self._update_security_warning)
+        self.security.currentIndexChanged.connect(self._update_security_warning)
+        self._update_security_warning()
+
+    @Slot()
+    def _update_security_warning(self) -> None:
+        unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
+        self.security_warning.setVisible(unencrypted and not is_loopback(self.host.text()))
 
     def _add_tab(self, title: str, *rows: tuple[str, QWidget]) -> QFormLayout:
         page = QWidget()

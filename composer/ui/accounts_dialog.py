@@ -23,11 +23,14 @@ from composer.mail.accounts import Account
 from composer.mail.errors import SendError
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
+from composer.mail.transcript import Transcript
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
+from composer.ui.text_view import TextViewDialog
 
 
 class AccountsDialog(QDialog):
@@ -54,6 +57,10 @@ class AccountsDialog(QDialog):
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
         self._check_cancelled = False
+        # The conversation of the connection check under way, and of the last one ended.
+        self._recording: Transcript | None = None
+        self._transcript: Transcript | None = None
+        self._checked_id = ""  # the account the running (or last) connection test is for
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
@@ -102,6 +109,11 @@ class AccountsDialog(QDialog):
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
         self.form.add_server_row("", self.test_cancel_button)
+        self._build_transcript_row()
+        self.certificate = CertificateTrust()
+        self.certificate.trusted.connect(self._trust_certificate)
+        self.certificate.forgotten.connect(self._forget_certificate)
+        self.form.add_server_row("", self.certificate)
 
         self.hint = named("accountsHint", QLabel(wordWrap=True))
         # Account names and file-system errors are quoted here.
@@ -130,6 +142,8 @@ class AccountsDialog(QDialog):
         self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
+        self._forget_transcript()
+        self.certificate.show_account(account)
         if account is None:
             self.hint.setText(
                 "No accounts yet: messages go to the Local sandbox on this computer. Add the "
@@ -209,7 +223,12 @@ class AccountsDialog(QDialog):
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
             return
         typed = self._passwords.get(account.id) or None
-        self._check = task = self._sending.check(account, typed)
+        self._forget_transcript()
+        self._recording = Transcript()
+        self._checked_id = account.id
+        self._check = task = self._sending.check(account, typed, transcript=self._recording)
+        task.succeeded.connect(self._on_check_ended)
+        task.failed.connect(self._on_check_ended)
         task.progressed.connect(self._on_test_progress)
         task.succeeded.connect(self._on_test_done)
         task.failed.connect(self._on_test_done)
@@ -243,6 +262,55 @@ class AccountsDialog(QDialog):
             self.test_result.setText("Test cancelled.")
         else:
             self.test_result.setText(str(outcome))
+        self._offer_certificate(outcome)
+
+    def _offer_certificate(self, outcome: str | SendError) -> None:
+        account = self.current()
+        if isinstance(outcome, SendError) and account and account.id == self._checked_id:
+            self.certificate.offer(outcome)
+
+    @Slot(str)
+    def _trust_certificate(self, fingerprint: str) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=fingerprint))
+
+    @Slot()
+    def _forget_certificate(self) -> None:
+        account = self.current()
+        if account is not None:
+            self._replace_current(dataclasses.replace(account, trusted_certificate=""))
+            self.certificate.show_account(self.current())
+
+    # --- the SMTP transcript of a check ----------------------------------------------------
+
+    def _build_transcript_row(self) -> None:
+        self.transcript_button = named("showTranscriptButton", QPushButton("Show T&ranscript…"))
+        self.transcript_button.setToolTip(
+            "The whole conversation with the server, passwords hidden, to copy for your provider"
+        )
+        self.transcript_button.setEnabled(False)
+        self.transcript_button.clicked.connect(self.show_transcript)
+        self.form.add_server_row("", self.transcript_button)
+
+    @Slot(object)
+    def _on_check_ended(self, _outcome: object) -> None:
+        # None when the account shown has changed since: that transcript is not this one's.
+        if self._recording is not None:
+            self._transcript, self._recording = self._recording, None
+            self.transcript_button.setEnabled(True)
+
+    def _forget_transcript(self) -> None:
+        self._recording = self._transcript = None
+        self.transcript_button.setEnabled(False)
+
+    @Slot()
+    def show_transcript(self) -> None:
+        if self._transcript is None:
+            return
+        text = self._transcript.text() or "Nothing was said: no connection was made."
+        dialog = TextViewDialog("transcriptDialog", "SMTP Transcript", "transcriptView", text, self)
+        dialog.open()
 
     def accept(self) -> None:
         for row, account in enumerate(self._accounts):

@@ -34,6 +34,8 @@ class ComposeActions:
     show_source: QAction
     save_eml: QAction
     accounts: QAction
+    debug_log: QAction
+    show_log: QAction
     about: QAction
     quit: QAction
     # Settings ▸ Undo Send Delay, one checkable action per choice; data() is the seconds.
@@ -96,6 +98,8 @@ def build_actions(window: QMainWindow) -> ComposeActions:
         accounts=make_action(
             window, "actionAccounts", "SMTP &Accounts…", "system-users", "accounts"
         ),
+        debug_log=make_action(window, "actionDebugLog", "&Debug Log (SMTP Conversations)", "", ""),
+        show_log=make_action(window, "actionShowLog", "Show &Log", "text-x-log", ""),
         about=make_action(window, "actionAbout", "&About Composer", "help-about", "composer"),
         quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
         undo_delays=tuple(_undo_delay(window, seconds) for seconds in UNDO_SEND_CHOICES),
@@ -108,6 +112,10 @@ def build_actions(window: QMainWindow) -> ComposeActions:
     actions.undo_send.setEnabled(False)
     actions.restore.setEnabled(False)
     actions.plain_text.setCheckable(True)
+    actions.debug_log.setCheckable(True)
+    actions.debug_log.setStatusTip(
+        "Keep each SMTP conversation in the log, passwords and messages hidden"
+    )
     actions.about.setMenuRole(QAction.MenuRole.AboutRole)
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     return actions
@@ -132,13 +140,17 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
         folders.addAction(action)
     window.menuBar().addMenu("F&ormat").addAction(actions.plain_text)
     settings = window.menuBar().addMenu("&Settings")
+    settings.setObjectName("settingsMenu")
     settings.addAction(actions.accounts)
     delays = settings.addMenu("&Undo Send Delay")
     group = QActionGroup(window)
     for action in actions.undo_delays:
         group.addAction(action)
         delays.addAction(action)
-    window.menuBar().addMenu("&Help").addAction(actions.about)
+    settings.addAction(actions.debug_log)
+    help_menu = window.menuBar().addMenu("&Help")
+    help_menu.addAction(actions.show_log)
+    help_menu.addAction(actions.about)
 
     toolbar = window.addToolBar("Compose")
     toolbar.setObjectName("composeToolBar")

@@ -12,12 +12,14 @@ from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QToolButton,
     QWidget,
 )
 
+from composer import logs
 from composer.context import AppContext
 from composer.mail.draft import Draft
 from composer.mail.eml import write_outgoing
@@ -82,6 +84,9 @@ class ComposeWindow(QMainWindow):
         self.form = ComposeForm(context.address_book)
         self.setCentralWidget(self.form)
         self.form.body.files_dropped.connect(self.attach_files)
+        # Files that pasted HTML takes images from are read by the service's workers.
+        self.form.body.run_in_background = sending.run
+        self.form.body.linked_images_read.connect(self.show_status)
         # Files dropped anywhere, a header field included, are attached, not pasted as text.
         self._drops = FileDropCatcher(self)
         self._drops.dropped.connect(self.attach_files)
@@ -120,6 +125,7 @@ class ComposeWindow(QMainWindow):
             (actions.show_source, self.show_source),
             (actions.save_eml, self.save_eml),
             (actions.accounts, self.open_accounts),
+            (actions.show_log, self.show_log),
             (actions.about, self.open_about),
             (actions.quit, self.quit_requested),
         ):
@@ -127,8 +133,15 @@ class ComposeWindow(QMainWindow):
         actions.plain_text.toggled.connect(self.form.format_bar.set_plain_mode)
         for delay in actions.undo_delays:
             delay.triggered.connect(self._on_undo_delay_chosen)
+        actions.debug_log.triggered.connect(self._context.set_debug_log)
         build_menus(self, actions)
         self._show_undo_delay()
+        self._show_debug_log()
+        # Another window may have changed a setting since: show what holds now.
+        settings_menu = self.menuBar().findChild(QMenu, "settingsMenu")
+        assert isinstance(settings_menu, QMenu)
+        settings_menu.aboutToShow.connect(self._show_undo_delay)
+        settings_menu.aboutToShow.connect(self._show_debug_log)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -333,6 +346,23 @@ class ComposeWindow(QMainWindow):
         seconds = self._context.settings.undo_send_seconds
         for action in self.actions_.undo_delays:
             action.setChecked(action.data() == seconds)
+
+    def _show_debug_log(self) -> None:
+        action = self.actions_.debug_log
+        if logs.debug_forced():
+            action.setChecked(True)
+            action.setEnabled(False)  # --debug holds for this run, whatever is chosen here
+            action.setToolTip("On for this run: Composer was started with --debug.")
+        else:
+            action.setChecked(self._context.settings.debug_log)
+
+    @Slot()
+    def show_log(self) -> None:
+        """Help ▸ Show Log: the end of the log file, read on a worker thread."""
+        from composer.ui.log_view import LogDialog, read_log_tail
+
+        path = self._context.paths.log_file
+        self._run(lambda: read_log_tail(path), lambda text: LogDialog(path, str(text), self).open())
 
     @Slot()
     def _on_new_window(self) -> None:

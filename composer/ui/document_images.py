@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
-from PySide6.QtGui import QImage, QImageReader, QPixmap, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QImageReader,
+    QPixmap,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtGui import QTextImageFormat as ImageFormat
 
-# Larger image files are attached rather than shown inline.
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
+from composer.mail.linked_files import local_path
+
 # Wider images are shown, and sent, scaled down to this width (CSS pixels).
 DISPLAY_WIDTH = 640
 # Images are decoded for display at no more than this width, so a 50-megapixel photo does not
@@ -79,27 +88,26 @@ def decode(data: bytes) -> QImage:
     return reader.read()
 
 
-def read_image_file(path: Path) -> tuple[QImage, bytes] | None:
-    """The picture and bytes of an image file no larger than MAX_IMAGE_BYTES, else None."""
-    try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    image = decode(data)
-    return None if image.isNull() else (image, data)
-
-
 def is_image_file(path: Path) -> bool:
-    """True when Qt can read path as an image (by its name and first bytes)."""
-    return path.is_file() and not QImageReader.imageFormat(str(path)).isEmpty()
+    """True when path is a regular file named as an image Qt can read.
+
+    By its name only: the file itself is read later, off the GUI thread (linked_images.py).
+    """
+    suffix = path.suffix.lower().removeprefix(".")
+    return bool(suffix) and suffix in _readable_suffixes() and path.is_file()
+
+
+@functools.cache
+def _readable_suffixes() -> frozenset[str]:
+    return frozenset(bytes(kind.data()).decode() for kind in QImageReader.supportedImageFormats())
 
 
 def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
     """The bytes to send for the image called name and their MIME type; None if unavailable.
 
-    PNG, JPEG and GIF data are kept as they are; any other picture is encoded as PNG.
+    PNG, JPEG and GIF data are kept as they are; any other picture is encoded as PNG. An image
+    that names a file is None: asking the document for it would have Qt read the file (on the
+    GUI thread, a pipe or a device too).
     """
     if is_own(name):
         original = document.resource(_IMAGE, QUrl(f"{name}#original"))
@@ -107,16 +115,54 @@ def image_bytes(document: QTextDocument, name: str) -> tuple[bytes, str] | None:
             return data, sniff(data)
     if name.startswith("data:") and sniff(data := _data_url_bytes(name)):
         return data, sniff(data)
+    if local_path(name) is not None:
+        return None
     resource = document.resource(_IMAGE, QUrl(name))
     if isinstance(resource, QByteArray):
         if sniff(data := bytes(resource.data())):
             return data, sniff(data)
         resource = QImage.fromData(resource)
     if isinstance(resource, QPixmap):
+        if is_placeholder(resource):
+            return None
         resource = resource.toImage()
     if not isinstance(resource, QImage) or resource.isNull():
         return None
     return png_bytes(resource), "image/png"
+
+
+@functools.cache
+def placeholder() -> QPixmap:
+    """What an image not (or not yet) in the document shows: a light grey square."""
+    picture = QPixmap(24, 24)
+    picture.fill(QColor("#d8d8d8"))
+    return picture
+
+
+def is_placeholder(picture: QPixmap) -> bool:
+    """True for the placeholder (or a copy of it): never sent, never copied out."""
+    return picture.cacheKey() == placeholder().cacheKey()
+
+
+def holds_image(document: QTextDocument, name: str) -> bool:
+    """True when document has a picture of its own under name (not the placeholder)."""
+    resource = document.resource(_IMAGE, QUrl(name))
+    return resource is not None and not (isinstance(resource, QPixmap) and is_placeholder(resource))
+
+
+def offline_resource(kind: int, url: QUrl) -> object:
+    """What a text editor's loadResource gives for anything its document does not hold.
+
+    Qt's own QTextDocument.loadResource reads a file: URL or a path from disk, on the GUI
+    thread, whole (``<img src="file:///dev/zero">``); and a layout given anything but a
+    picture for an image opens the image's name itself (QTextImageHandler: measured with
+    PySide6 6.11, an empty string opened a pipe). So an image is the placeholder, anything
+    else (a style sheet that HTML links to) is empty; data: URLs, already in memory, are left
+    to Qt.
+    """
+    if url.scheme().lower() == "data":
+        return None
+    return placeholder() if kind == _IMAGE.value else ""
 
 
 def _data_url_bytes(url: str) -> bytes:

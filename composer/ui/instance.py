@@ -1,7 +1,9 @@
 """One Composer per user and configuration: a later launch hands its drafts to the running one.
 
-The running instance listens on a local socket (QLocalServer); what goes over it is in
-composer/instance_protocol.py.
+The running instance listens on a local socket (QLocalServer) in a directory of the user's
+own (composer/instance_socket.py); what goes over it is in composer/instance_protocol.py.
+Each end talks only to a process of the same user, and the running instance bounds what
+its own user's launches may ask for: bytes and windows per request, requests per second.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from composer.instance_protocol import (
     decode_request,
     encode_reply,
     encode_request,
-    instance_name,
 )
+from composer.instance_socket import instance_name, is_own_user, peer_uid
 from composer.mail.draft import Draft
+from composer.rate_limit import TokenBucket
 
-# What the application layer imports from here; instance_name is the protocol's.
+# What the application layer imports from here; instance_name is the socket module's.
 __all__ = ["InstanceServer", "instance_name", "send_to_running_instance"]
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,15 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_MS = 2_000
 # A client that connects and then says nothing is dropped after this long.
 IDLE_TIMEOUT_MS = 10_000
+# A burst as large as a file manager handing over a score of files at once, each in a launch
+# of its own; then a few a second. A launch turned away opens its own window instead.
+REQUEST_BURST = 20
+REQUESTS_PER_SECOND = 5.0
+# Each connection may hold up to MAX_REQUEST_BYTES until it is answered.
+MAX_OPEN_CONNECTIONS = 16
+
+_NOT_OURS = "refused: Composer answers only launches of its own user"
+_TOO_MANY = "refused: too many requests at once; try again in a moment"
 
 
 # --- the later launch ----------------------------------------------------------------------
@@ -56,10 +68,20 @@ def send_to_running_instance(
     if not socket.waitForConnected(remaining()):
         return False
     try:
+        # Whoever listens here gets the recipients, the text and the attachments' paths.
+        if not is_own_user(int(socket.socketDescriptor())):
+            log.warning(
+                "A process of another user listens on %s; this launch opens its own window "
+                "instead of handing its message over",
+                name,
+            )
+            return False
         socket.write(encode_request(drafts))
         while socket.bytesToWrite() > 0:
             if not socket.waitForBytesWritten(remaining()):
-                return False
+                # A running instance that turned this launch away may hang up first; what
+                # it said is still to be read.
+                break
         reply = b""
         while b"\n" not in reply:
             if not socket.bytesAvailable() and not socket.waitForReadyRead(remaining()):
@@ -99,6 +121,7 @@ class InstanceServer(QObject):
         # Only this user may connect (on Unix the socket file's mode; on Windows the pipe's ACL).
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_new_connection)
+        self._requests = TokenBucket(REQUEST_BURST, REQUESTS_PER_SECOND)
 
     def listen(self, name: str) -> bool:
         """Start listening on name, replacing a socket a crashed instance left behind.
@@ -129,7 +152,39 @@ class InstanceServer(QObject):
         while self._server.hasPendingConnections():
             socket = self._server.nextPendingConnection()
             if socket is not None:
-                _Conversation(socket, self._answer, self)
+                self._converse(socket)
+
+    def _converse(self, socket: QLocalSocket) -> None:
+        refusal = self._refusal(socket)
+        if refusal is not None:
+            _Conversation(socket, self._answer, self, refusal=refusal)
+        elif not self._requests.take():
+            # Heard out, then refused: a launch that has written its request reads the
+            # reason (it could not if the server hung up on it while it wrote).
+            _Conversation(socket, self._turn_away, self)
+        else:
+            _Conversation(socket, self._answer, self)
+
+    def _refusal(self, socket: QLocalSocket) -> bytes | None:
+        """The answer that turns this connection away at once, or None to hear it out."""
+        fd = int(socket.socketDescriptor())
+        # Before any count: another user must not use up what this user's launches may ask.
+        if not is_own_user(fd):
+            try:
+                who = f"uid {peer_uid(fd)}"
+            except OSError:
+                who = "an unknown user"
+            log.warning("Refused a connection to the instance socket from %s", who)
+            return encode_reply(False, _NOT_OURS)
+        conversations = self.findChildren(_Conversation)
+        if sum(1 for c in conversations if not c.done) >= MAX_OPEN_CONNECTIONS:
+            log.warning("Refused a launch's connection: too many connections at once")
+            return encode_reply(False, _TOO_MANY)
+        return None
+
+    def _turn_away(self, _line: bytes) -> bytes:
+        log.warning("Refused a launch's request: too many requests at once")
+        return encode_reply(False, _TOO_MANY)
 
     def _answer(self, line: bytes) -> bytes:
         try:
@@ -145,7 +200,12 @@ class _Conversation(QObject):
     """One connection: collect a line, answer it, hang up."""
 
     def __init__(
-        self, socket: QLocalSocket, answer: Callable[[bytes], bytes], parent: QObject
+        self,
+        socket: QLocalSocket,
+        answer: Callable[[bytes], bytes],
+        parent: QObject,
+        *,
+        refusal: bytes | None = None,
     ) -> None:
         super().__init__(parent)
         self._socket = socket
@@ -159,8 +219,15 @@ class _Conversation(QObject):
         self._idle.start(IDLE_TIMEOUT_MS)
         socket.readyRead.connect(self._on_ready_read)
         socket.disconnected.connect(self._on_disconnected)
-        if socket.bytesAvailable():
+        if refusal is not None:
+            self._hang_up(refusal)
+        elif socket.bytesAvailable():
             self._on_ready_read()
+
+    @property
+    def done(self) -> bool:
+        """True once answered (or dropped): only its clean-up is left."""
+        return self._done
 
     @Slot()
     def _on_ready_read(self) -> None:

@@ -26,6 +26,7 @@ from composer.mail.message import OutgoingMessage, build_message
 from composer.mail.outbox import EntryState
 from composer.mail.progress import SendResult
 from composer.mail.smtp_client import MAX_REPLY_LINES
+from composer.mail.transcript import Transcript
 from composer.mail.transport import SmtpTransport
 from tests.integration.test_nothing_lost import session_of
 from tests.scripted_server import (
@@ -384,6 +385,18 @@ def test_a_552_in_the_middle_of_data_says_too_large_in_the_servers_words(
     assert "552 5.3.4 Message size exceeds fixed limit" in error.message
     assert "too large for 127.0.0.1" in error.message
     assert "Broken pipe" not in error.message
+
+
+def test_a_refusal_in_the_middle_of_data_is_in_the_transcript(large_file):
+    answers = {"DATA": cut_in_data("552 5.3.4 Message size exceeds fixed limit")}
+    transcript = Transcript()
+    with scripted(answers) as server:
+        account = account_to(server)
+        transport = SmtpTransport(account, None, transcript=transcript)
+        error = outcome(lambda: transport.send(message_for(account, large_file)))
+
+    assert isinstance(error, SendError)
+    assert "552 5.3.4 Message size exceeds fixed limit" in transcript.text()
 
 
 def test_a_temporary_refusal_in_the_middle_of_data_is_worded_by_its_code(large_file):

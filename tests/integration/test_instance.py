@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDir
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from pytestqt.qtbot import QtBot
 
@@ -23,11 +22,19 @@ from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
 from composer.session import Session
 from composer.ui import instance
-from composer.ui.instance import InstanceServer, instance_name, send_to_running_instance
+from composer.ui.instance import InstanceServer, send_to_running_instance
+from composer.ui.instance import instance_name as maybe_instance_name
 
 Launch = Callable[..., "subprocess.Popen[str]"]
 
 # --- fixtures --------------------------------------------------------------------------------
+
+
+def instance_name(config_dir: Path) -> str:
+    """The socket for config_dir; there is always a private place for it in these tests."""
+    name = maybe_instance_name(config_dir)
+    assert name is not None
+    return name
 
 
 @pytest.fixture
@@ -330,7 +337,9 @@ def test_nothing_listening_means_start_our_own_without_waiting(tmp_path: Path) -
         "from pathlib import Path\n"
         "from composer.mail.draft import Draft\n"
         "from composer.ui.instance import instance_name, send_to_running_instance\n"
-        "found = send_to_running_instance(instance_name(Path(sys.argv[1])), [Draft()], 600_000)\n"
+        "name = instance_name(Path(sys.argv[1]))\n"
+        "assert name is not None\n"
+        "found = name is not None and send_to_running_instance(name, [Draft()], 600_000)\n"
         "print(found)\n"
     )
 
@@ -362,8 +371,7 @@ def test_an_instance_that_never_answers_is_given_up_on(tmp_path: Path) -> None:
 def test_a_stale_socket_file_is_replaced(tmp_path: Path, owner: Session, qtbot: QtBot) -> None:
     if sys.platform == "win32":
         pytest.skip("named pipes leave no file behind")
-    name = instance_name(tmp_path)
-    path = name if os.path.isabs(name) else os.path.join(QDir.tempPath(), name)
+    name = path = instance_name(tmp_path)
     crashed = socket.socket(socket.AF_UNIX)
     crashed.bind(path)  # a socket file nobody listens on: what a crash leaves
     crashed.close()

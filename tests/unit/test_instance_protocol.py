@@ -1,11 +1,9 @@
-"""The instance protocol: socket names, request lines and answers, without Qt."""
+"""The instance protocol: request lines and answers, without Qt."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -20,85 +18,8 @@ from composer.instance_protocol import (
     decode_request,
     encode_reply,
     encode_request,
-    instance_name,
 )
 from composer.mail.draft import Attachment, Draft
-
-# --- the socket name -------------------------------------------------------------------------
-
-
-def test_name_depends_on_the_resolved_config_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    one, other = tmp_path / "one", tmp_path / "other"
-    one.mkdir()
-    (tmp_path / "link").symlink_to(one)
-
-    name = instance_name(one)
-
-    assert name == instance_name(tmp_path / "other" / ".." / "one")
-    assert name == instance_name(tmp_path / "link")
-    assert name != instance_name(other)
-    assert name.startswith("composer-")
-    assert "/" not in name
-    assert len(name) < 60
-
-
-def test_name_is_in_the_private_runtime_dir_when_there_is_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-
-    name = instance_name(tmp_path / "config")
-
-    assert Path(name).parent == runtime
-    assert Path(name).name.startswith("composer-")
-
-
-@pytest.mark.parametrize("runtime", ["relative/run", "/no/such/runtime/dir", ""])
-def test_a_runtime_dir_that_is_not_an_absolute_folder_is_not_used(
-    runtime: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
-
-    name = instance_name(tmp_path)
-
-    assert "/" not in name
-    assert name.startswith("composer-")
-
-
-def test_the_name_tells_users_apart_with_file_name_safe_characters(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    # getpass reads these before asking the system for the name of the uid.
-    monkeypatch.setenv("LOGNAME", "Ann Müller/../x" + "y" * 40)
-
-    name = instance_name(tmp_path)
-
-    monkeypatch.setenv("LOGNAME", "bob")
-    assert name != instance_name(tmp_path)
-    user = name.removeprefix("composer-").rsplit("-", 1)[0]
-    assert user == ("Ann_M_ller_.._x" + "y" * 40)[:32]
-
-
-def test_a_user_without_a_name_is_told_apart_by_uid(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-
-    def no_name() -> str:
-        raise KeyError("getpwuid(): uid not found: 4242")  # what getpass raises in a container
-
-    monkeypatch.setattr(getpass, "getuser", no_name)
-
-    name = instance_name(tmp_path)
-
-    assert name.startswith(f"composer-{os.getuid()}-")
-
 
 # --- the request -----------------------------------------------------------------------------
 
@@ -169,7 +90,7 @@ def test_as_many_drafts_as_allowed_are_accepted() -> None:
         b'{"protocol": "composer-instance/1", "drafts": [{"attachments": ["relative.txt"]}]}',
         b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [""]}]}',
         b'{"protocol": "composer-instance/1", "drafts": [{"attachments": [7]}]}',
-        b'{"protocol": "composer-instance/1", "drafts": [' + b"{}," * 50 + b"{}]}",
+        b'{"protocol": "composer-instance/1", "drafts": [' + b"{}," * MAX_DRAFTS + b"{}]}",
     ],
 )
 def test_garbage_requests_are_protocol_errors(line: bytes) -> None:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QMimeData,
+    QPoint,
+    Qt,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import (
     QImage,
     QKeyEvent,
@@ -19,24 +29,34 @@ from PySide6.QtGui import (
     QPixmap,
     QTextDocument,
 )
-from PySide6.QtWidgets import QTextEdit, QWidget
+from PySide6.QtWidgets import QWidget
 
 from composer.mail.draft import InlineImage
+from composer.tasks import Task
 from composer.ui import formatting
 from composer.ui.document_images import (
     EXTENSIONS,
     add_image,
     decode,
+    holds_image,
     image_bytes,
     insert_image,
     is_image_file,
     is_own,
-    read_image_file,
+    is_placeholder,
     sniff,
 )
 from composer.ui.file_drops import local_files
+from composer.ui.linked_images import (
+    LinkedImage,
+    place_images,
+    placeholder_for,
+    placeholder_format,
+    read_images,
+)
 from composer.ui.pasted_html import basic_fragment, has_text
 from composer.ui.rich_text import quote_level
+from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 # Put on what this editor copies, so pasting it back keeps all of its formatting, and its
 # images in another compose window too.
@@ -45,22 +65,38 @@ OWN_IMAGES = "application/x-composer-images"
 _PASTED_TYPES = ("image/png", "image/jpeg", "image/gif")
 _IMAGE = QTextDocument.ResourceType.ImageResource
 
+# Runs a job on a worker thread; the task brings its result back to the GUI thread.
+Runner = Callable[[Callable[[], object]], Task]
 
-class BodyEdit(QTextEdit):
+
+def _run_for_the_application(job: Callable[[], object]) -> Task:
+    # The application outlives the editor; the window gives its send service's runner instead.
+    app = QCoreApplication.instance()
+    assert app is not None
+    task = Task(lambda _report: job(), app)
+    task.start()
+    return task
+
+
+class BodyEdit(OfflineTextEdit):
     """The body: rich text; images pasted or dropped are inline, other files are attached.
 
     Signals:
         files_dropped(list[Path]): files dropped or pasted that are not placed inline (not
             images, images over 10 MB, any image in plain-text mode); the window attaches them.
+        linked_images_read(str): the files that pasted HTML took images from were read; a
+            sentence for the status bar names those shown and those left out, and why.
     """
 
     files_dropped = Signal(list)
+    linked_images_read = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptRichText(True)
         self.setTabChangesFocus(False)
         self._plain = False
+        self.run_in_background: Runner = _run_for_the_application
 
     def set_plain_mode(self, plain: bool) -> None:
         """Plain text: pastes lose their formatting and dropped images are attached instead."""
@@ -104,13 +140,32 @@ class BodyEdit(QTextEdit):
             self._insert_pasted_image(source)
         elif source.hasHtml():
             link = self.palette().brush(QPalette.ColorRole.Link)
-            fragment = basic_fragment(source.html(), self.document(), link)
+            pasted = basic_fragment(source.html(), self.document(), link)
             cursor = self.textCursor()
-            cursor.insertFragment(fragment)
+            cursor.insertFragment(pasted.fragment)
             self.setTextCursor(cursor)
+            if pasted.linked:
+                self._read_linked(pasted.linked)
         else:
             super().insertFromMimeData(source)
         self.ensureCursorVisible()
+
+    def _read_linked(self, linked: list[LinkedImage], *, dropped: bool = False) -> None:
+        """Read the files of images off the GUI thread (a pipe, a slow disk)."""
+        task = self.run_in_background(lambda: read_images(linked))
+        task.succeeded.connect(self._on_dropped_read if dropped else self._on_linked_read)
+
+    @Slot(object)
+    def _on_linked_read(self, results: object) -> None:
+        assert isinstance(results, list)
+        self.linked_images_read.emit(place_images(self.document(), results).note())
+
+    @Slot(object)
+    def _on_dropped_read(self, results: object) -> None:
+        assert isinstance(results, list)
+        left_out = place_images(self.document(), results).left_out
+        if left_out:  # not a picture after all, or too large to show: attached instead
+            self.files_dropped.emit([file.path for file in left_out])
 
     def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
         original = super().createMimeDataFromSelection()
@@ -142,20 +197,25 @@ class BodyEdit(QTextEdit):
             return
         document = self.document()
         for cid, encoded in images.items() if isinstance(images, dict) else ():
-            if document.resource(_IMAGE, QUrl(f"cid:{cid}")) is None:
+            if not holds_image(document, f"cid:{cid}"):
                 data = base64.b64decode(str(encoded))
                 add_image(document, decode(data), "", data, str(cid))
 
     def _insert_files(self, paths: list[Path]) -> None:
         attach: list[Path] = []
+        linked: list[LinkedImage] = []
+        cursor = self.textCursor()
         for path in paths:
-            loaded = None if self._plain or not is_image_file(path) else read_image_file(path)
-            if loaded is None:
+            if self._plain or not is_image_file(path):
                 attach.append(path)
             else:
-                self.insert_image(loaded[0], path.name, loaded[1])
+                linked.append(placeholder_for(self.document(), path.absolute()))
+                cursor.insertImage(placeholder_format(linked[-1]))
+        self.setTextCursor(cursor)
         if attach:
             self.files_dropped.emit(attach)
+        if linked:
+            self._read_linked(linked, dropped=True)
 
     def _insert_pasted_image(self, source: QMimeData) -> None:
         data = next(
@@ -175,7 +235,7 @@ class BodyEdit(QTextEdit):
         name = cursor.charFormat().toImageFormat().name()
         resource = self.document().resource(_IMAGE, QUrl(name))
         if isinstance(resource, QPixmap):
-            return resource.toImage()
+            return None if is_placeholder(resource) else resource.toImage()
         return resource if isinstance(resource, QImage) else None
 
     # --- keys -----------------------------------------------------------------------------

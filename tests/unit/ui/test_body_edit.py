@@ -96,8 +96,10 @@ def test_dropped_png_file_is_placed_inline_with_its_bytes(
     photo = tmp_path / "photo.png"
     photo.write_bytes(png_bytes(picture()))
 
-    with qtbot.assertNotEmitted(body.files_dropped):
+    with qtbot.assertNotEmitted(body.files_dropped, wait=100):
         assert drop(body, files(photo))
+        # Read off the GUI thread: a grey placeholder shows until then.
+        qtbot.waitUntil(lambda: bool(document_parts(body.document()).images))
 
     parts = document_parts(body.document())
     [image] = parts.images
@@ -118,7 +120,7 @@ def test_dropping_images_and_other_files_together(
         drop(body, files(notes, photo))
 
     assert dropped.args == [[notes]]
-    assert len(document_parts(body.document()).images) == 1
+    qtbot.waitUntil(lambda: len(document_parts(body.document()).images) == 1)
 
 
 def test_image_files_over_the_limit_are_attached(
@@ -134,6 +136,19 @@ def test_image_files_over_the_limit_are_attached(
 
     assert dropped.args == [[huge]]
     assert document_parts(body.document()).images == ()
+
+
+def test_a_dropped_file_named_like_an_image_that_is_none_is_attached(
+    qtbot: QtBot, body: BodyEdit, tmp_path: Path
+) -> None:
+    fake = tmp_path / "photo.png"
+    fake.write_text("not a picture")
+
+    with qtbot.waitSignal(body.files_dropped) as dropped:
+        drop(body, files(fake))
+
+    assert dropped.args == [[fake]]
+    assert body.toPlainText() == "Hello "
 
 
 def test_pasted_image_data_is_placed_inline_as_png(body: BodyEdit) -> None:

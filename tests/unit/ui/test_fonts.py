@@ -47,7 +47,7 @@ def test_pasted_html_stays_bold_exactly_when_it_was(weight: int, bold: bool) -> 
     target = QTextDocument()
     pasted = f'<p><span style="font-weight:{weight}">word</span></p>'
 
-    fragment = basic_fragment(pasted, target, QBrush(QColor("blue")))
+    fragment = basic_fragment(pasted, target, QBrush(QColor("blue"))).fragment
 
     cursor = QTextCursor(target)
     cursor.insertFragment(fragment)

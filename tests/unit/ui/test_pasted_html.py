@@ -36,7 +36,7 @@ def png_data_url() -> str:
 def paste(html: str) -> QTextDocument:
     """A fresh body document with html pasted into it."""
     target = QTextDocument()
-    QTextCursor(target).insertFragment(basic_fragment(html, target, LINK))
+    QTextCursor(target).insertFragment(basic_fragment(html, target, LINK).fragment)
     return target
 
 
