@@ -201,7 +201,6 @@ class ScriptedServer:
         self.messages: list[bytes] = []
         self.lines_sent = 0
         self._ended = threading.Condition(self.lock)
-        self._connections = 0
         self._finished = 0
         self._threads: list[threading.Thread] = []
         self._live: list[Connection] = []
@@ -232,7 +231,6 @@ class ScriptedServer:
             connection = Connection(sock, self)
             thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
             with self.lock:
-                self._connections += 1
                 self._threads.append(thread)
                 self._live.append(connection)
             thread.start()
@@ -319,7 +317,10 @@ def _read_and_accept(connection: Connection) -> None:
 
 
 def dribbled_handshake(interval: float = 0.5) -> Callable[[Connection], None]:
-    """The server's side of a TLS handshake, its bytes sent one every interval seconds."""
+    """The server's side of a TLS handshake, its bytes sent one every interval seconds.
+
+    For a client that gives up first: what would follow the handshake is not encrypted.
+    """
 
     def play(connection: Connection) -> None:
         context = connection.server.tls_context
