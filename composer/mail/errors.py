@@ -7,13 +7,21 @@ import errno
 import smtplib
 import socket
 import ssl
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from composer.mail.certificates import CertificateInfo, Problem, problem_of
-from composer.mail.smtp_client import LoginUnfinished, MessageRefused
+from composer.mail.sizes import format_size
+from composer.mail.smtp_client import (
+    DataTooSlow,
+    LoginUnfinished,
+    MessageRefused,
+    ReplyTooLong,
+    ReplyTooSlow,
+)
 
 
 class ErrorKind(enum.Enum):
@@ -150,11 +158,29 @@ def internal_error(error: BaseException) -> SendError:
     )
 
 
+# A reply is quoted whole up to this many characters: a server may send 64 KiB of it.
+_SHOWN_REPLY = 300
+
+
 def server_reply(code: int, text: bytes | str) -> str:
-    """The server's reply as one readable line, e.g. ``535 Authentication failed``."""
+    """The server's reply as one readable line, e.g. ``535 Authentication failed``.
+
+    Bytes that are not UTF-8 become U+FFFD, control and invisible formatting characters
+    (an escape sequence, a right-to-left override) are written as escapes, and a very long
+    reply is cut short. A code below 0 is smtplib's "not a reply at all": only the text.
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}".strip()
+    shown = "".join(_visible(char) for char in " ".join(text.split()))
+    if len(shown) > _SHOWN_REPLY:
+        shown = shown[: _SHOWN_REPLY - 1] + "…"
+    return f"{code} {shown}".strip() if code >= 0 else shown
+
+
+def _visible(char: str) -> str:
+    if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        return char.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return char
 
 
 def describe_refused(refused: dict[str, tuple[int, str]]) -> str:
@@ -434,6 +460,51 @@ def _timed_out(_error: BaseException, at: _Place) -> SendError:
     )
 
 
+def _seconds(seconds: float) -> str:
+    return "1 second" if seconds == 1 else f"{seconds:g} seconds"
+
+
+_SLOW_SERVER = "If this server is always this slow, raise its timeout in Accounts."
+
+
+def _reply_too_slow(error: ReplyTooSlow, at: _Place) -> SendError:
+    # "timed out" first, as for a silent server: to the user both are a server not answering.
+    return SendError(
+        ErrorKind.TIMEOUT,
+        f"{at.doing} timed out: {at.host} answered too slowly, with no complete reply "
+        f"within {_seconds(error.seconds)} {error.waiting}. {_NOTHING_SENT[at.step]} "
+        f"{_SLOW_SERVER}",
+    )
+
+
+def _data_too_slow(error: DataTooSlow, at: _Place) -> SendError:
+    if error.stalled:
+        # A write's timeout is for the whole piece: it may have taken a little of it.
+        how = (
+            f"it had taken {format_size(error.written)}, then hardly any more for "
+            f"{_seconds(error.seconds)}"
+        )
+    else:
+        how = (
+            f"it had taken {format_size(error.written)} in {_seconds(round(error.seconds))}, "
+            f"less than the {format_size(error.rate)} a second Composer waits for"
+        )
+    return SendError(
+        ErrorKind.TIMEOUT,
+        f"{at.doing} timed out: {at.host} took the message too slowly ({how}), so Composer "
+        f"stopped before the end. {_NOTHING_SENT[at.step]} {_SLOW_SERVER}",
+    )
+
+
+def _reply_too_long(error: ReplyTooLong, at: _Place) -> SendError:
+    return SendError(
+        ErrorKind.SERVER_ERROR,
+        f"{at.where} sent a reply far longer than any SMTP server does ({error.what} "
+        f"{error.waiting}), so Composer hung up. The server is misbehaving, or it is not an "
+        f"SMTP server: check the host and port in Accounts. {_NOTHING_SENT[at.step]}",
+    )
+
+
 def _unresolved(error: socket.gaierror, at: _Place) -> SendError:
     return SendError(
         ErrorKind.UNREACHABLE,
@@ -499,6 +570,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(smtplib.SMTPConnectError, _turned_away),
     _Rule(smtplib.SMTPAuthenticationError, _auth_failed),
     _Rule(LoginUnfinished, _login_unfinished),
+    _Rule(ReplyTooLong, _reply_too_long),
     # 552 is "exceeded storage allocation", which in practice means the message's size.
     _Rule((smtplib.SMTPSenderRefused, smtplib.SMTPDataError), _too_large, _code_is(552)),
     _Rule(smtplib.SMTPSenderRefused, _sender_refused),
@@ -517,6 +589,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(_TLS_CUT_OFF, _connection_lost),
     _Rule(ssl.SSLError, _tls_too_old, _old_tls),
     _Rule(ssl.SSLError, _tls_failed),
+    _Rule(ReplyTooSlow, _reply_too_slow),
+    _Rule(DataTooSlow, _data_too_slow),
     _Rule(TimeoutError, _timed_out),  # socket.timeout is TimeoutError
     _Rule(socket.gaierror, _unresolved),
     _Rule(ConnectionRefusedError, _connection_refused),

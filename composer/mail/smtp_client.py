@@ -1,4 +1,5 @@
-"""The SMTP connection itself: smtplib made cancellable from any thread, with UTF-8 logins."""
+"""The SMTP connection itself: smtplib made cancellable from any thread, with UTF-8 logins and
+bounded replies."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from email.base64mime import body_encode as encode_base64
 from typing import Any
@@ -22,6 +24,58 @@ LOGIN_ROUNDS = 5
 # How a host name becomes addresses to connect to: socket.getaddrinfo's signature, called
 # as resolve(host, port, family, type).
 Resolver = Callable[[str, int, int, int], Sequence[tuple[int, int, int, str, Any]]]
+
+
+# A reply no SMTP server comes near (RFC 5321 allows 512 octets a line; EHLO answers run to
+# some 20 lines): past any of these the server is misbehaving, or it is not an SMTP server.
+MAX_REPLY_LINES = 100
+MAX_REPLY_LINE = 8192  # smtplib's own line limit
+MAX_REPLY_BYTES = 64 * 1024
+
+# The commands a reply may answer, as a failure names them. Anything else sent is a line of
+# a login (a user name or password in base64), which is never named.
+_COMMANDS = {
+    "EHLO": "after EHLO",
+    "HELO": "after HELO",
+    "STARTTLS": "after STARTTLS",
+    "AUTH": "during the login",
+    "MAIL": "after MAIL FROM",
+    "RCPT": "after RCPT TO",
+    "DATA": "after DATA",
+    "RSET": "after RSET",
+    "NOOP": "after NOOP",
+    "QUIT": "after QUIT",
+}
+GREETING = "waiting for the greeting"
+
+
+class ReplyTooSlow(TimeoutError):
+    """No complete reply within the deadline, however steadily its bytes came."""
+
+    def __init__(self, seconds: float, waiting: str) -> None:
+        super().__init__(f"no complete reply within {seconds:g} seconds {waiting}")
+        self.seconds = seconds
+        self.waiting = waiting  # e.g. "after RCPT TO"
+
+
+class DataTooSlow(TimeoutError):
+    """The server took the message too slowly: nothing for a timeout, or below a rate."""
+
+    def __init__(self, written: int, seconds: float, *, stalled: bool, rate: int) -> None:
+        super().__init__(f"{written} bytes written in {seconds:.1f} seconds")
+        self.written = written
+        self.seconds = seconds
+        self.stalled = stalled  # no progress at all for seconds (the account's timeout)
+        self.rate = rate  # bytes a second the message must at least go at
+
+
+class ReplyTooLong(smtplib.SMTPException):
+    """A reply past MAX_REPLY_LINES lines, MAX_REPLY_BYTES bytes or a MAX_REPLY_LINE line."""
+
+    def __init__(self, what: str, waiting: str) -> None:
+        super().__init__(f"{what} {waiting}")
+        self.what = what  # e.g. "more than 100 lines"
+        self.waiting = waiting
 
 
 class LoginUnfinished(smtplib.SMTPException):
@@ -88,6 +142,131 @@ class Canceller:
             self._dup = None
 
 
+class BoundedReplyMixin:
+    """getreply() with a deadline for the whole reply and bounds on its size.
+
+    smtplib's getreply() reads through a file whose every recv() gets the full timeout, so a
+    server sending a byte now and then holds it for ever, and it keeps every line of an
+    endless multi-line reply. This one reads the socket itself: the whole reply must come
+    within ``timeout`` seconds (the socket's timeout is set to what is left before each
+    recv), and past MAX_REPLY_LINES lines, MAX_REPLY_BYTES bytes or a MAX_REPLY_LINE line it
+    hangs up. Signature and result are smtplib's, so other mixins may wrap it with super().
+    connect() and the TLS handshake need nothing of the kind: CPython bounds each of them
+    as a whole by the socket's timeout (a handshake dribbled a byte every half second ends
+    at the timeout).
+    """
+
+    sock: socket.socket | None
+    timeout: float
+    debuglevel: int
+    _reply_buffer = b""
+    _reply_source: socket.socket | None = None
+    _waiting = GREETING  # what the next reply answers, for a failure's sentence
+
+    def send(self, s: Any) -> None:
+        text = bytes(s).decode("ascii", "replace") if not isinstance(s, str) else s
+        verb = text.split(" ", 1)[0].strip().upper()
+        if verb in _COMMANDS:
+            self._waiting = _COMMANDS[verb]
+        super().send(s)  # type: ignore[misc]  # smtplib.SMTP's, after the other mixins
+
+    _reply_seconds: float | None = None  # instead of timeout, for pending_reply()
+
+    def getreply(self) -> tuple[int, bytes]:
+        seconds = self._reply_seconds
+        if seconds is None:
+            # smtplib's default (no timeout given) is a sentinel object: no deadline then.
+            timeout = self.timeout
+            seconds = timeout if isinstance(timeout, (int, float)) else None
+        return self.read_reply(seconds)
+
+    def pending_reply(self, seconds: float) -> tuple[int, bytes] | None:
+        """A reply the server already sent (or sends within seconds), or None.
+
+        For after a write failed: a server that refuses a message in the middle of DATA
+        answers, then closes, and its answer is still there to read. Read through
+        getreply(), so that every mixin sees it as a reply.
+        """
+        self._reply_seconds = seconds
+        try:
+            reply: tuple[int, bytes] = self.getreply()
+        except (OSError, smtplib.SMTPException):
+            return None
+        finally:
+            self._reply_seconds = None
+        return reply
+
+    def read_reply(self: Any, seconds: float | None) -> tuple[int, bytes]:
+        """One whole reply within seconds (None: no deadline), as getreply() returns it."""
+        if self._reply_source is not self.sock:
+            # A new socket (after STARTTLS): nothing read before it may count as its reply.
+            self._reply_buffer, self._reply_source = b"", self.sock
+        deadline = None if seconds is None else time.monotonic() + seconds
+        lines: list[bytes] = []
+        total = 0
+        while True:
+            line = self._reply_line(deadline, seconds)
+            total += len(line)
+            if self.debuglevel > 0:
+                self._print_debug("reply:", repr(line))
+            if len(lines) >= MAX_REPLY_LINES:
+                self._refuse(f"more than {MAX_REPLY_LINES} lines")
+            if total > MAX_REPLY_BYTES:
+                self._refuse(f"more than {MAX_REPLY_BYTES // 1024} KiB")
+            code = line[:3]
+            if not (len(code) == 3 and code.isdigit()):
+                # Not SMTP: smtplib's -1, with the whole line, which says more than its rest.
+                lines.append(line.strip(b" \t\r\n"))
+                return -1, b"\n".join(lines)
+            lines.append(line[4:].strip(b" \t\r\n"))
+            if line[3:4] != b"-":
+                return int(code), b"\n".join(lines)
+
+    def _reply_line(self: Any, deadline: float | None, seconds: float | None) -> bytes:
+        while True:
+            buffer: bytes = self._reply_buffer
+            end = buffer.find(b"\n", 0, MAX_REPLY_LINE + 1)
+            if end >= 0:
+                self._reply_buffer = buffer[end + 1 :]
+                return buffer[: end + 1]
+            if len(buffer) > MAX_REPLY_LINE:
+                self._refuse(f"a line over {MAX_REPLY_LINE // 1024} KiB")
+            self._reply_buffer += self._receive(deadline, seconds)
+
+    def _receive(self: Any, deadline: float | None, seconds: float | None) -> bytes:
+        sock: socket.socket | None = self.sock
+        if sock is None:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close()
+                raise ReplyTooSlow(seconds or 0, self._waiting)
+            sock.settimeout(left)
+        try:
+            data = sock.recv(4096)
+        except TimeoutError as error:
+            self.close()
+            raise ReplyTooSlow(seconds or 0, self._waiting) from error
+        except OSError as error:
+            self.close()
+            raise smtplib.SMTPServerDisconnected(
+                f"Connection unexpectedly closed: {error}"
+            ) from error
+        finally:
+            if deadline is not None and self.sock is sock:
+                # Writes (and the TLS handshake) keep the account's timeout.
+                sock.settimeout(self.timeout)
+        if not data:
+            self.close()
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return data
+
+    def _refuse(self: Any, what: str) -> None:
+        self.close()  # the rest of it is never read
+        raise ReplyTooLong(what, self._waiting)
+
+
 class Utf8AuthMixin:
     """AUTH that carries UTF-8 user names and passwords; smtplib's encodes only ASCII."""
 
@@ -127,7 +306,7 @@ class Utf8AuthMixin:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-class CancellableSMTP(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP):
+class CancellableSMTP(TranscriptMixin, BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP):
     """smtplib.SMTP whose socket comes from a Canceller."""
 
     def __init__(self, canceller: Canceller, timeout: float) -> None:
@@ -140,7 +319,7 @@ class CancellableSMTP(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP):
         return self._canceller.connect(host, port, timeout, self.source_address)
 
 
-class CancellableSMTPSSL(TranscriptMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
+class CancellableSMTPSSL(TranscriptMixin, BoundedReplyMixin, Utf8AuthMixin, smtplib.SMTP_SSL):
     """smtplib.SMTP_SSL whose socket comes from a Canceller.
 
     securing() is called once the TCP connection stands, before the TLS handshake, and

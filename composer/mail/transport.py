@@ -8,6 +8,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
 from email.utils import format_datetime, localtime
@@ -42,9 +43,11 @@ from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
+    BoundedReplyMixin,
     CancellableSMTP,
     CancellableSMTPSSL,
     Canceller,
+    DataTooSlow,
     MessageRefused,
     Resolver,
     address_literal,
@@ -55,6 +58,13 @@ log = logging.getLogger(__name__)
 
 # Many receiving servers refuse messages larger than this, whatever the sending server takes.
 LARGE_MESSAGE = 25_000_000
+
+# The message must go at least this fast (a 128 kbit/s uplink), after a first account timeout
+# of grace: a server that reads a byte now and then cannot hold a send for ever, and a 36 MB
+# message (a 25 MiB attachment) still has 37 minutes.
+MIN_DATA_RATE = 16_000
+# How long a server that broke the connection during DATA may take to show why it did.
+_PENDING_REPLY_WAIT = 1.0
 
 _CANCELLED = "Sending was cancelled. Your message is unchanged."
 _T = TypeVar("_T")
@@ -504,13 +514,20 @@ class SmtpTransport:
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
         self._in_data = True
-        assert smtp.sock is not None
-        line_start = self._write_body(smtp.sock, message, size)
+        sock = smtp.sock
+        assert sock is not None
+        try:
+            line_start = self._write_body(sock, message, size)
+        except OSError as error:
+            raise self._answer_in_data(smtp, error) from error
         if self._canceller.cancelled:
             raise ConnectionAbortedError("cancelled")
         if before_final_dot is not None:
             before_final_dot()
-        smtp.sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
+        try:
+            sock.sendall(b".\r\n" if line_start else b"\r\n.\r\n")
+        except OSError as error:
+            raise self._answer_in_data(smtp, error) from error
         body_written(smtp, size)  # written past smtp.send(), so its transcript cannot see it
         # Only now can the server hold the message: a sendall() that failed did not hand all
         # of the terminator to the kernel, and without it the server discards the message.
@@ -525,22 +542,50 @@ class SmtpTransport:
             raise MessageRefused(code, reply)
         return code, reply
 
+    def _answer_in_data(self, smtp: smtplib.SMTP, error: OSError) -> BaseException:
+        """Why a write in the middle of DATA failed: the server's reply, if it left one.
+
+        A server that refuses a message part-way (552, too large) answers and closes; the
+        write then fails with a broken pipe, and the answer is still there to be read.
+        """
+        if isinstance(error, TimeoutError) or self._canceller.cancelled:
+            return error
+        if not isinstance(smtp, BoundedReplyMixin):
+            return error
+        reply = smtp.pending_reply(min(_PENDING_REPLY_WAIT, self.account.timeout))
+        if reply is None or not 400 <= reply[0] < 600:
+            return error
+        log.info("%s answered in the middle of DATA: %r", self.host, reply)
+        return smtplib.SMTPDataError(*reply)
+
     def _write_body(self, sock: Any, message: Sendable, size: int) -> bool:
-        """Write message's bytes dot-stuffed; returns whether the last one ended a line."""
+        """Write message's bytes dot-stuffed; returns whether the last one ended a line.
+
+        Each write has the account's timeout (the socket's), and the whole of it must go at
+        MIN_DATA_RATE after a first timeout: DataTooSlow otherwise.
+        """
         sent = 0
         line_start = True  # whether the last byte sent ended a line
         pieces = message.chunks()
+        timeout = self.account.timeout
+        started = time.monotonic()
         try:
             for piece in pieces:
                 if self._canceller.cancelled:
                     raise ConnectionAbortedError("cancelled")
                 if not piece:
                     continue
+                elapsed = time.monotonic() - started
+                if elapsed > timeout + sent / MIN_DATA_RATE:
+                    raise DataTooSlow(sent, elapsed, stalled=False, rate=MIN_DATA_RATE)
                 # A line may be split across pieces: its dot is doubled only where it starts.
                 stuffed = piece.replace(b"\n.", b"\n..")
                 if line_start and piece.startswith(b"."):
                     stuffed = b"." + stuffed
-                sock.sendall(stuffed)
+                try:
+                    sock.sendall(stuffed)
+                except TimeoutError as error:
+                    raise DataTooSlow(sent, timeout, stalled=True, rate=MIN_DATA_RATE) from error
                 line_start = piece.endswith(b"\n")
                 sent += len(piece)
                 self._progress(Progress(Stage.SENDING, self.host, sent, size))

@@ -56,6 +56,7 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
+        self._check_cancelled = False
         # The conversation of the connection check under way, and of the last one ended.
         self._recording: Transcript | None = None
         self._transcript: Transcript | None = None
@@ -100,8 +101,14 @@ class AccountsDialog(QDialog):
         # Server replies are quoted here: never let them be read as rich text.
         self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its own button rather than the test button turned into one: a click meant for
+        # Test Connection just as the test ends must not cancel the next one.
+        self.test_cancel_button = named("testCancelButton", QPushButton("Cancel Test"))
+        self.test_cancel_button.clicked.connect(self.cancel_test)
+        self.test_cancel_button.hide()
         self.form.add_server_row("Default:", self.default_box)
         self.form.add_server_row(self.test_button, self.test_result)
+        self.form.add_server_row("", self.test_cancel_button)
         self._build_transcript_row()
         self.certificate = CertificateTrust()
         self.certificate.trusted.connect(self._trust_certificate)
@@ -225,18 +232,36 @@ class AccountsDialog(QDialog):
         task.progressed.connect(self._on_test_progress)
         task.succeeded.connect(self._on_test_done)
         task.failed.connect(self._on_test_done)
+        self._check_cancelled = False
         self.test_button.setEnabled(False)
+        self.test_cancel_button.setEnabled(True)
+        self.test_cancel_button.show()
         self.test_result.setText(f"Connecting to {account.host}…")
+
+    @Slot()
+    def cancel_test(self) -> None:
+        """Stop a running connection test; its outcome then says it was cancelled."""
+        if self._check is None:
+            return
+        self._check_cancelled = True
+        self._check.cancel()  # returns at once; the outcome follows within a moment
+        self.test_cancel_button.setEnabled(False)
+        self.test_result.setText("Cancelling the test…")
 
     @Slot(object)
     def _on_test_progress(self, progress: Progress) -> None:
-        self.test_result.setText(progress.text)
+        if not self._check_cancelled:
+            self.test_result.setText(progress.text)
 
     @Slot(object)
     def _on_test_done(self, outcome: str | SendError) -> None:
         self._check = None
         self.test_button.setEnabled(True)
-        self.test_result.setText(str(outcome))
+        self.test_cancel_button.hide()
+        if self._check_cancelled and isinstance(outcome, SendError):
+            self.test_result.setText("Test cancelled.")
+        else:
+            self.test_result.setText(str(outcome))
         self._offer_certificate(outcome)
 
     def _offer_certificate(self, outcome: str | SendError) -> None:

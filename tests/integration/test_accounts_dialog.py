@@ -259,8 +259,52 @@ def test_closing_the_dialog_during_a_connection_test_does_not_wait_for_it(
     dialog.reject()  # cancels the check; the window stays usable
 
     qtbot.waitUntil(lambda: window.findChild(QDialog, "accountsDialog") is None)
+    # Within a moment, not at the end of the account's 30-second timeout.
+    assert silent_server.wait_for_close(timeout=5)
     fill(window, to="bob@example.org", subject="Still here", body="B")
     assert send(qtbot, window) is True
+
+
+def test_a_connection_test_can_be_cancelled(
+    qtbot: QtBot, make_window: MakeWindow, silent_server: SilentServer
+) -> None:
+    dialog = open_dialog(qtbot, make_window())
+    enter_account(qtbot, dialog, silent_server, "pw")
+    cancel = dialog.findChild(QPushButton, "testCancelButton")
+    assert cancel.isHidden()
+    dialog.findChild(QPushButton, "testConnection").click()
+    assert silent_server.wait_for_connection()
+    assert cancel.isVisible()
+    assert cancel.isEnabled()
+
+    cancel.click()
+
+    # The account waits 30 seconds for the server: only the cancel ends the test this soon.
+    qtbot.waitUntil(lambda: dialog.test_result.text() == "Test cancelled.", timeout=5_000)
+    assert silent_server.wait_for_close(timeout=5)
+    assert dialog.test_button.isEnabled()
+    assert cancel.isHidden()
+    dialog.reject()
+
+
+def test_a_connection_test_after_a_cancelled_one_reports_its_own_outcome(
+    qtbot: QtBot, make_window: MakeWindow, smtp_server: SmtpServer, silent_server: SilentServer
+) -> None:
+    dialog = open_dialog(qtbot, make_window())
+    enter_account(qtbot, dialog, silent_server, "pw")
+    dialog.test_button.click()
+    assert silent_server.wait_for_connection()
+    dialog.findChild(QPushButton, "testCancelButton").click()
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=5_000)
+    dialog.form.port.setValue(smtp_server.port)
+    dialog.form.password.clear()
+    type_text(dialog.form.password, PASSWORD)
+
+    dialog.test_button.click()
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=20_000)
+
+    assert "logged in" in dialog.test_result.text()
+    dialog.reject()
 
 
 @pytest.mark.parametrize("host", ["localhost\x00.evil.example", "smtp example.org", "a\u2028b"])

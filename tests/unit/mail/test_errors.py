@@ -19,7 +19,13 @@ from composer.mail.errors import (
     may_have_been_sent,
     server_reply,
 )
-from composer.mail.smtp_client import LoginUnfinished, MessageRefused
+from composer.mail.smtp_client import (
+    DataTooSlow,
+    LoginUnfinished,
+    MessageRefused,
+    ReplyTooLong,
+    ReplyTooSlow,
+)
 
 HOST, PORT = "smtp.example.org", 587
 
@@ -75,6 +81,31 @@ def test_send_error_reads_as_its_message():
 )
 def test_server_reply_is_one_line(code, text, line):
     assert server_reply(code, text) == line
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (b"Hi \x1b[2J\x07there\x00", "554 Hi \\x1b[2J\\x07there\\x00"),
+        ("evil\u202egpj.exe", "554 evil\\u202egpj.exe"),  # right-to-left override
+        ("zero\u200bwidth \x7f\x85", "554 zero\\u200bwidth \\x7f"),  # NEL is a space
+        ('<img src="file:///dev/zero">', '554 <img src="file:///dev/zero">'),  # plain text
+    ],
+)
+def test_server_reply_shows_control_and_invisible_characters_as_escapes(text, line):
+    assert server_reply(554, text) == line
+
+
+def test_a_long_server_reply_is_cut_short():
+    shown = server_reply(250, b"x" * 70_000)
+
+    assert shown.startswith("250 xxx")
+    assert shown.endswith("…")
+    assert len(shown) < 400
+
+
+def test_a_line_that_is_not_a_reply_is_shown_without_smtplibs_code():
+    assert server_reply(-1, b"HTTP/1.1 400 Bad Request") == "HTTP/1.1 400 Bad Request"
 
 
 def test_describe_refused():
@@ -344,3 +375,41 @@ def test_may_have_been_sent_names_the_host_and_the_time():
     assert result.kind is ErrorKind.MAY_HAVE_BEEN_SENT
     assert "reached smtp.example.org at 14:02" in result.message
     assert "connection broke" in result.message
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            ReplyTooSlow(2, "after RCPT TO"),
+            ["timed out", "answered too slowly", "within 2 seconds after RCPT TO", "Accounts"],
+        ),
+        (
+            DataTooSlow(1_000_000, 120.4, stalled=False, rate=16_000),
+            ["took the message too slowly", "1 MB in 120 seconds", "16 kB a second"],
+        ),
+        (
+            DataTooSlow(65536, 30, stalled=True, rate=16_000),
+            ["took the message too slowly", "hardly any more for 30 seconds", "nobody got it"],
+        ),
+    ],
+)
+def test_a_server_too_slow_says_how_and_is_retryable(error, words):
+    result = classify(error, HOST, PORT, Step.SENDING)
+
+    assert result.kind is ErrorKind.TIMEOUT
+    assert result.retryable
+    assert HOST in result.message
+    for word in words:
+        assert word in result.message
+
+
+def test_a_reply_too_long_says_the_server_misbehaves():
+    result = classify(ReplyTooLong("more than 100 lines", "after EHLO"), HOST, PORT)
+
+    assert result.kind is ErrorKind.SERVER_ERROR
+    assert not result.retryable
+    assert "far longer than any SMTP server" in result.message
+    assert "more than 100 lines after EHLO" in result.message
+    assert f"{HOST}:{PORT}" in result.message
+    assert "not an SMTP server" in result.message
