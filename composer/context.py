@@ -65,6 +65,8 @@ class AppContext:
             *self.address_book.load(),
             *self.drafts.recover(),
             *self.outbox.recover(),
+            # After the Outbox: a Sent record it still counts on must be there when it looks.
+            *self.sent.recover(),
         )
         self.sandbox = SandboxServer(paths.sandbox_maildir)
         self._notify = notify or (lambda text: log.warning("%s", text))

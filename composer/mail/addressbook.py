@@ -179,6 +179,8 @@ class AddressBook:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self.path.is_dir():
+            return self._set_aside("a folder stands where the file should be")
         try:
             self._db, entries = self._open()
         except sqlite3.Error as error:

@@ -25,6 +25,14 @@ def broken_copy_path(path: Path) -> Path:
     return backup
 
 
+def set_aside(path: Path) -> Path:
+    """Move path (a file, or whatever stands in a file's place) to broken_copy_path(path);
+    returns where it went. Nothing is deleted; raises OSError when it cannot be moved."""
+    backup = broken_copy_path(path)
+    os.replace(path, backup)
+    return backup
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary stream whose bytes become path only if the with-block ends without an error.

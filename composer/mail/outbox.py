@@ -13,6 +13,7 @@ have been delivered" (never resent without the user's word).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import logging
@@ -378,28 +379,46 @@ class Outbox:
 
         Call once at start-up, before anything is sent.
         """
+        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
         self.folder.sweep()
-        said: list[str] = []
         with self._lock:
             keys = self.folder.keys()
             for key in keys:
                 head = self._head(key)
-                if head is not None:
-                    sentence = self._recover(key, head)
-                    if sentence:
-                        said.append(sentence)
+                sentence = self._set_aside(key) if head is None else self._recover(key, head)
+                if sentence:
+                    said.append(sentence)
         return said
+
+    def _set_aside(self, key: str) -> str:
+        """A file in the Outbox that is not an entry Composer wrote (damaged, or not a file)."""
+        path = self.folder.file(key)
+        try:
+            kept = self.folder.set_aside(key)
+        except OSError as error:
+            return f"{path} in the Outbox could not be read, nor moved aside ({error})."
+        return (
+            f"{path} in the Outbox was damaged and could not be read, so nothing was sent from "
+            f"it; it was kept as {kept[0] if kept else path}."
+        )
 
     def _recover(self, key: str, head: EntryHead) -> str:
         state = self.folder.read_state(key)
         valid = state is not None and _state_is_valid(state)
+        kept = ""
+        if not valid:
+            # Kept for whoever wants to look; a fresh state is written below.
+            with contextlib.suppress(OSError):
+                for moved in self.folder.set_aside(key, state_only=True):
+                    kept = f" (the damaged state file was kept as {moved})"
+            self._states.pop(key, None)
         recorded = self._recorded_rounds(key)
         round_ = int(state.get("round", 0)) if state is not None and valid else 0
         if recorded > round_:
             return self._settle_recorded(key, head, recorded)
         if state is None or not valid:
             self._make_due(key, _new_state(self._now(), None, scheduled=False))
-            return f"“{head.subject}” will be sent again: its Outbox state could not be read."
+            return f"“{head.subject}” will be sent again: its Outbox state could not be read{kept}."
         if state["state"] != EntryState.SENDING.value:
             return ""
         if not state.get("committed"):

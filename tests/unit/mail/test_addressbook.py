@@ -329,15 +329,30 @@ def test_database_from_a_newer_composer_is_set_aside(
 def test_unopenable_file_keeps_addresses_for_the_session(
     open_book: type[AddressBook], path: Path
 ) -> None:
-    path.mkdir(parents=True)  # a directory where the file should be
+    path.parent.write_text("a file where the folder should be")
     book = open_book()
 
     [warning] = book.load()
 
     assert "could not be opened" in warning
-    assert path.is_dir()
+    assert path.parent.is_file()
     book.record([ANN])
     assert book.search("ann") == [ANN]
+
+
+def test_a_folder_where_the_file_should_be_is_set_aside(
+    open_book: type[AddressBook], path: Path
+) -> None:
+    path.mkdir(parents=True)
+    book = open_book()
+
+    [warning] = book.load()
+
+    [kept] = path.parent.glob("addressbook.sqlite3.broken-*")
+    assert kept.is_dir()
+    assert str(kept) in warning
+    book.record([ANN])
+    assert open_book().load() == []
 
 
 def test_a_failed_write_is_logged_not_raised(

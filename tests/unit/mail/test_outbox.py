@@ -597,12 +597,18 @@ def test_junk_files_are_skipped(outbox: Outbox) -> None:
     folder.write(wrong, [b"X-Composer-Format: outbox-1\r\nX-Composer-Eight-Bit: no\r\n\r\n"])
     (folder.path / "readme.txt").write_text("hi")
     after = reopened(outbox)
-    assert after.recover() == []
+    said = after.recover()
     assert [e.key for e in after.entries()] == [good.key]
     assert list(after.due()) == ["acc"]
     with pytest.raises(OutboxError):
         after.begin(foreign)
-    assert folder.exists(foreign)  # not ours: left as it is
+    # Named like an entry but not one: moved aside, never deleted, and the user is told.
+    assert not folder.exists(foreign)
+    for key in (foreign, truncated, wrong):
+        [kept] = folder.path.glob(f"{key}.eml.broken-*")
+        assert any(str(kept) in sentence for sentence in said)
+    assert len(said) == 3
+    assert (folder.path / "readme.txt").read_text() == "hi"  # not named like one: untouched
 
 
 # Many messages, a flaky server
