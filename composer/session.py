@@ -134,7 +134,9 @@ class Session(QObject):
     def reopen_unsent(self) -> list[ComposeWindow]:
         """Build (not show) a window for every draft that was open in a window when Composer
         last ended without closing it (a crash, a power cut, a logout)."""
-        windows = []
+        windows: list[ComposeWindow] = []
+        if not self.context.alone:
+            return windows  # the drafts marked open are another Composer's open windows
         for key in self.context.drafts.open_in_windows():
             try:
                 loaded = self.context.drafts.load(key)

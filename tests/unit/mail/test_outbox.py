@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import tracemalloc
@@ -58,6 +59,10 @@ def outbox(tmp_path: Path, sent: SentFolder, clock: Clock) -> Outbox:
 
 def reopened(outbox: Outbox) -> Outbox:
     """The same folders as a new run of Composer would see them."""
+    # The run before has ended: the system drops the locks it held on entries being sent.
+    for fd in outbox._claims.values():
+        os.close(fd)
+    outbox._claims.clear()
     sent = SentFolder(MessageFolder(outbox.sent.folder.path))
     return Outbox(MessageFolder(outbox.folder.path), sent, clock=outbox._clock, random=lambda: 0.5)
 
