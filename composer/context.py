@@ -11,7 +11,9 @@ from datetime import datetime
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
 from composer.mail.delivery import Delivery
+from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
+from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
@@ -82,6 +84,8 @@ class AppContext:
         self._write_lock = threading.Lock()
         # Settings fields changed here and not yet written (merged into the file on disk).
         self._changed: set[str] = set()
+        # Set by the session: gets a draft whose write failed (see draft_not_saved).
+        self.on_draft_not_saved: Callable[[str, Draft, str], None] | None = None
         # Settings and drafts are written here, in order, never on the GUI thread.
         self.writer = SerialWorker("composer-writer", self._write_failed)
 
@@ -113,6 +117,14 @@ class AppContext:
             # After the Outbox: a Sent record it still counts on must be there when it looks.
             *self.sent.recover(),
         ]
+
+    def draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
+        """Writing draft (key in Drafts) failed, text says why (from the writer thread):
+        the session shows it again if its window has closed meanwhile."""
+        if self.on_draft_not_saved is None:
+            self.notify(text)
+        else:
+            self.on_draft_not_saved(key, draft, text)
 
     def notify(self, text: str) -> None:
         """Tell the user text (from any thread): the status bar, and a box for a warning."""
@@ -187,7 +199,11 @@ class AppContext:
 
     def _write_failed(self, error: Exception) -> None:
         if isinstance(error, OSError):
-            self.notify(f"Could not save settings: {error}.")
+            self.notify(
+                f"Could not save settings in {self.paths.settings_file}: "
+                f"{describe_write_error(error)}. They stay as they are while Composer runs, "
+                "and it tries again at the next change."
+            )
         else:
             log.error("a background write failed", exc_info=error)
 
