@@ -62,7 +62,7 @@ class AppContext:
         self.settings: AccountSettings = loaded.settings
         self.secrets = secrets or SecretStore()
         # Loaded once here (a small file); searched from memory while typing, written by workers.
-        self.address_book = AddressBook(paths.address_book)
+        self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
         self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
         self.sent = SentFolder(MessageFolder(paths.sent_dir))

@@ -9,7 +9,6 @@ only around the write being tested.
 from __future__ import annotations
 
 import contextlib
-import resource
 import signal
 import sys
 from collections.abc import Iterator
@@ -35,6 +34,8 @@ LIMIT = 64 * 1024
 
 @contextlib.contextmanager
 def disk_full() -> Iterator[None]:
+    import resource  # POSIX only
+
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, hard))
