@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from composer.app import create_main_window
 from composer.context import AppContext
 from composer.mail.accounts import AccountSettings, AccountStore, Security
 from composer.mail.addressbook import AddressBook
@@ -21,6 +23,7 @@ from composer.mail.drafts import DraftStore
 from composer.mail.message import build_message
 from composer.mail.store import MessageFolder
 from composer.paths import Paths
+from tests.integration.test_nothing_lost import session_of
 from tests.servers import SmtpServer, account_for, plaintext_server, running
 from tests.windows import configure
 
@@ -200,3 +203,32 @@ def test_a_second_composer_leaves_the_first_ones_work_in_progress_alone(
         assert third.drafts.open_in_windows() == [key]
     finally:
         third.close()
+
+
+def test_a_second_composer_does_not_reopen_the_windows_of_the_first(
+    qtbot: QtBot, config_dir: Path, children: list[Child]
+) -> None:
+    first = AppContext(Paths.under(config_dir))
+    key = "0000000000000001-open"
+    first.drafts.save(
+        key,
+        Draft(subject="Open in the first Composer"),
+        sender=None,
+        message_id="<o@x.invalid>",
+        saved_at=first.clock(),
+    )
+    first.drafts.set_window_open(key, True)
+    first.close()
+    running_one = start(children, "hold", config_dir)
+    assert running_one.line() == "alone True"
+
+    second = create_main_window(config_dir)
+    qtbot.addWidget(second)
+    assert second.form.subject.text() == ""  # a new message, not the other one's window
+
+    running_one.kill()
+    second.close()
+    qtbot.waitUntil(lambda: not session_of(second).windows())
+    after = create_main_window(config_dir)
+    qtbot.addWidget(after)
+    assert after.form.subject.text() == "Open in the first Composer"
