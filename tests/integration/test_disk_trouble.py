@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import Security
 from composer.ui.compose_window import ComposeWindow
+from tests.integration.test_accounts_dialog import enter_account, open_dialog
 from tests.integration.test_nothing_lost import drafts_in, session_of
 from tests.servers import SmtpServer, account_for, plaintext_server, running
 from tests.windows import AnswerQuestions, MakeWindow, configure, fill, snapshot
@@ -129,3 +130,27 @@ def test_send_when_the_outbox_cannot_be_written_keeps_the_message_in_the_window(
     assert snapshot(window) == typed
     assert server.received == []
     assert session_of(window).sending.entries() == []
+
+
+def test_accounts_that_cannot_be_saved_stay_in_the_dialog_with_the_reason(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, server: SmtpServer
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    enter_account(qtbot, dialog, server, "secret")
+    # A folder now stands where the settings file must go: no user can write it, root included.
+    (config_dir / "settings.json").unlink()
+    (config_dir / "settings.json").mkdir()
+
+    dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
+
+    assert dialog.isVisible()  # not closed: what was typed is still there
+    said = dialog.hint.text()
+    assert f"Could not save the accounts in {config_dir / 'settings.json'}" in said
+    assert "a folder stands where a file should be" in said
+    assert "still here" in said
+    assert dialog.findChild(QLineEdit, "accountName").text() == "Work"
+    (config_dir / "settings.json").rmdir()
+    with qtbot.waitSignal(dialog.accepted):
+        dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
+    assert "Work" in [a.name for a in session_of(window).context.accounts()]
