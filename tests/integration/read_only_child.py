@@ -2,7 +2,8 @@
 
 Usage: ``python -m tests.integration.read_only_child DIR [UID]``. With UID (the test runs
 as root, whom permissions do not stop) the process first becomes that user. It starts an
-AppContext on DIR, tries each kind of write, and prints what it was told as JSON.
+AppContext on DIR, tries each kind of write, and prints what it was told as JSON. Everything
+is imported before the switch: the interpreter may live where only root can read.
 """
 
 from __future__ import annotations

@@ -21,14 +21,15 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissio
 ROOT = Path(__file__).resolve().parents[2]
 # The user root becomes to be stopped by permissions (Debian's "nobody").
 OTHER_UID = 65534
-# Whether the other user can read this Python and this source tree at all.
+# Whether this process may become the other user (a container may forbid it). The child
+# imports what it needs first, as root: the interpreter may live where only root can read.
 _CAN_RUN = """
 import os, sys
+import tests.integration.read_only_child
 uid = int(sys.argv[1])
 os.setgroups([])
 os.setresgid(uid, uid, uid)
 os.setresuid(uid, uid, uid)
-import composer.context
 """
 HOME = Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org")
 
