@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -91,23 +92,20 @@ class AppContext:
 
     def _recover(self) -> list[str]:
         """Tidy what a crash left, unless another Composer is using the files."""
-        try:
-            with exclusive(self.paths.startup_lock, timeout=_STARTUP_WAIT):
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(exclusive(self.paths.startup_lock, timeout=_STARTUP_WAIT))
                 self.alone = self._presence.join()
-                if not self.alone:
-                    log.info(
-                        "another Composer uses %s; leaving its files alone", self.paths.data_dir
-                    )
-                    return []
-                return self._recover_files()
-        except LockTimeout as error:
-            # Another Composer has been starting for that long: it is tidying, not us.
-            log.warning("%s", error)
-            self.alone = False
-            return []
-        except OSError as error:
-            # No lock file can be made there (a read-only folder): tidy as if alone.
-            log.warning("could not lock %s: %s", self.paths.data_dir, error)
+            except LockTimeout as error:
+                # Another Composer has been starting for that long: it is tidying, not us.
+                log.warning("%s", error)
+                self.alone = False
+            except OSError as error:
+                # No lock file can be made there (a read-only folder): tidy as if alone.
+                log.warning("could not lock %s: %s", self.paths.data_dir, error)
+            if not self.alone:
+                log.info("another Composer uses %s; leaving its files alone", self.paths.data_dir)
+                return []
             return self._recover_files()
 
     def _recover_files(self) -> list[str]:

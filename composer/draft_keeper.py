@@ -95,6 +95,10 @@ class DraftKeeper(QObject):
 
     def save(self) -> None:
         """Save Draft: the message as it is now is the one to keep."""
+        # An autosave still waiting would write the same again (and, on a full disk, fail
+        # again after the failure of this one had been said).
+        self._timer.stop()
+        self._first_unsaved.stop()
         draft = self._current()
         self.kept = draft
         self._write(draft, window_open=True)

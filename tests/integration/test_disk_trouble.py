@@ -77,6 +77,8 @@ def test_a_draft_that_cannot_be_saved_is_said_kept_and_saved_at_the_next_try(
     assert "Your message is still here" in said
     assert snapshot(window) == typed
     assert drafts_in(config_dir).summaries() == []
+    # Every failure said so far has reached the window.
+    qtbot.waitUntil(lambda: not session_of(window)._unsaved)
     # Space again: the next autosave writes it, though nothing was typed since.
     keeper.save_soon_now()
     session_of(window).context.writer.flush(10)
