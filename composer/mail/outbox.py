@@ -397,6 +397,9 @@ class Outbox:
         with self._lock:
             keys = self.folder.keys()
             for key in keys:
+                if not self.folder.is_message_file(key):
+                    said.append(self._set_aside(key))  # a folder, a pipe: never opened
+                    continue
                 with self._claimed_briefly(key) as claimed:
                     if not claimed:
                         continue  # another Composer is sending it right now
@@ -541,7 +544,8 @@ class Outbox:
             raise OutboxError(f"The message {key} is already being sent.")
         path = self.folder.file(key)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            # Non-blocking: a pipe put in an entry's place must not hold the thread.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             self._heads.pop(key, None)
             self._states.pop(key, None)

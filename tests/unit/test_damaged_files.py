@@ -289,3 +289,20 @@ def test_nothing_is_ever_deleted_when_setting_aside(tmp_path: Path) -> None:
 
     assert sum(1 for _ in tmp_path.rglob("*")) == before
     assert os.listdir(tmp_path / "Outbox")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("folder", ["Drafts", "Outbox", "Sent"])
+def test_a_named_pipe_in_place_of_a_message_is_set_aside_without_being_opened(
+    tmp_path: Path, folder: str
+) -> None:
+    fill(tmp_path)
+    pipe = tmp_path / folder / "0000000000000009-pipe.eml"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer for ever
+
+    context = start(tmp_path)
+    try:
+        [kept] = broken(tmp_path / folder, pipe.name)
+        assert warned_about(context, kept)
+    finally:
+        context.close()
