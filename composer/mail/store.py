@@ -129,8 +129,11 @@ class MessageFolder:
 
     def read_state(self, key: str) -> dict[str, Any] | None:
         """key's state; None when there is none or it cannot be read as Composer wrote it."""
+        path = self._state_file(key)
+        if not path.is_file():
+            return None  # missing, or a folder or a pipe in its place (never opened)
         try:
-            loaded = json.loads(self._state_file(key).read_text("utf-8"))
+            loaded = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             return None
         return loaded if isinstance(loaded, dict) else None

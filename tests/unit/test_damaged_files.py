@@ -306,3 +306,22 @@ def test_a_named_pipe_in_place_of_a_message_is_set_aside_without_being_opened(
         assert warned_about(context, kept)
     finally:
         context.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("folder", ["drafts", "outbox"])
+def test_a_named_pipe_in_place_of_a_state_file_is_set_aside_without_being_opened(
+    tmp_path: Path, folder: str
+) -> None:
+    keys = fill(tmp_path)
+    key = keys[folder][0]
+    state = tmp_path / folder.capitalize() / f"{key}.json"
+    state.unlink()
+    os.mkfifo(state)
+
+    context = start(tmp_path)
+    try:
+        [kept] = broken(state.parent, state.name)
+        assert warned_about(context, kept)
+    finally:
+        context.close()
