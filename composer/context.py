@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -12,7 +13,10 @@ from composer import logs
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
 from composer.mail.delivery import Delivery
+from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
+from composer.mail.files import describe_write_error
+from composer.mail.lock import LockTimeout, Presence, exclusive
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
 from composer.mail.sandbox import SandboxServer
@@ -27,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Called with a sentence for the user, from any thread.
 Notify = Callable[[str], None]
+# How long a start waits for another Composer that is tidying the same files after a crash.
+_STARTUP_WAIT = 30.0
+# How long Save in Accounts (on the GUI thread) waits for another Composer writing settings.
+_GUI_LOCK_WAIT = 1.0
 # The time now, aware of its zone; tests give their own to move it on without waiting.
 Clock = Callable[[], datetime]
 
@@ -57,16 +65,20 @@ class AppContext:
         self.settings: AccountSettings = loaded.settings
         self.secrets = secrets or SecretStore()
         # Loaded once here (a small file); searched from memory while typing, written by workers.
-        self.address_book = AddressBook(paths.address_book)
+        self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
         self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
         self.sent = SentFolder(MessageFolder(paths.sent_dir))
         self.outbox = Outbox(MessageFolder(paths.outbox_dir), self.sent, clock=self.clock)
+        self._presence = Presence(paths.presence_lock)
+        # False when another Composer process uses these files too: it tidied them when it
+        # started, and what looks left over (a temporary file, a draft marked open in a
+        # window) may be its work in progress.
+        self.alone = True
         self.load_warnings: tuple[str, ...] = (
             *loaded.warnings,
             *self.address_book.load(),
-            *self.drafts.recover(),
-            *self.outbox.recover(),
+            *self._recover(),
         )
         self.sandbox = SandboxServer(paths.sandbox_maildir)
         logs.set_debug(self.settings.debug_log)
@@ -74,8 +86,46 @@ class AppContext:
         self._lock = threading.Lock()
         # Serialises writes only: the GUI thread never waits for a write (and its fsync).
         self._write_lock = threading.Lock()
+        # Settings fields changed here and not yet written (merged into the file on disk).
+        self._changed: set[str] = set()
+        # Set by the session: gets a draft whose write failed (see draft_not_saved).
+        self.on_draft_not_saved: Callable[[str, Draft, str], None] | None = None
         # Settings and drafts are written here, in order, never on the GUI thread.
         self.writer = SerialWorker("composer-writer", self._write_failed)
+
+    def _recover(self) -> list[str]:
+        """Tidy what a crash left, unless another Composer is using the files."""
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(exclusive(self.paths.startup_lock, timeout=_STARTUP_WAIT))
+                self.alone = self._presence.join()
+            except LockTimeout as error:
+                # Another Composer has been starting for that long: it is tidying, not us.
+                log.warning("%s", error)
+                self.alone = False
+            except OSError as error:
+                # No lock file can be made there (a read-only folder): tidy as if alone.
+                log.warning("could not lock %s: %s", self.paths.data_dir, error)
+            if not self.alone:
+                log.info("another Composer uses %s; leaving its files alone", self.paths.data_dir)
+                return []
+            return self._recover_files()
+
+    def _recover_files(self) -> list[str]:
+        return [
+            *self.drafts.recover(),
+            *self.outbox.recover(),
+            # After the Outbox: a Sent record it still counts on must be there when it looks.
+            *self.sent.recover(),
+        ]
+
+    def draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
+        """Writing draft (key in Drafts) failed, text says why (from the writer thread):
+        the session shows it again if its window has closed meanwhile."""
+        if self.on_draft_not_saved is None:
+            self.notify(text)
+        else:
+            self.on_draft_not_saved(key, draft, text)
 
     def notify(self, text: str) -> None:
         """Tell the user text (from any thread): the status bar, and a box for a warning."""
@@ -117,11 +167,17 @@ class AppContext:
         )
 
     def update_settings(self, settings: AccountSettings) -> None:
-        """Replace and save the settings now; raises OSError if the file cannot be written."""
-        with self._write_lock:
+        """Replace and save the settings now; raises OSError if the file cannot be written.
+
+        The whole file is this one now (what Accounts shows is what is kept), even over what
+        another Composer saved a moment ago; the lock only keeps the two writes apart, and
+        is waited for briefly because the caller is the GUI thread.
+        """
+        with self._write_lock, exclusive(self.paths.settings_lock, timeout=_GUI_LOCK_WAIT):
             self.store.save(settings)
             with self._lock:
                 self.settings = settings
+                self._changed.clear()
 
     def remember_last_used(self, account_id: str) -> None:
         """Note the account chosen in From; saved soon on a thread of its own, never here."""
@@ -129,12 +185,14 @@ class AppContext:
             if account_id == self.settings.last_used_id:
                 return
             self.settings = dataclasses.replace(self.settings, last_used_id=account_id)
+            self._changed.add("last_used_id")
         self.writer.submit("settings", self._save_current)
 
     def set_undo_send_seconds(self, seconds: int) -> None:
         """How long Send waits with Undo offered; saved soon on the writer thread."""
         with self._lock:
             self.settings = dataclasses.replace(self.settings, undo_send_seconds=seconds)
+            self._changed.add("undo_send_seconds")
         self.writer.submit("settings", self._save_current)
 
     def set_debug_log(self, enabled: bool) -> None:
@@ -148,15 +206,33 @@ class AppContext:
         """Finish pending writes and stop the sandbox server (the program is done with it)."""
         self.writer.close()
         self.sandbox.stop()
+        self._presence.leave()
 
     def _write_failed(self, error: Exception) -> None:
         if isinstance(error, OSError):
-            self.notify(f"Could not save settings: {error}.")
+            self.notify(
+                f"Could not save settings in {self.paths.settings_file}: "
+                f"{describe_write_error(error)}. They stay as they are while Composer runs, "
+                "and it tries again at the next change."
+            )
         else:
             log.error("a background write failed", exc_info=error)
 
     def _save_current(self) -> None:
-        with self._write_lock:
+        """Write this Composer's own changes into the file as it is now, under its lock, so
+        that an account another Composer added meanwhile is kept."""
+        with self._write_lock, exclusive(self.paths.settings_lock):
             with self._lock:
-                settings = self.settings
+                changed = {name: getattr(self.settings, name) for name in self._changed}
+                mine = self.settings
+            on_disk = self.store.read()
+            # Unreadable or gone: what this Composer holds is all there is to keep.
+            settings = mine if on_disk is None else dataclasses.replace(on_disk, **changed)
             self.store.save(settings)
+            with self._lock:
+                for name, value in changed.items():
+                    if getattr(self.settings, name) == value:
+                        self._changed.discard(name)
+                # Changes made while this one was written stay on top.
+                later = {name: getattr(self.settings, name) for name in self._changed}
+                self.settings = dataclasses.replace(settings, **later)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 
 from composer.context import AppContext
 from composer.mail.draft import Draft
+from composer.mail.files import describe_write_error
 from composer.mail.store import new_key
 from composer.ui.close_questions import CloseChoice
 
@@ -88,8 +89,16 @@ class DraftKeeper(QObject):
             return
         self._write(draft, window_open=True)
 
+    def not_written(self) -> None:
+        """The last write failed: the next autosave writes the message again."""
+        self._written = None
+
     def save(self) -> None:
         """Save Draft: the message as it is now is the one to keep."""
+        # An autosave still waiting would write the same again (and, on a full disk, fail
+        # again after the failure of this one had been said).
+        self._timer.stop()
+        self._first_unsaved.stop()
         draft = self._current()
         self.kept = draft
         self._write(draft, window_open=True)
@@ -171,10 +180,13 @@ class DraftKeeper(QObject):
                 )
                 context.drafts.set_window_open(key, window_open)
             except OSError as error:
-                context.notify(
-                    f"Could not save the draft “{draft.subject or '(no subject)'}” in "
-                    f"{context.paths.drafts_dir}: {error.strerror or error}. Your message is "
-                    "still in its window; free some space or check the folder's permissions."
+                context.draft_not_saved(
+                    key,
+                    draft,
+                    f"Composer could not save the draft “{draft.subject or '(no subject)'}” in "
+                    f"{context.paths.drafts_dir}: {describe_write_error(error)}. Your message "
+                    "is still here; free some space or check the folder, and Composer saves it "
+                    "again at the next change or Save Draft.",
                 )
 
         context.writer.submit(("draft", key), job)

@@ -40,6 +40,21 @@ class Paths:
         return self.data_dir / "composer.log"
 
     @property
+    def settings_lock(self) -> Path:
+        """Held around each read-modify-write of settings_file (see mail/lock.py)."""
+        return self.config_dir / ".settings.json.lock"
+
+    @property
+    def startup_lock(self) -> Path:
+        """Held while a starting Composer tidies data_dir after a crash."""
+        return self.data_dir / ".composer-startup.lock"
+
+    @property
+    def presence_lock(self) -> Path:
+        """Held, shared, by every Composer using data_dir: tells one starting if it is alone."""
+        return self.data_dir / ".composer-running.lock"
+
+    @property
     def address_book(self) -> Path:
         return self.data_dir / "addressbook.sqlite3"
 

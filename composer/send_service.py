@@ -22,6 +22,7 @@ from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.files import describe_write_error
 from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
@@ -119,8 +120,8 @@ class SendService(QObject):
                 raise SendError(
                     ErrorKind.FILE,
                     f"Composer could not keep the message in its Outbox ({outbox.folder.path}: "
-                    f"{error.strerror or error}), so it was not sent. Your message is unchanged; "
-                    "free some disk space or check the folder, then send again.",
+                    f"{describe_write_error(error)}), so it was not sent. Your message is "
+                    "unchanged; free some disk space or check the folder, then send again.",
                 ) from error
             if draft_key:
                 self._forget_draft(draft_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
@@ -46,6 +47,7 @@ class Session(QObject):
 
     window_opened = Signal(object)
     ended = Signal()
+    _unsaved_posted = Signal()
 
     def __init__(self, paths: Paths) -> None:
         super().__init__(QCoreApplication.instance())
@@ -58,6 +60,12 @@ class Session(QObject):
         self.sending.idle.connect(self._end_if_done)
         self.bridge.shown.connect(self._on_message)
         self.folders = Folders(self)
+        # Drafts whose write failed (key, draft, why), from the writer thread: shown again in
+        # a window if theirs has closed, so that a full or read-only disk loses nothing.
+        self._unsaved: list[tuple[str, Draft, str]] = []
+        self._unsaved_lock = threading.Lock()
+        self._unsaved_posted.connect(self._show_unsaved)
+        self.context.on_draft_not_saved = self._draft_not_saved
         self._windows: list[ComposeWindow] = []
         self._keepers: dict[ComposeWindow, DraftKeeper] = {}
         self._closing: list[ComposeWindow] = []
@@ -134,7 +142,9 @@ class Session(QObject):
     def reopen_unsent(self) -> list[ComposeWindow]:
         """Build (not show) a window for every draft that was open in a window when Composer
         last ended without closing it (a crash, a power cut, a logout)."""
-        windows = []
+        windows: list[ComposeWindow] = []
+        if not self.context.alone:
+            return windows  # the drafts marked open are another Composer's open windows
         for key in self.context.drafts.open_in_windows():
             try:
                 loaded = self.context.drafts.load(key)
@@ -283,9 +293,43 @@ class Session(QObject):
             window = self.open_window(submission.draft, draft_key=submission.draft_key)
             window.show_status(f"This message was not sent: {outcome.message}")
 
+    def _draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
+        """From the writer thread: queue it for the GUI thread."""
+        with self._unsaved_lock:
+            self._unsaved.append((key, draft, text))
+        self._unsaved_posted.emit()
+
+    @Slot()
+    def _show_unsaved(self) -> bool:
+        """Show each draft that could not be written; True when a window was opened for one."""
+        with self._unsaved_lock:
+            taken, self._unsaved = self._unsaved, []
+        reopened = False
+        for key, draft, text in taken:
+            window = self.window_for_draft(key)
+            if window is not None:
+                self._keepers[window].not_written()
+                window.show_status(text)
+                continue
+            # Its window closed before the write failed: the window is the only copy left.
+            self._quitting = False  # closing it again asks, as for any unsaved message
+            window = self.open_window(draft, draft_key=key)
+            window.show_message(
+                Message(
+                    f"{text} Its window had closed, so Composer opened it again.", Level.WARNING
+                )
+            )
+            reopened = True
+        return reopened
+
     @Slot()
     def _end_if_done(self) -> None:
         if not self._windows and not self.sending.is_busy():
+            # The last window's draft is written as it closes: if that fails, the message
+            # comes back in a window instead of ending with the program.
+            self.context.writer.flush(_EXIT_WAIT_MS / 1000)
+            if self._show_unsaved():
+                return
             self._end()
 
     def _end(self) -> None:

@@ -271,6 +271,37 @@ class AccountStore:
         if not isinstance(version, int) or version > SETTINGS_VERSION:
             return self._set_aside(f"it was written by a newer Composer (version {version})")
 
+        settings, skipped = self._settings_from(data, version)
+        if not skipped:
+            return LoadResult(settings)
+        lost = f"{skipped} account(s) in {self.path} could not be read and were left out."
+        try:
+            backup = self._copy_aside()
+        except OSError as error:
+            self._unkept = f"{skipped} account(s) in it could not be read"
+            log.warning("could not keep a copy of %s: %s", self.path, error)
+            return LoadResult(settings, (f"{lost} {_left_as_it_is('keep a copy of it', error)}",))
+        with contextlib.suppress(OSError):
+            self.save(settings)
+        return LoadResult(settings, (f"{lost} The original file was kept as {backup}.",))
+
+    def read(self) -> AccountSettings | None:
+        """The file as it is now, or None unless all of it can be read; unlike load(), it
+        moves and copies nothing (for merging a change into what another Composer wrote)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
+            return None
+        version = data.get("version", SETTINGS_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_VERSION:
+            return None
+        settings, skipped = self._settings_from(data, version)
+        return None if skipped else settings
+
+    def _settings_from(self, data: dict[str, Any], version: int) -> tuple[AccountSettings, int]:
+        """The settings in data, and how many accounts in it could not be read."""
         accounts: list[Account] = []
         skipped = 0
         for item in data.get("accounts", []):
@@ -293,18 +324,7 @@ class AccountStore:
             undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
             debug_log=data.get("debug_log") is True,
         )
-        if not skipped:
-            return LoadResult(settings)
-        lost = f"{skipped} account(s) in {self.path} could not be read and were left out."
-        try:
-            backup = self._copy_aside()
-        except OSError as error:
-            self._unkept = f"{skipped} account(s) in it could not be read"
-            log.warning("could not keep a copy of %s: %s", self.path, error)
-            return LoadResult(settings, (f"{lost} {_left_as_it_is('keep a copy of it', error)}",))
-        with contextlib.suppress(OSError):
-            self.save(settings)
-        return LoadResult(settings, (f"{lost} The original file was kept as {backup}.",))
+        return settings, skipped
 
     def save(self, settings: AccountSettings) -> None:
         """Write the settings file atomically: a crash leaves the old or the new file, whole."""

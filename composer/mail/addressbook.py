@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -104,8 +104,12 @@ class AddressBook:
     updates the index under a short lock, then writes through to SQLite under another.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, report: Callable[[str], None] | None = None) -> None:
         self.path = path
+        # Tells the user (from any thread) that addresses could not be saved: once, until a
+        # save works again, not at every message sent.
+        self._report = report or (lambda text: None)
+        self._failing = False
         self._entries: dict[str, _Entry] = {}
         self._index_lock = threading.Lock()
         # Held while using the one SQLite connection, which every thread shares.
@@ -140,6 +144,15 @@ class AddressBook:
                         self._db.executemany(_RECORD, rows)
                 except sqlite3.Error as error:
                     log.warning("could not save addresses to %s: %s", self.path, error)
+                    if not self._failing:
+                        self._failing = True
+                        self._report(
+                            f"Composer could not save addresses in the address book "
+                            f"{self.path} ({error}). They are suggested until Composer quits, "
+                            "and it tries again with the next message sent."
+                        )
+                else:
+                    self._failing = False
 
     def search(self, text: str, limit: int = 10) -> list[Address]:
         """Addresses whose address, or a word of whose name, starts with text.
@@ -179,6 +192,8 @@ class AddressBook:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self.path.is_dir():
+            return self._set_aside("a folder stands where the file should be")
         try:
             self._db, entries = self._open()
         except sqlite3.Error as error:

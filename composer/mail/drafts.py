@@ -111,25 +111,52 @@ class DraftStore:
 
     def recover(self) -> list[str]:
         """Clean up at start-up, before any save; returns sentences for drafts set aside."""
+        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
         self.folder.sweep()
-        said = []
         keys = set(self.folder.keys())
         for key in sorted(keys):
             try:
-                with self.folder.open(key) as stream:
-                    parsed = _headers(stream)
-            except (OSError, StoreError):
+                parsed = self._draft_headers(key)
+            except OSError as error:
+                said.append(f"A draft in {self.folder.path} could not be read ({error}).")
                 continue
-            if str(parsed.get("X-Composer-Draft", "")).strip() != "1":
-                kept = self._set_aside(key)
+            if parsed is None or str(parsed.get("X-Composer-Draft", "")).strip() != "1":
+                try:
+                    kept = self._set_aside(key)
+                except OSError as error:
+                    said.append(f"A draft was damaged and could not be moved aside ({error}).")
+                    continue
                 keys.discard(key)
                 said.append(f"A draft was damaged and could not be opened; it was kept as {kept}.")
+            elif self.folder.state_is_damaged(key):
+                said.append(self._set_state_aside(key, parsed))
         files = self.folder.path / FILES
         if _is_real_dir(files):
             for entry in os.scandir(files):
                 if entry.name not in keys:
                     self._remove_files_dir(entry.name)
         return said
+
+    def _draft_headers(self, key: str) -> Message | None:
+        """key's header block; None when what stands there is not a file (a folder, say)."""
+        if not self.folder.is_message_file(key):
+            return None
+        try:
+            with self.folder.open(key) as stream:
+                return _headers(stream)
+        except StoreError:
+            return None
+
+    def _set_state_aside(self, key: str, headers: Message) -> str:
+        subject = _typed(headers, "Subject") or "(no subject)"
+        try:
+            [kept] = self.folder.set_aside(key, state_only=True)
+        except (OSError, ValueError) as error:
+            return f"What Composer noted about the draft “{subject}” could not be read ({error})."
+        return (
+            f"What Composer noted about the draft “{subject}” could not be read; that note was "
+            f"kept as {kept}. The draft itself is whole, in Folders ▸ Drafts."
+        )
 
     def _window_open(self, key: str) -> bool:
         return (self.folder.read_state(key) or {}).get("window") == "open"

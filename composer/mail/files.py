@@ -13,6 +13,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+# What a failed write means for the user, by errno; anything else is said as the system says.
+_WRITE_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    getattr(errno, "EDQUOT", -1): "the disk quota is used up",
+    errno.EFBIG: "the file is too large for this system (as good as a full disk)",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "the folder is read-only for you (permission denied)",
+    errno.EPERM: "the folder is read-only for you (not permitted)",
+    errno.ENOTDIR: "a file stands where a folder should be",
+    errno.EISDIR: "a folder stands where a file should be",
+}
+
+
+def describe_write_error(error: OSError) -> str:
+    """Why a write failed, in plain words: "the disk is full", "the disk is read-only"…"""
+    known = _WRITE_ERRORS.get(error.errno or 0)
+    if known:
+        return known
+    return str(error.strerror or error)
+
 
 def broken_copy_path(path: Path) -> Path:
     """A free name beside path for keeping a damaged file: ``name.broken-<time>[-N]``."""
@@ -22,6 +42,14 @@ def broken_copy_path(path: Path) -> Path:
     while backup.exists():
         counter += 1
         backup = path.with_name(f"{path.name}.broken-{stamp}-{counter}")
+    return backup
+
+
+def set_aside(path: Path) -> Path:
+    """Move path (a file, or whatever stands in a file's place) to broken_copy_path(path);
+    returns where it went. Nothing is deleted; raises OSError when it cannot be moved."""
+    backup = broken_copy_path(path)
+    os.replace(path, backup)
     return backup
 
 

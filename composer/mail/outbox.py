@@ -13,19 +13,21 @@ have been delivered" (never resent without the user's word).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import logging
 import os
 import random as random_module
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
 from composer.mail.errors import ErrorKind, SendError, describe_refused
+from composer.mail.lock import LOCKS_AVAILABLE, try_lock
 from composer.mail.message import Envelope, OutgoingMessage
 from composer.mail.outbox_file import FORMAT, EntryHead, StoredMessage, parse_head
 from composer.mail.progress import SendResult
@@ -113,9 +115,14 @@ class Outbox:
         self._random = random
         self._lock = threading.RLock()
         self._heads: dict[str, EntryHead] = {}
-        # Only this Outbox writes its states, so what it wrote last is what is on disk:
-        # lists and timers read them from memory, never from the disk on the GUI thread.
+        # What this Outbox wrote last: lists and timers read states from memory, never from
+        # the disk on the GUI thread. Another Composer on the same folder may have changed
+        # one since, so whatever decides a send (begin, remove) reads it again under a claim.
         self._states: dict[str, dict[str, Any]] = {}
+        # Entries this Outbox is sending: an open .eml with an exclusive lock on it, held from
+        # begin() until the entry leaves SENDING. Another process cannot claim it meanwhile,
+        # and the system drops the lock if this one dies.
+        self._claims: dict[str, int] = {}
 
     # Queueing and listing
 
@@ -209,16 +216,23 @@ class Outbox:
     def begin(self, key: str) -> StoredMessage:
         """Mark key SENDING and give its stored message; raises OutboxError unless WAITING."""
         with self._lock:
-            head, state = self._loaded(key)
-            if state["state"] != EntryState.WAITING.value:
-                raise OutboxError(f"The message “{head.subject}” is already being sent or held.")
-            state.update(
-                state=EntryState.SENDING.value,
-                attempts=int(state["attempts"]) + 1,
-                started_at=self._now().isoformat(),
-                committed=False,
-            )
-            self._write_state(key, state)
+            self._claim(key)
+            try:
+                head, state = self._loaded(key)
+                if state["state"] != EntryState.WAITING.value:
+                    raise OutboxError(
+                        f"The message “{head.subject}” is already being sent or held."
+                    )
+                state.update(
+                    state=EntryState.SENDING.value,
+                    attempts=int(state["attempts"]) + 1,
+                    started_at=self._now().isoformat(),
+                    committed=False,
+                )
+                self._write_state(key, state)
+            except BaseException:
+                self._unclaim(key)
+                raise
             return StoredMessage(self.folder.file(key), head, _envelope(head, state))
 
     def committing(self, key: str, host: str = "") -> None:
@@ -318,9 +332,9 @@ class Outbox:
 
         An entry being sent is left alone.
         """
-        with self._lock:
+        with self._lock, self._claimed_briefly(key) as claimed:
             _, state = self._loaded(key)
-            if state["state"] != EntryState.SENDING.value:
+            if claimed and state["state"] != EntryState.SENDING.value:
                 self._make_due(key, state)
 
     def release(self, key: str) -> None:
@@ -345,9 +359,9 @@ class Outbox:
 
     def remove(self, key: str) -> None:
         """Take key out of the Outbox (Delete, Undo); raises OutboxError while it is sent."""
-        with self._lock:
+        with self._lock, self._claimed_briefly(key) as claimed:
             head, state = self._loaded(key)
-            if state["state"] == EntryState.SENDING.value:
+            if not claimed or state["state"] == EntryState.SENDING.value:
                 raise OutboxError(
                     f"The message “{head.subject}” is being sent right now, so it cannot be "
                     "taken back."
@@ -378,28 +392,52 @@ class Outbox:
 
         Call once at start-up, before anything is sent.
         """
+        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
         self.folder.sweep()
-        said: list[str] = []
         with self._lock:
             keys = self.folder.keys()
             for key in keys:
-                head = self._head(key)
-                if head is not None:
-                    sentence = self._recover(key, head)
-                    if sentence:
-                        said.append(sentence)
+                if not self.folder.is_message_file(key):
+                    said.append(self._set_aside(key))  # a folder, a pipe: never opened
+                    continue
+                with self._claimed_briefly(key) as claimed:
+                    if not claimed:
+                        continue  # another Composer is sending it right now
+                    head = self._head(key)
+                    sentence = self._set_aside(key) if head is None else self._recover(key, head)
+                if sentence:
+                    said.append(sentence)
         return said
+
+    def _set_aside(self, key: str) -> str:
+        """A file in the Outbox that is not an entry Composer wrote (damaged, or not a file)."""
+        path = self.folder.file(key)
+        try:
+            kept = self.folder.set_aside(key)
+        except OSError as error:
+            return f"{path} in the Outbox could not be read, nor moved aside ({error})."
+        return (
+            f"{path} in the Outbox was damaged and could not be read, so nothing was sent from "
+            f"it; it was kept as {kept[0] if kept else path}."
+        )
 
     def _recover(self, key: str, head: EntryHead) -> str:
         state = self.folder.read_state(key)
         valid = state is not None and _state_is_valid(state)
+        kept = ""
+        if not valid:
+            # Kept for whoever wants to look; a fresh state is written below.
+            with contextlib.suppress(OSError):
+                for moved in self.folder.set_aside(key, state_only=True):
+                    kept = f" (the damaged state file was kept as {moved})"
+            self._states.pop(key, None)
         recorded = self._recorded_rounds(key)
         round_ = int(state.get("round", 0)) if state is not None and valid else 0
         if recorded > round_:
             return self._settle_recorded(key, head, recorded)
         if state is None or not valid:
             self._make_due(key, _new_state(self._now(), None, scheduled=False))
-            return f"“{head.subject}” will be sent again: its Outbox state could not be read."
+            return f"“{head.subject}” will be sent again: its Outbox state could not be read{kept}."
         if state["state"] != EntryState.SENDING.value:
             return ""
         if not state.get("committed"):
@@ -482,13 +520,70 @@ class Outbox:
             self._write_state(key, state)
 
     def _forget(self, key: str) -> None:
-        self.folder.delete(key)
+        try:
+            self.folder.delete(key)
+        finally:
+            # Only now: a claim let go of before the file is gone could be taken by another
+            # Composer for an entry that was just delivered.
+            self._unclaim(key)
         self._heads.pop(key, None)
         self._states.pop(key, None)
 
     def _write_state(self, key: str, state: dict[str, Any]) -> None:
         self.folder.write_state(key, state)
         self._states[key] = copy.deepcopy(state)
+        if state.get("state") != EntryState.SENDING.value:
+            self._unclaim(key)
+
+    def _claim(self, key: str) -> None:
+        """Lock key's .eml for this Outbox; raises OutboxError when another Composer has it
+        or it is gone. What is cached of its state is read again from the disk."""
+        if not LOCKS_AVAILABLE:
+            return
+        if key in self._claims:
+            raise OutboxError(f"The message {key} is already being sent.")
+        path = self.folder.file(key)
+        try:
+            # Non-blocking: a pipe put in an entry's place must not hold the thread.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            self._heads.pop(key, None)
+            self._states.pop(key, None)
+            raise OutboxError(f"The message {key} is no longer in the Outbox.") from None
+        if not try_lock(fd):
+            os.close(fd)
+            raise OutboxError(f"The message {key} is being sent by another Composer right now.")
+        # Another Composer may have sent and removed it between the open and the lock.
+        if not _still_there(fd, path):
+            os.close(fd)
+            self._heads.pop(key, None)
+            self._states.pop(key, None)
+            raise OutboxError(f"The message {key} is no longer in the Outbox.")
+        self._claims[key] = fd
+        self._states.pop(key, None)
+
+    def _unclaim(self, key: str) -> None:
+        fd = self._claims.pop(key, None)
+        if fd is not None:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _claimed_briefly(self, key: str) -> Iterator[bool]:
+        """Claim key for the with-block unless this Outbox has it already; gives whether it
+        is this Outbox's (False: another Composer is sending it, or it is gone)."""
+        if key in self._claims or not LOCKS_AVAILABLE:
+            yield True
+            return
+        try:
+            self._claim(key)
+        except OutboxError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            if self._states.get(key, {}).get("state") != EntryState.SENDING.value:
+                self._unclaim(key)
 
     def _read_state(self, key: str) -> dict[str, Any] | None:
         if key not in self._states:
@@ -555,6 +650,14 @@ class Outbox:
             return None
         self._heads[key] = head
         return head
+
+
+def _still_there(fd: int, path: os.PathLike[str] | str) -> bool:
+    try:
+        found, opened = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _new_state(now: datetime, not_before: datetime | None, scheduled: bool) -> dict[str, Any]:

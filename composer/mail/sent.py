@@ -105,6 +105,25 @@ class SentFolder:
         self.folder.write(key, chain([head], pieces))
         return key
 
+    def recover(self) -> list[str]:
+        """At start-up, after the Outbox's recover(): move records that cannot be read aside
+        (never deleting them); returns a sentence for each."""
+        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
+        self.folder.sweep()
+        for key in self.folder.keys():  # noqa: SIM118 - a folder, not a dict
+            path = self.folder.file(key)
+            if self.folder.is_message_file(key) and self.summary(key) is not None:
+                continue
+            if not os.path.lexists(path):
+                continue  # removed meanwhile
+            try:
+                [kept, *_] = self.folder.set_aside(key)
+            except (OSError, ValueError) as error:
+                said.append(f"{path} in Sent could not be read, nor moved aside ({error}).")
+                continue
+            said.append(f"{path} in Sent was damaged and could not be read; it was kept as {kept}.")
+        return said
+
     def exists(self, key: str) -> bool:
         return self.folder.exists(key)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from composer.mail.files import atomic_writer
+from composer.mail.files import atomic_writer, set_aside
 
 # Keys name files: time-ordered, so sorting keys sorts by creation.
 _KEY = re.compile(r"[0-9a-z]{1,40}(-[0-9a-z]{1,16})?")
@@ -90,7 +90,7 @@ class MessageFolder:
         """Keys of the stored messages, oldest first."""
         try:
             names = os.listdir(self.path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
         keys = (name[:-4] for name in names if name.endswith(".eml"))
         return sorted(key for key in keys if _KEY.fullmatch(key))
@@ -129,8 +129,11 @@ class MessageFolder:
 
     def read_state(self, key: str) -> dict[str, Any] | None:
         """key's state; None when there is none or it cannot be read as Composer wrote it."""
+        path = self._state_file(key)
+        if not path.is_file():
+            return None  # missing, or a folder or a pipe in its place (never opened)
         try:
-            loaded = json.loads(self._state_file(key).read_text("utf-8"))
+            loaded = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             return None
         return loaded if isinstance(loaded, dict) else None
@@ -145,13 +148,46 @@ class MessageFolder:
         if removed:
             _sync_folder(self.path)
 
+    def set_aside_if_not_folder(self) -> str:
+        """When a file (anything but a folder) stands where the folder should be, move it
+        aside so that a new folder can be made; returns a sentence saying so, or ""."""
+        if not os.path.lexists(self.path) or self.path.is_dir():
+            return ""
+        try:
+            kept = set_aside(self.path)
+        except OSError as error:
+            return (
+                f"{self.path} should be a folder but is a file, and Composer could not move it "
+                f"aside ({error.strerror or error}); nothing can be kept there until it is "
+                "moved or renamed."
+            )
+        return (
+            f"{self.path} should be a folder but was a file; it was moved to {kept}, and "
+            "Composer makes a new folder there."
+        )
+
+    def is_message_file(self, key: str) -> bool:
+        """True when key's .eml is a regular file (not a folder or a device in its place)."""
+        return self.file(key).is_file()
+
+    def state_is_damaged(self, key: str) -> bool:
+        """True when key's state file is there but is not what write_state writes."""
+        path = self._state_file(key)
+        return os.path.lexists(path) and self.read_state(key) is None
+
+    def set_aside(self, key: str, *, state_only: bool = False) -> list[Path]:
+        """Move key's message and state (or only its state) to ``.broken-<time>`` names
+        beside them, never deleting them; returns where they went."""
+        paths = [self._state_file(key)] if state_only else [self.file(key), self._state_file(key)]
+        return [set_aside(path) for path in paths if os.path.lexists(path)]
+
     def sweep(self) -> list[Path]:
         """Remove what interrupted writes left behind (temporary files, state without a
         message); returns what was removed. Call before any write of this run starts."""
         removed: list[Path] = []
         try:
             entries = list(os.scandir(self.path))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return removed
         messages = {e.name[:-4] for e in entries if e.name.endswith(".eml")}
         for entry in entries:

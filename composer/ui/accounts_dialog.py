@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.errors import SendError
+from composer.mail.files import describe_write_error
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
 from composer.mail.transcript import Transcript
@@ -327,7 +328,11 @@ class AccountsDialog(QDialog):
         try:
             self._context.update_settings(settings)
         except OSError as error:
-            self.hint.setText(f"Could not save the accounts: {error}.")
+            self.hint.setText(
+                f"Could not save the accounts in {self._context.paths.settings_file}: "
+                f"{describe_write_error(error)}. What you entered is still here; free some "
+                "space or check the folder, then Save again."
+            )
             return
         for account_id, name in self._removed.items():
             self._delete_secret(account_id, name)

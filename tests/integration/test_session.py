@@ -327,3 +327,21 @@ def test_a_message_some_refused_after_its_window_closed_comes_back_for_them(
     again = opened.args[0]
     assert again.form.subject.text() == "Partly"
     assert "nobody@example.org" in again.statusBar().currentMessage()
+
+
+def test_a_damaged_outbox_entry_is_named_in_the_first_windows_warning(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    outbox = config_dir / "Outbox"
+    outbox.mkdir()
+    (outbox / "0000000000000001-abcd.eml").write_bytes(b"\x00\xffnot a queued message")
+
+    window = create_main_window(config_dir)
+    qtbot.addWidget(window)
+    window.show()
+
+    [kept] = outbox.glob("0000000000000001-abcd.eml.broken-*")
+    box = window.findChild(QMessageBox, "startupWarning")
+    assert isinstance(box, QMessageBox)
+    assert str(kept) in box.text()
+    assert "nothing was sent from it" in box.text()

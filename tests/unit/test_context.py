@@ -96,7 +96,26 @@ def test_a_failed_background_save_is_reported(tmp_path: Path) -> None:
     context.close()
 
     assert len(told) == 1
-    assert told[0].startswith("Could not save settings:")
+    assert told[0].startswith(f"Could not save settings in {tmp_path / 'settings.json'}: ")
+    assert "a folder stands where a file should be" in told[0]
+    assert context.settings.last_used_id == "work"  # kept in memory
+
+
+def test_a_failed_background_save_is_tried_again_at_the_next_change(tmp_path: Path) -> None:
+    saved(tmp_path, HOME, WORK)
+    context = AppContext(Paths.under(tmp_path), notify=lambda text: None)
+    (tmp_path / "settings.json").unlink()
+    (tmp_path / "settings.json").mkdir()
+    context.remember_last_used("work")
+    context.writer.flush()
+    (tmp_path / "settings.json").rmdir()  # space again
+
+    context.set_undo_send_seconds(10)
+    context.close()
+
+    data = json.loads((tmp_path / "settings.json").read_text())
+    assert (data["last_used_account"], data["undo_send_seconds"]) == ("work", 10)
+    assert [a["id"] for a in data["accounts"]] == ["home", "work"]
 
 
 def test_choosing_the_same_account_again_writes_nothing(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -329,15 +331,30 @@ def test_database_from_a_newer_composer_is_set_aside(
 def test_unopenable_file_keeps_addresses_for_the_session(
     open_book: type[AddressBook], path: Path
 ) -> None:
-    path.mkdir(parents=True)  # a directory where the file should be
+    path.parent.write_text("a file where the folder should be")
     book = open_book()
 
     [warning] = book.load()
 
     assert "could not be opened" in warning
-    assert path.is_dir()
+    assert path.parent.is_file()
     book.record([ANN])
     assert book.search("ann") == [ANN]
+
+
+def test_a_folder_where_the_file_should_be_is_set_aside(
+    open_book: type[AddressBook], path: Path
+) -> None:
+    path.mkdir(parents=True)
+    book = open_book()
+
+    [warning] = book.load()
+
+    [kept] = path.parent.glob("addressbook.sqlite3.broken-*")
+    assert kept.is_dir()
+    assert str(kept) in warning
+    book.record([ANN])
+    assert open_book().load() == []
 
 
 def test_a_failed_write_is_logged_not_raised(
@@ -359,6 +376,42 @@ def test_a_failed_write_is_logged_not_raised(
 
     assert "could not save addresses" in caplog.text
     assert book.search("ann") == [ANN]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_full_disk_is_told_once_and_the_next_write_tries_again(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resource  # POSIX only
+
+    told: list[str] = []
+    book = AddressBook(path, told.append)
+    try:
+        book.load()
+        book.record([ANN])
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        # No file may grow now: SQLite's journal cannot be written, as on a full disk.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+        try:
+            book.record([BOB])
+            book.record([BOB])
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, previous)
+        assert len(told) == 1
+        assert str(path) in told[0]
+        assert "suggested until Composer quits" in told[0]
+        assert book.search("bob") == [BOB]  # kept in memory
+        book.record([BOB])
+    finally:
+        book.close()
+    again = AddressBook(path)
+    try:
+        again.load()
+        assert again.search("bob") == [BOB]
+    finally:
+        again.close()
 
 
 def test_search_answers_from_memory_while_a_write_waits_for_the_disk(

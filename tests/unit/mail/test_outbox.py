@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 import threading
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -58,6 +60,10 @@ def outbox(tmp_path: Path, sent: SentFolder, clock: Clock) -> Outbox:
 
 def reopened(outbox: Outbox) -> Outbox:
     """The same folders as a new run of Composer would see them."""
+    # The run before has ended: the system drops the locks it held on entries being sent.
+    for fd in outbox._claims.values():
+        os.close(fd)
+    outbox._claims.clear()
     sent = SentFolder(MessageFolder(outbox.sent.folder.path))
     return Outbox(MessageFolder(outbox.folder.path), sent, clock=outbox._clock, random=lambda: 0.5)
 
@@ -597,12 +603,18 @@ def test_junk_files_are_skipped(outbox: Outbox) -> None:
     folder.write(wrong, [b"X-Composer-Format: outbox-1\r\nX-Composer-Eight-Bit: no\r\n\r\n"])
     (folder.path / "readme.txt").write_text("hi")
     after = reopened(outbox)
-    assert after.recover() == []
+    said = after.recover()
     assert [e.key for e in after.entries()] == [good.key]
     assert list(after.due()) == ["acc"]
     with pytest.raises(OutboxError):
         after.begin(foreign)
-    assert folder.exists(foreign)  # not ours: left as it is
+    # Named like an entry but not one: moved aside, never deleted, and the user is told.
+    assert not folder.exists(foreign)
+    for key in (foreign, truncated, wrong):
+        [kept] = folder.path.glob(f"{key}.eml.broken-*")
+        assert any(str(kept) in sentence for sentence in said)
+    assert len(said) == 3
+    assert (folder.path / "readme.txt").read_text() == "hi"  # not named like one: untouched
 
 
 # Many messages, a flaky server
@@ -705,3 +717,50 @@ def test_a_send_past_its_dot_is_not_released(outbox: Outbox) -> None:
     outbox.release(entry.key)
     assert outbox.entry(entry.key).state is EntryState.SENDING
     assert outbox.find("0000000000000000-00000000") is None
+
+
+# Two Composers on one Outbox (each Outbox here stands for one process: its claims are its
+# own open files, so they exclude each other as two processes' do)
+
+
+def other_composer(outbox: Outbox) -> Outbox:
+    sent = SentFolder(MessageFolder(outbox.sent.folder.path))
+    return Outbox(MessageFolder(outbox.folder.path), sent, clock=outbox._clock, random=lambda: 0.5)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="claims are POSIX advisory locks")
+def test_an_entry_being_sent_by_one_composer_cannot_be_taken_by_another(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc")
+    other = other_composer(outbox)
+    assert [e.state for e in other.entries()] == [EntryState.WAITING]  # read before the send
+
+    stored = outbox.begin(entry.key)
+
+    with pytest.raises(OutboxError, match="another Composer"):
+        other.begin(entry.key)
+    with pytest.raises(OutboxError):
+        other.remove(entry.key)
+    other.send_now(entry.key)  # nothing to do: it is being sent
+    assert other.recover() == []  # not "stopped mid-send": someone is sending it
+    assert outbox.entry(entry.key).state is EntryState.SENDING
+    outbox.committing(entry.key, "smtp.example.org")
+    outbox.delivered(entry.key, result_for(stored))
+    with pytest.raises(OutboxError, match="no longer"):
+        other.begin(entry.key)  # its stale list still showed it waiting
+    assert other.entries() == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="claims are POSIX advisory locks")
+def test_a_failed_send_lets_another_composer_take_the_entry(outbox: Outbox, clock: Clock) -> None:
+    entry = outbox.add(build(), "acc")
+    other = other_composer(outbox)
+    other.entries()
+    outbox.begin(entry.key)
+    outbox.failed(entry.key, SendError(ErrorKind.SERVER_ERROR, "not now", smtp_code=451))
+    clock.now += timedelta(hours=2)
+
+    other.begin(entry.key)  # read again from the disk: waiting, and free
+
+    assert other.entry(entry.key).attempts == 2
+    with pytest.raises(OutboxError):
+        outbox.begin(entry.key)
