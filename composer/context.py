@@ -199,6 +199,7 @@ class AppContext:
         """Whether the log keeps the SMTP conversation; from now on, and saved soon."""
         with self._lock:
             self.settings = dataclasses.replace(self.settings, debug_log=enabled)
+            self._changed.add("debug_log")
         logs.set_debug(enabled)
         self.writer.submit("settings", self._save_current)
 
