@@ -112,12 +112,26 @@ class AppContext:
             return self._recover_files()
 
     def _recover_files(self) -> list[str]:
-        return [
+        said = [
             *self.drafts.recover(),
             *self.outbox.recover(),
             # After the Outbox: a Sent record it still counts on must be there when it looks.
             *self.sent.recover(),
         ]
+        self._forget_queued_drafts()
+        return said
+
+    def _forget_queued_drafts(self) -> None:
+        """Delete each draft whose message is in the Outbox: Composer stopped between
+        queueing it and deleting the draft, and it must not come back to be sent twice."""
+        drafts = set(self.drafts.folder.keys())
+        for entry in self.outbox.entries():
+            if entry.draft_key in drafts:
+                log.info("draft %s is queued as %s; deleting it", entry.draft_key, entry.key)
+                try:
+                    self.drafts.delete(entry.draft_key)
+                except OSError as error:
+                    log.warning("could not delete draft %s: %s", entry.draft_key, error)
 
     def draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
         """Writing draft (key in Drafts) failed, text says why (from the writer thread):

@@ -114,7 +114,12 @@ class SendService(QObject):
             message = built or self.build(draft, account)
             try:
                 entry = outbox.add(
-                    message, account.id, not_before=not_before, scheduled=at is not None, key=key
+                    message,
+                    account.id,
+                    not_before=not_before,
+                    scheduled=at is not None,
+                    key=key,
+                    draft_key=draft_key,
                 )
             except OSError as error:
                 raise SendError(

@@ -80,6 +80,8 @@ class OutboxEntry:
     scheduled: bool
     # Recipients that will not get it (refused for good), in words; "" when none.
     note: str = ""
+    # The draft it was sent from (deleted once it is here; see Outbox.add).
+    draft_key: str = ""
 
 
 def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
@@ -134,6 +136,7 @@ class Outbox:
         not_before: datetime | None = None,
         scheduled: bool = False,
         key: str = "",
+        draft_key: str = "",
     ) -> OutboxEntry:
         """Queue message, sent from not_before on (the undo delay, or Send later when
         scheduled) or now.
@@ -157,6 +160,9 @@ class Outbox:
             "Message-Id": message.message_id,
             "Subject": subject,
             "To": to,
+            # The draft it came from, which the caller deletes next: should Composer stop in
+            # between, recovery deletes it, so the message is never in both (drafts_replaced).
+            "Draft": draft_key,
         }
         head = composer_headers(
             {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
@@ -631,6 +637,7 @@ class Outbox:
             last_error_kind=str(state.get("last_error_kind", "")),
             scheduled=bool(state.get("scheduled")),
             note=str(state.get("note", "")),
+            draft_key=head.draft_key,
         )
 
     def _head(self, key: str) -> EntryHead | None:

@@ -29,6 +29,7 @@ class EntryHead:
     to: str
     offset: int
     file_size: int
+    draft_key: str = ""  # the draft this message was sent from, if any
 
 
 class StoredMessage:
@@ -115,4 +116,5 @@ def parse_head(values: dict[str, str], offset: int, file_size: int) -> EntryHead
         to=str(json_value(values, "To")),
         offset=offset,
         file_size=file_size,
+        draft_key=str(json_value(values, "Draft")) if "Draft" in values else "",
     )

@@ -453,8 +453,44 @@ def test_a_queued_message_is_never_also_a_draft_even_before_the_window_hears(
     while not outbox.keys() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert outbox.keys()
+    # The job that queued it deletes the draft next, still without the window; were Composer
+    # stopped in between, the next start deletes it (the test below).
+    [entry] = session_of(window).context.outbox.entries()
+    assert entry.draft_key == key
+    while (config_dir / "Drafts" / f"{key}.eml").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert key not in drafts_in(config_dir).open_in_windows()
     assert not (config_dir / "Drafts" / f"{key}.eml").exists()
+
+
+def test_a_draft_already_queued_when_composer_stopped_is_not_reopened(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, configured: SmtpServer
+) -> None:
+    window = make_window()
+    session = session_of(window)
+    session.context.set_undo_send_seconds(60)
+    fill(window, to="bob@example.org", subject="Queued, then stopped")
+    key = wait_for_draft(qtbot, window, config_dir, "Queued, then stopped")
+    # As if Composer stopped right after the Outbox took the message, before the draft went.
+    account = session.context.accounts()[0]
+    message = session.sending.build(window.form.draft(), account)
+    session.context.outbox.add(message, account.id, draft_key=key)
+    assert key in drafts_in(config_dir).open_in_windows()
+
+    before = set(QApplication.topLevelWidgets())
+    restarted = create_main_window(config_dir)
+    qtbot.addWidget(restarted)
+    opened = [w for w in QApplication.topLevelWidgets() if w not in before]
+    for other in opened:
+        qtbot.addWidget(other)
+    assert not (config_dir / "Drafts" / f"{key}.eml").exists()
+    assert all(
+        w.form.subject.text() != "Queued, then stopped"
+        for w in opened
+        if isinstance(w, ComposeWindow)
+    )
+    [entry] = session_of(restarted).context.outbox.entries()
+    assert entry.subject == "Queued, then stopped"
 
 
 def test_recipients_asked_to_wait_are_the_outboxs_and_nobody_gets_two_copies(
