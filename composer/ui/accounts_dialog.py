@@ -264,6 +264,26 @@ class AccountsDialog(QDialog):
         else:
             self.test_result.setText(str(outcome))
         self._offer_certificate(outcome)
+        self._fit_contents()
+
+    def _fit_contents(self) -> None:
+        """Grow to show a long result whole: wrapped labels do not ask for room themselves."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        wanted = self.sizeHint().expandedTo(self.size())
+        screen = self.screen()
+        if screen is None:
+            self.resize(wanted)
+            return
+        # Never past the screen, where Save could not be reached: the pages scroll instead.
+        room = screen.availableGeometry()
+        self.resize(wanted.boundedTo(room.size()))
+        frame = self.frameGeometry()
+        if not room.contains(frame):
+            frame.moveBottom(min(frame.bottom(), room.bottom()))
+            frame.moveTop(max(frame.top(), room.top()))
+            self.move(frame.topLeft())
 
     def _offer_certificate(self, outcome: str | SendError) -> None:
         account = self.current()

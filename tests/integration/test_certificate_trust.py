@@ -146,6 +146,18 @@ def test_a_changed_certificate_stops_the_send_and_is_not_trusted_again_silently(
     assert stored_pins(config_dir) == [trusted.fingerprint]
 
 
+def test_a_long_result_and_the_certificate_are_shown_whole(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(home_server, Security.STARTTLS), password=PASSWORD)
+    dialog = open_dialog(qtbot, make_window())
+    run_connection_test(qtbot, dialog)
+    # Wrapped labels do not ask their dialog for room: without it, lines are cut off.
+    for label in (dialog.test_result, details(dialog)):
+        qtbot.waitUntil(lambda label=label: label.height() >= label.heightForWidth(label.width()))
+    assert button(dialog, "trustCertificateButton").visibleRegion().boundingRect().height() > 0
+
+
 def test_a_trusted_certificate_can_be_forgotten(
     qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
 ) -> None:
