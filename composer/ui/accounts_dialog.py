@@ -272,12 +272,8 @@ class AccountsDialog(QDialog):
         if layout is not None:
             layout.activate()
         wanted = self.sizeHint().expandedTo(self.size())
-        screen = self.screen()
-        if screen is None:
-            self.resize(wanted)
-            return
-        # Never past the screen, where Save could not be reached: the pages scroll instead.
-        room = screen.availableGeometry()
+        # Never past the screen, where Save could not be reached.
+        room = self.screen().availableGeometry()
         self.resize(wanted.boundedTo(room.size()))
         frame = self.frameGeometry()
         if not room.contains(frame):
