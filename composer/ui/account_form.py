@@ -39,10 +39,12 @@ class AccountForm(QTabWidget):
     Signals:
         edited: the user changed a field that apply() reads.
         password_edited: the user changed the password; carries the text typed.
+        needs_room: a row appeared (the security warning) that may need a larger window.
     """
 
     edited = Signal()
     password_edited = Signal(str)
+    needs_room = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +116,11 @@ class AccountForm(QTabWidget):
     @Slot()
     def _update_security_warning(self) -> None:
         unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
-        self.security_warning.setVisible(unencrypted and not is_loopback(self.host.text()))
+        shown = unencrypted and not is_loopback(self.host.text())
+        if shown != self.security_warning.isVisibleTo(self):
+            self.security_warning.setVisible(shown)
+            if shown:
+                self.needs_room.emit()
 
     def _add_tab(self, title: str, *rows: tuple[str, QWidget]) -> QFormLayout:
         page = QWidget()

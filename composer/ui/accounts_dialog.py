@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -92,6 +93,8 @@ class AccountsDialog(QDialog):
         self.form = AccountForm()
         self.form.edited.connect(self._store_fields)
         self.form.password_edited.connect(self._store_password)
+        # Once the new row is laid out, so that its height is known.
+        self.form.needs_room.connect(self._fit_soon)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -264,21 +267,36 @@ class AccountsDialog(QDialog):
         else:
             self.test_result.setText(str(outcome))
         self._offer_certificate(outcome)
-        self._fit_contents()
+        self._fit_soon()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._fit_soon()  # the warning an account opened with, say
+
+    @Slot()
+    def _fit_soon(self) -> None:
+        # Once the new text is laid out: a label's new height is known only then.
+        QTimer.singleShot(0, self._fit_contents)
 
     def _fit_contents(self) -> None:
         """Grow to show a long result whole: wrapped labels do not ask for room themselves."""
         layout = self.layout()
-        if layout is not None:
-            layout.activate()
-        wanted = self.sizeHint().expandedTo(self.size())
+        if layout is None:
+            return
+        layout.activate()
         # Never past the screen, where Save could not be reached.
         room = self.screen().availableGeometry()
-        self.resize(wanted.boundedTo(room.size()))
+        hint = self.sizeHint()
+        width = min(max(self.width(), hint.width()), room.width())
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
+        height = min(max(self.height(), hint.height(), height), room.height())
+        self.resize(width, height)
         frame = self.frameGeometry()
         if not room.contains(frame):
             frame.moveBottom(min(frame.bottom(), room.bottom()))
             frame.moveTop(max(frame.top(), room.top()))
+            frame.moveRight(min(frame.right(), room.right()))
+            frame.moveLeft(max(frame.left(), room.left()))
             self.move(frame.topLeft())
 
     def _offer_certificate(self, outcome: str | SendError) -> None:

@@ -233,6 +233,7 @@ def test_no_encryption_to_another_computer_is_warned_of_while_typing(
     assert warning.textFormat() is Qt.TextFormat.PlainText
     if warned:
         assert "will not send your password" in warning.text()
+        qtbot.waitUntil(lambda: warning.height() >= warning.heightForWidth(warning.width()))
         dialog.form.host.setText("127.0.0.1")  # as the user corrects it
         assert not warning.isVisibleTo(dialog)
     dialog.reject()
@@ -247,4 +248,6 @@ def test_a_saved_unencrypted_account_shows_the_warning_when_opened(
     warning = dialog.findChild(QLabel, "securityWarning")
     assert isinstance(warning, QLabel)
     assert warning.isVisibleTo(dialog)
+    # Whole, not cut off after its first lines.
+    qtbot.waitUntil(lambda: warning.height() >= warning.heightForWidth(warning.width()))
     dialog.reject()
