@@ -20,19 +20,22 @@ _WORD_BYTES = 45
 _FOLD_AT = 78
 
 
-def set_addresses(message: EmailMessage, name: str, addresses: Sequence[Address]) -> None:
+def set_addresses(
+    message: EmailMessage, name: str, addresses: Sequence[Address], *, utf8: bool = False
+) -> None:
     """Set the header name to addresses, folded here rather than by the email package.
 
     When the email package (in Python 3.11 at least) folds a quoted display name across lines,
     it drops the quotes and escapes: a long name such as "Lee, Ann, eve@example.net" went out
     bare, and recipients saw addresses that were never written. Here a name that is not
     plain words goes out as RFC 2047 encoded words, which need no quotes and fold between
-    words; the line stays as written when the policy's refold_source is "none".
+    words; the line stays as written when the policy's refold_source is "none". utf8: the
+    message goes out with SMTPUTF8 (RFC 6532), so printable non-ASCII text is written as is.
     """
     tokens: list[str] = []
     for index, address in enumerate(addresses):
         comma = "," if index < len(addresses) - 1 else ""
-        words = _name_words(address.display_name)
+        words = _name_words(address.display_name, utf8)
         if words:
             tokens.extend(words)
             tokens.append(f"<{address.addr_spec}>{comma}")
@@ -41,15 +44,15 @@ def set_addresses(message: EmailMessage, name: str, addresses: Sequence[Address]
     message.set_raw(name, _folded(name, tokens))
 
 
-def _name_words(name: str) -> list[str]:
-    """The tokens that write name: itself if plain words, a quoted string if short printable
-    ASCII, else base64 encoded words."""
+def _name_words(name: str, utf8: bool) -> list[str]:
+    """The tokens that write name: itself if plain words, a quoted string if short and
+    printable (ASCII, unless utf8), else base64 encoded words."""
     if not name:
         return []
     words = name.split(" ")
-    if all(_ATOM.fullmatch(word) for word in words):
+    if all(_ATOM.fullmatch(_ascii(word, utf8)) for word in words):
         return words
-    if len(name) <= _QUOTED_AT_MOST and all(" " <= char <= "~" for char in name):
+    if len(name) <= _QUOTED_AT_MOST and all(" " <= c <= "~" for c in _ascii(name, utf8)):
         return ['"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"']
     encoded: list[str] = []
     chunk = b""
@@ -61,6 +64,13 @@ def _name_words(name: str) -> list[str]:
         chunk += data
     encoded.append(_encoded_word(chunk))
     return encoded
+
+
+def _ascii(text: str, utf8: bool) -> str:
+    """text, with each printable non-ASCII character as "a" when utf8 allows it as is."""
+    if not utf8:
+        return text
+    return "".join("a" if c >= "\x80" and c.isprintable() else c for c in text)
 
 
 def _encoded_word(data: bytes) -> str:

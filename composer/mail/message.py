@@ -41,6 +41,10 @@ class Envelope:
     sender: str
     recipients: tuple[str, ...]
 
+    def needs_utf8(self) -> bool:
+        """True when an address is not ASCII: the message then goes out with SMTPUTF8."""
+        return any(not address.isascii() for address in (self.sender, *self.recipients))
+
 
 class Sendable(Protocol):
     """What a transport needs of a message: a freshly built one, or one stored in the Outbox."""
@@ -131,8 +135,7 @@ class OutgoingMessage:
     def _segments(self) -> tuple[tuple[bytes, StreamedBody | None], ...]:
         # The generator picks each boundary so that no line of the text around it starts with
         # "--boundary"; the base64 spliced in later has no "-" at all, so it cannot either.
-        needs_utf8 = any(not r.isascii() for r in (self.envelope.sender, *self.envelope.recipients))
-        skeleton = self.message.as_bytes(policy=_WIRE_UTF8 if needs_utf8 else _WIRE)
+        skeleton = self.message.as_bytes(policy=_WIRE_UTF8 if self.envelope.needs_utf8() else _WIRE)
         found: list[tuple[int, StreamedBody]] = []
         for body in self.bodies:
             line = body.placeholder + b"\r\n"
@@ -216,17 +219,19 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
             "SMTP Accounts and send again.",
         )
 
+    envelope = Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone)))
+    utf8 = envelope.needs_utf8()
     message = EmailMessage(policy=POLICY)
-    set_addresses(message, "From", [sender])
+    set_addresses(message, "From", [sender], utf8=utf8)
     if recipients["To"].valid:
-        set_addresses(message, "To", recipients["To"].valid)
+        set_addresses(message, "To", recipients["To"].valid, utf8=utf8)
     if recipients["Cc"].valid:
-        set_addresses(message, "Cc", recipients["Cc"].valid)
+        set_addresses(message, "Cc", recipients["Cc"].valid, utf8=utf8)
     if not recipients["To"].valid and not recipients["Cc"].valid:
         # Everyone is in Bcc: an empty group says so, as RFC 5322 suggests.
         message["To"] = "undisclosed-recipients:;"
     if answers_to is not None:
-        set_addresses(message, "Reply-To", [answers_to])
+        set_addresses(message, "Reply-To", [answers_to], utf8=utf8)
     _set_text(message, "Subject", draft.subject)
     message["Date"] = format_datetime(localtime())
     message["Message-ID"] = make_msgid(domain=sender.domain or None)
@@ -261,9 +266,7 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         if part is not message:
             # EmailMessage.set_content adds one to each part it makes; only the top needs it.
             del part["MIME-Version"]
-    outgoing = OutgoingMessage(
-        message, Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone))), tuple(bodies)
-    )
+    outgoing = OutgoingMessage(message, envelope, tuple(bodies))
     outgoing.size()  # serialise now, so a problem shows while building
     _check_line_lengths(outgoing)
     return outgoing

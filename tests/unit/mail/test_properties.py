@@ -10,7 +10,7 @@ import re
 import urllib.parse
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from pathlib import Path
 
 import pytest
@@ -68,8 +68,12 @@ _field = _text | _long
 
 
 def wire(outgoing: OutgoingMessage) -> EmailMessage:
-    """The message as a receiving server parses it."""
-    message = BytesParser(policy=email.policy.default).parsebytes(outgoing.as_bytes())
+    """The message as a receiving server parses it (as UTF-8 text when SMTPUTF8 is used)."""
+    data = outgoing.as_bytes()
+    if outgoing.envelope.needs_utf8():
+        message = Parser(policy=email.policy.default).parsestr(data.decode("utf-8"))
+    else:
+        message = BytesParser(policy=email.policy.default).parsebytes(data)
     assert isinstance(message, EmailMessage)
     return message
 
@@ -146,20 +150,22 @@ def attached(tmp_path_factory: pytest.TempPathFactory) -> Path:
     body=_field,
     html=_field,
     file_name=_field,
+    domain=st.sampled_from(["example.net", "exämple.net"]),  # the latter goes with SMTPUTF8
 )
 # A subject, a recipient's name or a message id holding an encoded word whose text is a line
 # break: the email package decoded it as the header was set and wrote the line break out, so
 # a web page's mailto: link could add any header (Bcc, Reply-To, a second From).
-@example("Bob", "Ann", "=?utf-8?q?a=0D=0ABcc:_eve@example.net?=", "", "", "x")
-@example("=?utf-8?q?a=0D=0AX-Evil=3A_1?=", "Ann", "S", "", "", "x")
-@example("Bob", "=?utf-8?q?Your_bank?=", "S", "", "", "x")
+@example("Bob", "Ann", "=?utf-8?q?a=0D=0ABcc:_eve@example.net?=", "", "", "x", "example.net")
+@example("=?utf-8?q?a=0D=0AX-Evil=3A_1?=", "Ann", "S", "", "", "x", "example.net")
+@example("Bob", "=?utf-8?q?Your_bank?=", "S", "", "", "x", "example.net")
 # Text shaped like an encoded word went out bare and arrived as other text.
-@example("Bob", "Ann", ",X=?utf-8?q?x?=", "", "", "=?utf-8?b?QQ==?=.pdf")
+@example("Bob", "Ann", ",X=?utf-8?q?x?=", "", "", "=?utf-8?b?QQ==?=.pdf", "example.net")
 # A name with quotes or commas, folded by the email package, lost its quotes: recipients saw
 # "eve@example.net" as one more address.
-@example("Lee, Ann, " + "x" * 60 + ", eve@example.net", '"' * 80, "S", "", "", "x")
+@example("Lee, Ann, " + "x" * 60 + ", eve@example.net", '"' * 80, "S", "", "", "x", "example.net")
 # Folding non-ASCII text between encoded words lost a blank.
-@example("Bob", "Ann", "日本 " * 40, "", "", "x")
+@example("Bob", "Ann", "日本 " * 40, "", "", "x", "example.net")
+@example("Zoë, Ann", "Jürgen", "Grüße", "ü", "<p>ü</p>", "ü.pdf", "exämple.net")
 def test_what_is_typed_arrives_as_typed(
     attached: Path,
     to_name: str,
@@ -168,6 +174,7 @@ def test_what_is_typed_arrives_as_typed(
     body: str,
     html: str,
     file_name: str,
+    domain: str,
 ) -> None:
     # How the sending side builds it (SendService.build): the account's sender and Reply-To.
     account = Account(
@@ -177,7 +184,7 @@ def test_what_is_typed_arrives_as_typed(
         host="smtp.example.org",
         reply_to=f"{quoted(to_name)} <reply@example.org>",
     )
-    to = f"{quoted(to_name)} <bob@example.net>, carl@example.com"
+    to = f"{quoted(to_name)} <bob@{domain}>, carl@example.com"
     draft = Draft(
         to=to,
         subject=subject,
@@ -197,7 +204,7 @@ def test_what_is_typed_arrives_as_typed(
     [typed, _carl] = parse_list(to).valid
     bob, carl = message["To"].addresses
     assert same_name(bob.display_name, typed.display_name)
-    assert (bob.addr_spec, carl.addr_spec) == ("bob@example.net", "carl@example.com")
+    assert (bob.addr_spec, carl.addr_spec) == (f"bob@{domain}", "carl@example.com")
     assert same_name(message["From"].addresses[0].display_name, sender_name)
     assert message["Reply-To"].addresses[0].addr_spec == "reply@example.org"
     # Blanks at either end of a subject are not kept (the one after the colon is folding).
@@ -214,7 +221,7 @@ def test_what_is_typed_arrives_as_typed(
     assert part["Content-Disposition"].params["filename"] == readable(file_name or attached.name)
     assert part["Content-Type"].params["name"] == readable(file_name or attached.name)
     assert part.get_content() == attached.read_bytes()
-    assert outgoing.envelope.recipients == ("bob@example.net", "carl@example.com")
+    assert outgoing.envelope.recipients == (f"bob@{domain}", "carl@example.com")
 
 
 @QUICK
