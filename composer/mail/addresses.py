@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 
-from composer.mail.text import has_line_break
+from composer.mail.text import has_encoded_word, has_line_break
 
 # Local part and domain as people use them; stricter than RFC 5322 on purpose, since a
 # typo such as "ann@example" or "ann example.org" should be caught before sending.
@@ -67,7 +67,8 @@ def separator_positions(text: str, separators: str = SEPARATORS) -> list[int]:
 def parse_address(text: str) -> Address | None:
     """One address such as ``Ann Lee <ann@example.org>``; None if it is not valid."""
     # Checked before stripping: a line break is never part of an address, not even at an end.
-    if has_line_break(text):
+    # Nor is an encoded word: the header would carry other text (or other header lines).
+    if has_line_break(text) or has_encoded_word(text):
         return None
     text = text.strip()
     if not text:

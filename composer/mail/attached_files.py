@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.mail.draft import Attachment
-from composer.mail.text import LINE_BREAKS
+from composer.mail.text import LINE_BREAKS, is_utf8
 
 # Why no copy is in the draft: the file alone is over the limit, the draft had no room left,
 # or the file could not be read when the draft was saved.
@@ -216,7 +216,8 @@ def _holds(path: Path, data: bytes) -> bool:
 
 def _text(record: dict[str, Any], key: str) -> str:
     value = record.get(key, "")
-    if not isinstance(value, str):
+    # Lone surrogates (JSON "\udcxx" escapes) are no text a file name or type can be sent as.
+    if not isinstance(value, str) or not is_utf8(value):
         raise ValueError(f"{key} is not text")
     return value
 

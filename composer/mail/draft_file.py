@@ -36,7 +36,7 @@ from composer.mail.attached_files import AttachedFile, read_for_copy, restore_co
 from composer.mail.bodies import encode_lines
 from composer.mail.draft import Attachment, Draft, InlineImage
 from composer.mail.message import base64_part
-from composer.mail.text import LINE_BREAKS
+from composer.mail.text import LINE_BREAKS, is_utf8
 
 _log = logging.getLogger(__name__)
 
@@ -490,7 +490,8 @@ def _own(own: Message, name: str) -> str:
     value = re.sub(r"\r?\n", "", values[0]).strip()
     if value.startswith('"'):
         loaded = json.loads(value)
-        if not isinstance(loaded, str):
+        # JSON's "\udcxx" escapes decode to lone surrogates, which no widget or mail can hold.
+        if not isinstance(loaded, str) or not is_utf8(loaded):
             raise DraftFileError(f"This draft is damaged: X-Composer-{name} is not readable.")
         return loaded
     return value

@@ -9,7 +9,7 @@ import urllib.parse
 
 from composer.mail.addresses import split_list
 from composer.mail.draft import Draft
-from composer.mail.text import LINE_BREAKS, is_utf8
+from composer.mail.text import LINE_BREAKS, is_message_id, is_utf8
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +85,6 @@ def parse_mailto(url: str) -> Draft:
         body=texts.get("body", ""),
         in_reply_to=in_reply_to,
     )
-
-
-# RFC 5322 msg-id: "<" dot-atom-text "@" (dot-atom-text / no-fold-literal) ">", one line.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+)*"
-_MESSAGE_ID = re.compile(rf"<{_ATOM}@(?:{_ATOM}|\[[!-Z^-~]*\])>")
-
-
-def is_message_id(text: str) -> bool:
-    """Whether text is one message id (``<1234@example.org>``), at most 900 characters."""
-    return len(text) <= 900 and _MESSAGE_ID.fullmatch(text) is not None
 
 
 def _require_text(text: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -15,14 +17,19 @@ from functools import cached_property
 from typing import BinaryIO, Protocol
 
 from composer import __version__
-from composer.mail.addresses import unique_addr_specs
+from composer.mail.address_header import set_addresses
+from composer.mail.addresses import parse_address, unique_addr_specs
 from composer.mail.bodies import StreamedBody
 from composer.mail.draft import Attachment, Draft, InlineImage, check_recipients
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.text import LINE_BREAKS, has_line_break
+from composer.mail.text import LINE_BREAKS, has_encoded_word, has_line_break, is_message_id
 
 # Lines are folded at 78 characters and end in CRLF, as on the wire.
 POLICY = SMTP
+# How the message is written out: headers Composer folded itself (set_raw) stay as they are,
+# even where one line holds a single long address (see address_header.py).
+_WIRE = SMTP.clone(refold_source="none")
+_WIRE_UTF8 = SMTPUTF8.clone(refold_source="none")
 # Text between streamed bodies is handed out in pieces no larger than this.
 TEXT_PIECE = 64 * 1024
 
@@ -33,6 +40,10 @@ class Envelope:
 
     sender: str
     recipients: tuple[str, ...]
+
+    def needs_utf8(self) -> bool:
+        """True when an address is not ASCII: the message then goes out with SMTPUTF8."""
+        return any(not address.isascii() for address in (self.sender, *self.recipients))
 
 
 class Sendable(Protocol):
@@ -124,8 +135,7 @@ class OutgoingMessage:
     def _segments(self) -> tuple[tuple[bytes, StreamedBody | None], ...]:
         # The generator picks each boundary so that no line of the text around it starts with
         # "--boundary"; the base64 spliced in later has no "-" at all, so it cannot either.
-        needs_utf8 = any(not r.isascii() for r in (self.envelope.sender, *self.envelope.recipients))
-        skeleton = self.message.as_bytes(policy=SMTPUTF8 if needs_utf8 else SMTP)
+        skeleton = self.message.as_bytes(policy=_WIRE_UTF8 if self.envelope.needs_utf8() else _WIRE)
         found: list[tuple[int, StreamedBody]] = []
         for body in self.bodies:
             line = body.placeholder + b"\r\n"
@@ -152,6 +162,33 @@ def check_header_value(name: str, value: str) -> None:
         )
 
 
+def _check_no_encoded_word(name: str, value: str, where: str) -> None:
+    """Refuse "=?" in an address header that Composer cannot write literally (see
+    has_encoded_word); typed recipients with it are invalid addresses already."""
+    if has_encoded_word(value):
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            f"The {name} field contains '=?', which mail programs read as the start of encoded "
+            f"text, so recipients would see something else. Remove it from {where}, and send "
+            "again.",
+        )
+
+
+def _set_text(message: EmailMessage, name: str, text: str) -> None:
+    """Set an unstructured header (Subject) so that it arrives as text, whatever it holds.
+
+    The email package decodes an encoded word in the value as the header is set, then writes
+    the decoded text out bare: "=?utf-8?q?a=0D=0ABcc:_x?=" would become two header lines. It
+    also loses a blank where it folds non-ASCII text between two encoded words. Such text
+    goes out encoded here instead (email.header), which every reader decodes back to it,
+    in lines of at most 77 characters that the policy leaves as they are.
+    """
+    if text.isascii() and not has_encoded_word(text):
+        message[name] = text
+        return
+    message.set_raw(name, Header(text, "utf-8", header_name=name).encode())
+
+
 def build_message(draft: Draft, sender: Address, reply_to: str = "") -> OutgoingMessage:
     """Build the message for draft, sent by sender; raises SendError if it cannot be sent."""
     for name, value in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
@@ -161,30 +198,49 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
     check_header_value("From", str(sender))
     check_header_value("Reply-To", reply_to)
     check_header_value("In-Reply-To", draft.in_reply_to)
+    _check_no_encoded_word("From", str(sender), "the name of the account, in SMTP Accounts")
+    _check_no_encoded_word("Reply-To", reply_to, "the account's Reply-To, in SMTP Accounts")
+    in_reply_to = draft.in_reply_to.strip()
+    if in_reply_to and not is_message_id(in_reply_to):
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            "The message this one replies to has an id that cannot be used "
+            f"({in_reply_to[:60]!r}). Click Not a Reply and send again.",
+        )
     check_recipients(draft)
     recipients = draft.recipients()
     everyone = [a for parsed in recipients.values() for a in parsed.valid]
 
+    answers_to = parse_address(reply_to) if reply_to else None
+    if reply_to and answers_to is None:
+        raise SendError(
+            ErrorKind.INVALID_MESSAGE,
+            f"The account's Reply-To address is not valid ({reply_to[:60]!r}). Correct it in "
+            "SMTP Accounts and send again.",
+        )
+
+    envelope = Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone)))
+    utf8 = envelope.needs_utf8()
     message = EmailMessage(policy=POLICY)
-    message["From"] = sender
+    set_addresses(message, "From", [sender], utf8=utf8)
     if recipients["To"].valid:
-        message["To"] = recipients["To"].valid
+        set_addresses(message, "To", recipients["To"].valid, utf8=utf8)
     if recipients["Cc"].valid:
-        message["Cc"] = recipients["Cc"].valid
+        set_addresses(message, "Cc", recipients["Cc"].valid, utf8=utf8)
     if not recipients["To"].valid and not recipients["Cc"].valid:
         # Everyone is in Bcc: an empty group says so, as RFC 5322 suggests.
         message["To"] = "undisclosed-recipients:;"
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = draft.subject
+    if answers_to is not None:
+        set_addresses(message, "Reply-To", [answers_to], utf8=utf8)
+    _set_text(message, "Subject", draft.subject)
     message["Date"] = format_datetime(localtime())
     message["Message-ID"] = make_msgid(domain=sender.domain or None)
     message["MIME-Version"] = "1.0"
     message["User-Agent"] = f"Composer/{__version__}"
-    if draft.in_reply_to.strip():
+    if in_reply_to:
         # Threads the reply under the message a mailto: link answered.
-        message["In-Reply-To"] = draft.in_reply_to.strip()
-        message["References"] = draft.in_reply_to.strip()
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
     # quoted-printable keeps mostly-ASCII text readable and lines short; the policy picks
     # 8bit or base64 otherwise.
     body = _normalised_text(draft.body)
@@ -210,9 +266,7 @@ def build_message(draft: Draft, sender: Address, reply_to: str = "") -> Outgoing
         if part is not message:
             # EmailMessage.set_content adds one to each part it makes; only the top needs it.
             del part["MIME-Version"]
-    outgoing = OutgoingMessage(
-        message, Envelope(sender.addr_spec, tuple(unique_addr_specs(everyone))), tuple(bodies)
-    )
+    outgoing = OutgoingMessage(message, envelope, tuple(bodies))
     outgoing.size()  # serialise now, so a problem shows while building
     _check_line_lengths(outgoing)
     return outgoing
@@ -310,16 +364,39 @@ def base64_part(content_type: str, disposition: str, name: str, placeholder: str
     rendered = EmailMessage(policy=SMTP)
     rendered["Content-Type"] = content_type
     rendered["Content-Disposition"] = disposition
-    if name:
+    literal = has_encoded_word(name)
+    if name and not literal:
         rendered.set_param("name", name)
         rendered.set_param("filename", name, header="Content-Disposition")
     part = EmailMessage(policy=POLICY)
     for header, value in rendered.items():
-        folded = SMTP.fold(header, value)
-        part.set_raw(header, folded[len(header) + 2 :].rstrip("\r\n"))
+        folded = SMTP.fold(header, value)[len(header) + 2 :].rstrip("\r\n")
+        if name and literal:
+            folded += _rfc2231("name" if header == "Content-Type" else "filename", name)
+        part.set_raw(header, folded)
     part.set_raw("Content-Transfer-Encoding", "base64")
     part.set_payload(placeholder + "\n")
     return part
+
+
+def _rfc2231(param: str, value: str) -> str:
+    """The parameter in RFC 2231 form (name*0*=utf-8''...), which every reader takes literally.
+
+    Readers decode an encoded word even inside a quoted parameter ("=?utf-8?b?QQ==?=.pdf"
+    arrived as "A.pdf"), and the email package writes a name of ASCII quoted: one holding
+    "=?" is given in this form instead, in pieces of at most 60 characters.
+    """
+    pieces = [""]
+    for char in value:
+        escaped = urllib.parse.quote(char, safe="")
+        if len(pieces[-1]) + len(escaped) > 60:
+            pieces.append("")
+        pieces[-1] += escaped
+    start = "utf-8''"
+    return "".join(
+        f";\n {param}*{index}*={start if index == 0 else ''}{piece}"
+        for index, piece in enumerate(pieces)
+    )
 
 
 def _content_type(given: str, name: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
 import composer
@@ -199,3 +202,37 @@ def test_options_and_link_fill_the_window(
     assert window.form.subject.text() == "Hi there"
     assert window.form.body.toPlainText() == "Line 1\nLine 2"
     assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)
+
+
+# Any text at all, as a command line may hold it (lone surrogates: bytes that are not UTF-8).
+_argument = st.text(st.characters(codec=None, categories=None), max_size=40) | st.sampled_from(
+    ["mailto:a@example.org?subject=%0D%0ABcc:x", "=?utf-8?q?a=0D=0AX:_1?=", "\udcff", "a\r\nb"]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    url=st.none() | _argument | _argument.map("mailto:".__add__),
+    to=st.lists(_argument, max_size=2),
+    subject=st.none() | _argument,
+    body=st.none() | _argument,
+)
+def test_any_command_line_gives_a_message_or_a_sentence(
+    url: str | None, to: list[str], subject: str | None, body: str | None
+) -> None:
+    arguments = argparse.Namespace(
+        url=url, to=to, cc=[], bcc=[], subject=subject, body=body, attach=[]
+    )
+    try:
+        [draft] = drafts_from_arguments(arguments)
+    except CommandLineError as error:
+        refusal = str(error)
+    else:
+        refusal = ""
+    if refusal:
+        assert refusal.endswith(".")  # a sentence for stderr, not a traceback
+        return
+    for text in (draft.to, draft.subject, draft.in_reply_to):
+        assert not any(char in text for char in "\r\n\0")
+    for text in (draft.to, draft.subject, draft.body, draft.in_reply_to):
+        text.encode("utf-8")  # text a window can show and a message can carry
