@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import ipaddress
 import json
 import logging
 import os
 import shutil
-import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
@@ -20,6 +19,9 @@ from typing import Any
 from composer.mail.addresses import parse_address, parse_list
 from composer.mail.certificates import normal_fingerprint
 from composer.mail.files import broken_copy_path, write_atomically
+from composer.mail.hosts import has_unusable_character as has_unusable_character
+from composer.mail.hosts import is_loopback as is_loopback
+from composer.mail.hosts import is_loopback_address as is_loopback_address
 from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,14 @@ class Account:
     # The SHA-256 fingerprint (64 lowercase hex digits) of the one certificate the user chose
     # to trust for this server, "" for the usual verification. Not a secret: it is public.
     trusted_certificate: str = ""
+    # Where a copy of each sent message goes (IMAP APPEND to the Sent folder); "" for none.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: Security = Security.SSL_TLS
+    imap_username: str = ""  # "" for the SMTP user name
+    sent_folder: str = ""  # "" for the folder the server marks \Sent
+    # None: the provider's way (no copy where it files submissions itself); else as set.
+    copy_to_sent: bool | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -111,6 +121,10 @@ class Account:
             found.append("the SMTP host")
         elif has_unusable_character(self.host):
             found.append("an SMTP host without spaces or control characters")
+        if has_unusable_character(self.imap_host):
+            found.append("an IMAP host without spaces or control characters")
+        if has_line_break(self.sent_folder):
+            found.append("a Sent folder name without line breaks")
         if self.reply_to and parse_address(self.reply_to) is None:
             found.append("a valid Reply-To address")
         if parse_list(self.default_cc).invalid or parse_list(self.default_bcc).invalid:
@@ -122,6 +136,7 @@ class Account:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["security"] = self.security.value
+        data["imap_security"] = self.imap_security.value
         return data
 
     @classmethod
@@ -130,6 +145,7 @@ class Account:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["security"] = Security(values.get("security", Security.SSL_TLS.value))
+        values.update(_imap_values(values))
         for name in ("port", "timeout", "size_limit"):
             if name in values and (not isinstance(values[name], int) or values[name] < 0):
                 raise ValueError(f"{name} must be a whole number")
@@ -154,6 +170,33 @@ class Account:
         return account
 
 
+_IMAP_DEFAULTS = Account()
+
+
+def _imap_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The Sent-copy fields of values, each one that cannot be used replaced by its default
+    (logged): a bad IMAP setting must not cost the account, which still sends."""
+    good: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], bool]] = {
+        "imap_host": lambda v: isinstance(v, str) and not has_unusable_character(v),
+        "imap_port": lambda v: type(v) is int and 0 < v < 65536,
+        "imap_security": lambda v: v in {s.value for s in Security},
+        "imap_username": lambda v: isinstance(v, str),
+        "sent_folder": lambda v: isinstance(v, str) and not has_line_break(v),
+        "copy_to_sent": lambda v: v is None or isinstance(v, bool),
+    }
+    for name, usable in checks.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if usable(value):
+            good[name] = Security(value) if name == "imap_security" else value
+        else:
+            log.warning("account setting %s is not usable; using its default", name)
+            good[name] = getattr(_IMAP_DEFAULTS, name)
+    return good
+
+
 def sandbox_account() -> Account:
     """The built-in account that delivers into a local Maildir through the embedded server."""
     return Account(
@@ -166,49 +209,6 @@ def sandbox_account() -> Account:
         security=Security.NONE,
         size_limit=0,
     )
-
-
-def has_unusable_character(host: str) -> bool:
-    """True when host, once stripped, holds whitespace or a control character.
-
-    No server is named so, and the name lookup reads a NUL as the end of the name:
-    "smtp.example.org\\0.localhost" would be looked up as smtp.example.org.
-    """
-    return any(
-        char.isspace() or unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in host.strip()
-    )
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost names: hosts that should be this computer.
-
-    Only a first screen: a name can resolve anywhere, so whether a password may go over an
-    unencrypted connection is decided by is_loopback_address() once it is connected.
-    """
-    name = host.strip().strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback_address(peer: object) -> bool:
-    """True when peer, a socket address as getpeername() gives it, is this computer.
-
-    127.0.0.0/8, ::1, and IPv4 loopback written as IPv6 (::ffff:127.0.0.1); not 0.0.0.0
-    or ::, which are no address at all.
-    """
-    if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
-        return False  # not an IP socket
-    try:
-        address = ipaddress.ip_address(peer[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 @dataclass(frozen=True)
