@@ -59,7 +59,7 @@ class Dovecot:
         self.username = username
         self.password = password
         self.special_use = special_use
-        self.maildir = folder / "Maildir"
+        self.maildir = self.folder / "Maildir"
         self.starttls_port = _free_port()
         self.tls_port = _free_port()
         self._ca = ca
@@ -71,13 +71,14 @@ class Dovecot:
         binary = dovecot_binary()
         assert binary, "dovecot is not installed"
         config = self._write_config()
-        self._process = subprocess.Popen(
-            [binary, "-F", "-c", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "stderr.log").open("wb"),
-            start_new_session=True,  # its own process group, so that stop() ends all of it
-        )
+        with (self.folder / "stderr.log").open("wb") as errors:
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,  # its own process group, so that stop() ends all of it
+            )
         deadline = time.monotonic() + _START_WAIT
         while not self._answers():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -171,7 +172,7 @@ class Dovecot:
         cert.private_key_pem.write_to_path(str(folder / "server.key"))
         os.chmod(folder / "server.key", 0o600)
         (folder / "passwd").write_text(
-            f"{self.username}:{{PLAIN}}{self.password}::::::\n", encoding="utf-8"
+            f"{self.username}:{{PLAIN}}{self.password}:::::: nodelay=y\n", encoding="utf-8"
         )
         uid, gid = _mail_user()
         # Dovecot never lets IMAP run as root: its mail processes work as an unprivileged
@@ -193,6 +194,9 @@ ssl_cert = <{folder}/server.crt
 ssl_key = <{folder}/server.key
 ssl_min_protocol = TLSv1.2
 auth_mechanisms = plain login
+# A wrong password is answered at once (2 seconds by default), so tests of one stay fast.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:{self.maildir}
 first_valid_uid = {min(uid, 500)}
 last_valid_uid = 0

@@ -40,7 +40,7 @@ PROVIDERS = (
         imap=ServerFacts("imap.gmail.com", 993, Security.SSL_TLS),
         files_sent_itself=True,
         login="full address",
-        password="an app password (2-Step Verification on)",
+        password="an app password (2-Step Verification on)",  # noqa: S106
         oauth="google",
     ),
     Provider(
@@ -52,7 +52,7 @@ PROVIDERS = (
         imap=ServerFacts("outlook.office365.com", 993, Security.SSL_TLS),
         files_sent_itself=True,
         login="full address",
-        password="the account's password, where the organisation allows it",
+        password="the account's password, where the organisation allows it",  # noqa: S106
         oauth="microsoft",
     ),
     Provider(
@@ -64,7 +64,7 @@ PROVIDERS = (
         imap=ServerFacts("outlook.office365.com", 993, Security.SSL_TLS),
         files_sent_itself=True,
         login="full address",
-        password="OAuth2 only (Microsoft ended password logins)",
+        password="OAuth2 only (Microsoft ended password logins)",  # noqa: S106
         oauth="microsoft",
     ),
 )
