@@ -54,6 +54,22 @@ class CopyReport:
     folder: str = ""
     error: CopyError | None = None
 
+    def failure_text(self) -> str:
+        """The status bar's sentence when copies failed: the send stands, the copy waits."""
+        keys = [*self.failed, *self.gave_up]
+        if len(keys) == 1:
+            what = f"“{self.subjects.get(keys[0]) or '(no subject)'}” was sent"
+        else:
+            what = f"{len(keys)} messages were sent"
+        if self.failed:
+            later = "Composer will try again after the next message you send, and when it starts."
+        else:
+            later = "Composer has stopped trying; Folders ▸ Sent keeps the message."
+        return (
+            f"{what}, but the copy to the Sent folder of your mailbox on "
+            f"{self.account.imap_host.strip()} failed: {self.error}. {later}"
+        )
+
 
 class SentCopies:
     """The copies owed for the records of one Sent folder; safe from worker threads."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from composer.mail.accounts import Account, Security, is_loopback
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
+from composer.ui.sent_copy_form import SentCopyForm
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
@@ -97,7 +98,15 @@ class AccountForm(QTabWidget):
             ("Always &Bcc:", self.default_bcc),
             ("Si&gnature:", self.signature),
         )
+        self._add_sent_copy_tab()
         self._connect()
+
+    def _add_sent_copy_tab(self) -> None:
+        """The IMAP server that keeps a copy of each message sent, on a tab of its own."""
+        self.sent_copy = SentCopyForm()
+        self.sent_copy.edited.connect(self._on_changed)
+        self.host.textChanged.connect(self.sent_copy.smtp_host_changed)
+        self.addTab(self.sent_copy, "Sent Co&py")
 
     def _add_security_warning(self) -> None:
         """A lasting warning below Security while the connection would be unencrypted."""
@@ -154,8 +163,17 @@ class AccountForm(QTabWidget):
 
     # --- Account ↔ widgets ------------------------------------------------------------------
 
-    def load(self, account: Account, *, saved: bool, typed_password: str) -> None:
+    def load(
+        self,
+        account: Account,
+        *,
+        saved: bool,
+        typed_password: str,
+        typed_imap_password: str = "",
+        imap_saved: bool = False,
+    ) -> None:
         """Show account; saved says whether a password may already be in the keyring."""
+        self.sent_copy.load(account, typed_password=typed_imap_password, saved=imap_saved)
         self._loading = True
         try:
             self.account_name.setText(account.name)
@@ -185,7 +203,7 @@ class AccountForm(QTabWidget):
         """A copy of account with every field the form shows taken from the widgets."""
         signature, is_html = self._signature()
         return dataclasses.replace(
-            account,
+            self.sent_copy.apply(account),
             name=self.account_name.text().strip(),
             display_name=self.display_name.text().strip(),
             email=self.email.text().strip(),
