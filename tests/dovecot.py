@@ -177,7 +177,7 @@ class Dovecot:
         uid, gid = _mail_user()
         # Dovecot never lets IMAP run as root: its mail processes work as an unprivileged
         # user, who must reach the Maildir (the folder is traversable, the Maildir theirs).
-        os.chmod(folder, 0o711)
+        os.chmod(folder, 0o711)  # noqa: S103 - traversable, not readable
         os.chown(self.maildir, uid, gid)
         os.chown(folder / "home", uid, gid)
         special = "special_use = \\Sent" if self.special_use else ""

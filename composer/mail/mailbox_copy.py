@@ -42,6 +42,13 @@ def imap_secret_key(account_id: str) -> str:
     return f"{account_id}:imap"
 
 
+def copy_state(sent: SentFolder, key: str) -> str:
+    """PENDING, DONE, GAVE_UP, or "" for a Sent record that needs no copy."""
+    state = sent.folder.read_state(key) or {}
+    value = state.get(_STATE, "")
+    return value if value in (PENDING, DONE, GAVE_UP) else ""
+
+
 @dataclass
 class CopyReport:
     """What one run did: the copies made, and for the others why not."""
@@ -87,9 +94,7 @@ class SentCopies:
 
     def state(self, key: str) -> str:
         """PENDING, DONE, GAVE_UP, or "" for a record that needs no copy."""
-        state = self.sent.folder.read_state(key) or {}
-        value = state.get(_STATE, "")
-        return value if value in (PENDING, DONE, GAVE_UP) else ""
+        return copy_state(self.sent, key)
 
     def owed(self, account_id: str) -> list[str]:
         """The records of account_id whose copy is still owed, oldest first."""

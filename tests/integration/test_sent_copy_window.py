@@ -1,4 +1,4 @@
-"""Send through the window, then the copy in the mailbox's Sent folder: made, or told and retried."""
+"""Send through the window, then the copy in the mailbox's Sent folder: made, or told, retried."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from composer.folders import _uncopied
 from composer.mail.accounts import Security
 from composer.mail.mailbox_copy import DONE, PENDING, SentCopies, imap_secret_key
 from composer.mail.secrets import SecretStore
 from composer.ui.compose_window import ComposeWindow
+from composer.ui.folders_window import FoldersWindow
 from tests.dovecot import Dovecot
 from tests.integration.test_nothing_lost import session_of
 from tests.servers import PASSWORD, SmtpServer, account_for
@@ -87,6 +89,11 @@ def test_a_wrong_imap_password_is_told_without_touching_the_send_and_the_copy_co
     [summary] = session_of(window).context.sent.summaries()  # and kept in local Sent
     assert copies_of(window).state(summary.key) == PENDING
     assert dovecot.messages("Sent") == []
+    folders = FoldersWindow()
+    qtbot.addWidget(folders)
+    context = session_of(window).context
+    folders.set_sent([summary], _uncopied(context.sent, [summary]))
+    assert "not copied to the mailbox's Sent folder yet" in folders.sent.topLevelItem(0).text(3)
     wait_until_idle(qtbot, window)
 
     # The password is put right; the next send brings the earlier copy along with its own.
