@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import ssl
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from composer.mail.accounts import Account, Security
+from composer.mail.certificates import fingerprint
 from composer.mail.draft import Draft
 from composer.mail.imap_client import CopyError, SentMailbox
 from composer.mail.mailbox_copy import (
@@ -27,7 +31,7 @@ from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
 from composer.mail.transport import SmtpTransport
-from tests.dovecot import Dovecot
+from tests.dovecot import Dovecot, dovecot_binary, running_dovecot
 from tests.servers import PASSWORD, SmtpServer, account_for
 
 
@@ -295,3 +299,53 @@ def test_providers_that_file_their_own_copy_get_none_unless_the_account_says_so(
     account = Account(host=host, imap_host="imap.example.org", copy_to_sent=copy_to_sent)
     assert copy_wanted(account) is wanted
     assert copy_wanted(dataclasses.replace(account, imap_host="")) is False
+
+
+@pytest.fixture
+def untrusted_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot whose certificate comes from a CA nobody trusts."""
+    if dovecot_binary() is None:
+        pytest.skip("Dovecot is not installed here: apt-get install dovecot-core dovecot-imapd")
+    with running_dovecot(trustme.CA()) as server:
+        yield server
+
+
+def server_fingerprint(dovecot: Dovecot) -> str:
+    pem = (dovecot.folder / "server.crt").read_text("ascii")
+    return fingerprint(
+        ssl.PEM_cert_to_DER_cert(
+            pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+        )
+    )
+
+
+@pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL_TLS])
+def test_a_certificate_that_does_not_verify_stops_the_copy_before_the_password(
+    smtp_server: SmtpServer, untrusted_dovecot: Dovecot, security: Security
+) -> None:
+    account = imap_account(smtp_server, untrusted_dovecot, security)
+    mailbox = SentMailbox(account, PASSWORD)
+
+    with pytest.raises(CopyError, match=r"certificate of 127\.0\.0\.1 is not trusted"):
+        mailbox.open()
+    mailbox.close()
+    assert "method=" not in untrusted_dovecot.log()  # no login was tried
+
+
+@pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL_TLS])
+def test_the_smtp_servers_trusted_certificate_counts_for_the_same_host(
+    smtp_server: SmtpServer,
+    untrusted_dovecot: Dovecot,
+    sent: SentFolder,
+    copies: SentCopies,
+    security: Security,
+) -> None:
+    pin = server_fingerprint(untrusted_dovecot)
+    account = imap_account(smtp_server, untrusted_dovecot, security, trusted_certificate=pin)
+    mailbox = SentMailbox(account, PASSWORD)
+    mailbox.open()
+    mailbox.close()
+
+    other = dataclasses.replace(account, trusted_certificate="ab" * 32)
+    with pytest.raises(CopyError, match="presented a different certificate"):
+        SentMailbox(other, PASSWORD).open()
