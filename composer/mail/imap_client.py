@@ -80,12 +80,30 @@ class _Bounded:
 
 
 class _Imap(_Bounded, imaplib.IMAP4):
-    def __init__(self, canceller: Canceller, host: str, port: int, timeout: float) -> None:
+    def __init__(
+        self, canceller: Canceller, host: str, port: int, timeout: float, trusted: str = ""
+    ) -> None:
         self._canceller = canceller
+        self._trusted = trusted
         super().__init__(host, port, timeout=timeout)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         return self._canceller.connect(self.host, self.port, timeout or 30, None)
+
+    def starttls(self, ssl_context: Any = None) -> Any:
+        """imaplib's, with a pinned certificate compared before the first command over TLS
+        (imaplib asks for the capabilities at once)."""
+        assert isinstance(ssl_context, ssl.SSLContext)
+        typ, data = self._simple_command("STARTTLS")
+        if typ != "OK":
+            raise self.error("the server refused STARTTLS")
+        self.sock = ssl_context.wrap_socket(self.sock, server_hostname=self.host)
+        certificate_errors.check_pinned(self.sock, self.host, self._trusted)
+        # A new reader: whatever the server sent before TLS began is dropped with the old one.
+        self.file = self.sock.makefile("rb")
+        self._tls_established = True
+        self._get_capabilities()
+        return typ, data
 
 
 class _ImapSSL(_Bounded, imaplib.IMAP4_SSL):
@@ -200,7 +218,7 @@ class SentMailbox:
         imap: imaplib.IMAP4
         if account.imap_security is Security.SSL_TLS:
             return _ImapSSL(self._canceller, host, self.port, timeout, context, pinned)
-        imap = _Imap(self._canceller, host, self.port, timeout)
+        imap = _Imap(self._canceller, host, self.port, timeout, pinned)
         try:
             if account.imap_security is Security.STARTTLS:
                 if "STARTTLS" not in imap.capabilities:
@@ -210,8 +228,6 @@ class SentMailbox:
                         "for the IMAP server in Accounts"
                     )
                 imap.starttls(context)
-                assert isinstance(imap.sock, ssl.SSLSocket)
-                certificate_errors.check_pinned(imap.sock, host, pinned)
             elif not is_loopback_address(imap.sock.getpeername()):
                 raise self._insecure(host)
         except BaseException:

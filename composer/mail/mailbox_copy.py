@@ -71,7 +71,8 @@ class CopyReport:
         if self.failed:
             later = "Composer will try again after the next message you send, and when it starts."
         else:
-            later = "Composer has stopped trying; Folders ▸ Sent keeps the message."
+            kept = "it" if len(keys) == 1 else "them"
+            later = f"Composer has stopped trying; Folders ▸ Sent keeps {kept}."
         return (
             f"{what}, but the copy to the Sent folder of your mailbox on "
             f"{self.account.imap_host.strip()} failed: {self.error}. {later}"
