@@ -144,11 +144,22 @@ class Dovecot:
         found.sort(key=lambda item: item[0])
         return [(body, flags) for _, body, flags in found]
 
-    def fetch_all(self, folder: str = "Sent") -> list[bytes]:
-        """Each message in folder as the server gives it over IMAP (FETCH BODY.PEEK[])."""
+    def create(self, wire: str) -> None:
+        """Make the folder wire (its name as it goes over IMAP, modified UTF-7)."""
+        with self._session() as imap:
+            typ, data = imap.create(f'"{wire}"')
+            assert typ == "OK", data
+
+    def _session(self) -> imaplib.IMAP4_SSL:
         context = ssl.create_default_context(cadata=self._ca.cert_pem.bytes().decode())
-        with imaplib.IMAP4_SSL(HOST, self.tls_port, ssl_context=context, timeout=10) as imap:
-            imap.authenticate("PLAIN", lambda _: f"\0{self.username}\0{self.password}".encode())
+        imap = imaplib.IMAP4_SSL(HOST, self.tls_port, ssl_context=context, timeout=10)
+        imap.authenticate("PLAIN", lambda _: f"\0{self.username}\0{self.password}".encode())
+        return imap
+
+    def fetch_all(self, folder: str = "Sent") -> list[bytes]:
+        """Each message in folder as the server gives it over IMAP (FETCH BODY.PEEK[]); folder
+        as it goes over IMAP."""
+        with self._session() as imap:
             imap.select(f'"{folder}"', readonly=True)
             _, data = imap.search(None, "ALL")
             bodies = []

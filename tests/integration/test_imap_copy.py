@@ -194,14 +194,20 @@ def test_a_non_ascii_folder_name_goes_in_modified_utf7(
 ) -> None:
     account = imap_account(smtp_server, unmarked_dovecot, Security.SSL_TLS, sent_folder="Envoyés")
     SecretStore().set(account.id, PASSWORD)
-    key = send_and_record(account, sent)
-    copies.owe(key)
+    first = send_and_record(account, sent)
+    copies.owe(first)
 
+    # Not there yet: Composer says so, naming it as the user wrote it.
+    missing = copies.copy_owed(account)
+    assert missing.error is not None
+    assert "has no folder “Envoyés”" in str(missing.error)
+
+    unmarked_dovecot.create("Envoy&AOk-s")
     report = copies.copy_owed(account)
 
-    # Dovecot has no such folder: it says so, in the name as the user wrote it.
-    assert report.error is not None
-    assert "has no folder “Envoyés”" in str(report.error)
+    assert report.error is None, report.error
+    assert report.folder == "Envoyés"
+    assert unmarked_dovecot.fetch_all("Envoy&AOk-s") == smtp_server.raw
 
 
 def test_no_password_goes_over_an_unencrypted_link_to_another_computer(
