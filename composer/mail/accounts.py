@@ -151,10 +151,26 @@ class Account:
         if not values.get("id"):
             raise ValueError("account without id")
         account = cls(**values)
+        if account.trusted_certificate and account.security is Security.NONE:
+            log.warning(
+                "account %s uses no encryption: forgetting its trusted certificate", account.id
+            )
+            account = without_unused_certificate(account)
         # A name or host can be filled in later in Accounts; these would break every send.
         if parse_address(account.email) is None or has_line_break(account.display_name):
             raise ValueError("account without a usable email address and name")
         return account
+
+
+def without_unused_certificate(account: Account) -> Account:
+    """account, trusting no certificate if it uses no encryption (none would be checked).
+
+    A fingerprint kept with Security None would be trusted again, unseen, the day the account
+    is switched back to encryption: the user decides again then, shown the certificate.
+    """
+    if account.security is Security.NONE and account.trusted_certificate:
+        return dataclasses.replace(account, trusted_certificate="")
+    return account
 
 
 def sandbox_account() -> Account:
