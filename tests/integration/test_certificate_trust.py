@@ -158,13 +158,23 @@ def test_a_long_result_and_the_certificate_are_shown_whole(
     assert button(dialog, "trustCertificateButton").visibleRegion().boundingRect().height() > 0
 
 
-def test_a_trusted_certificate_can_be_forgotten(
+PIN = "ab" * 32
+
+
+@pytest.fixture
+def pinned_dialog(
     qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
-) -> None:
-    pin = "ab" * 32
-    account = account_for(home_server, Security.STARTTLS, trusted_certificate=pin)
+) -> AccountsDialog:
+    """Accounts, open on a STARTTLS account that trusts the certificate PIN."""
+    account = account_for(home_server, Security.STARTTLS, trusted_certificate=PIN)
     configure(config_dir, account, password=PASSWORD)
-    dialog = open_dialog(qtbot, make_window())
+    return open_dialog(qtbot, make_window())
+
+
+def test_a_trusted_certificate_can_be_forgotten(
+    qtbot: QtBot, pinned_dialog: AccountsDialog, config_dir: Path
+) -> None:
+    dialog = pinned_dialog
 
     button(dialog, "forgetCertificateButton").click()
 
@@ -254,13 +264,10 @@ def test_a_saved_unencrypted_account_shows_the_warning_when_opened(
 
 
 def test_choosing_no_encryption_forgets_the_trusted_certificate(
-    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
+    qtbot: QtBot, pinned_dialog: AccountsDialog, config_dir: Path
 ) -> None:
-    pin = "ab" * 32
-    account = account_for(home_server, Security.STARTTLS, trusted_certificate=pin)
-    configure(config_dir, account, password=PASSWORD)
-    dialog = open_dialog(qtbot, make_window())
-    assert spaced(pin) in details(dialog).text()
+    dialog = pinned_dialog
+    assert spaced(PIN) in details(dialog).text()
 
     dialog.form.security.setCurrentIndex(dialog.form.security.findText("None (unencrypted)"))
 
