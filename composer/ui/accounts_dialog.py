@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.context import AppContext
-from composer.mail.accounts import Account
+from composer.mail.accounts import Account, Security, without_unused_certificate
 from composer.mail.errors import SendError
 from composer.mail.files import describe_write_error
 from composer.mail.progress import Progress
@@ -173,7 +173,10 @@ class AccountsDialog(QDialog):
     def _store_fields(self) -> None:
         account = self.current()
         if account is not None:
-            self._replace_current(self.form.apply(account))
+            edited = without_unused_certificate(self.form.apply(account))
+            self._replace_current(edited)
+            if edited.security is Security.NONE and account.security is not Security.NONE:
+                self.certificate.show_account(edited)  # the trust forgotten, or an offer
 
     @Slot(str)
     def _store_password(self, text: str) -> None:

@@ -526,3 +526,17 @@ def test_identity_extras_are_checked(changes: dict[str, str], problem: str) -> N
     account = Account(name="A", email="a@example.org", host="smtp.example.org", **changes)
 
     assert problem in account.problems()
+
+
+def test_an_unencrypted_account_is_loaded_without_its_trusted_certificate(store, caplog):
+    pin = "ab" * 32
+    unencrypted = make_account(id="plain", security=Security.NONE, trusted_certificate=pin)
+    encrypted = make_account(id="pinned", security=Security.STARTTLS, trusted_certificate=pin)
+    store.save(AccountSettings((unencrypted, encrypted)))
+
+    with caplog.at_level(logging.WARNING):
+        loaded = store.load().settings
+
+    assert loaded.find("plain") == dataclasses.replace(unencrypted, trusted_certificate="")
+    assert loaded.find("pinned") == encrypted
+    assert "account plain uses no encryption: forgetting its trusted certificate" in caplog.text
