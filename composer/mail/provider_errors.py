@@ -36,6 +36,7 @@ class Reply:
     code: int
     text: str  # without the code; may start with an enhanced code (RFC 3463)
     stage: Stage
+    sender: str = ""  # the address MAIL FROM gave, for a refusal of it
 
     @property
     def enhanced(self) -> str:
@@ -58,7 +59,8 @@ def replies_of(error: BaseException, fallback: Stage) -> list[Reply]:
         return [Reply(code, _text(text), Stage.RCPT) for code, text in error.recipients.values()]
     if not isinstance(error, smtplib.SMTPResponseException):
         return []
-    return [Reply(error.smtp_code, _text(error.smtp_error), _stage(error, fallback))]
+    sender = str(error.sender) if isinstance(error, smtplib.SMTPSenderRefused) else ""
+    return [Reply(error.smtp_code, _text(error.smtp_error), _stage(error, fallback), sender)]
 
 
 def _stage(error: smtplib.SMTPResponseException, fallback: Stage) -> Stage:
@@ -223,8 +225,13 @@ def _not_your_address(reply: Reply, who: Who) -> str:
         else ""
     )
     nothing = "nobody got it" if reply.stage is Stage.DATA else "nothing was sent"
+    address = (
+        f"{reply.sender} (this account's From address)"
+        if reply.sender
+        else ("this account's From address")
+    )
     return (
-        f"{who.name} will not send mail from this account's From address, so {nothing}: it "
+        f"{who.name} will not send mail from {address}, so {nothing}: it "
         f"must be your own address at {at}, or an alias {at} knows for your login{alias}. "
         "Check the email address and the user name in Accounts."
     )
