@@ -138,14 +138,15 @@ def _basic_auth_disabled(_reply: Reply, who: Who) -> str:
             "programs, only a sign-in with Microsoft (OAuth2), which Composer does not offer "
             "yet. Until it does, this account cannot send through Outlook.com."
         )
-    name = who.name if who.provider else f"{who.host} (Microsoft's)"
+    # The codes are Microsoft's (Exchange's), whoever runs the server.
     return (
-        f"Could not log in to {name}: basic authentication (a password) is turned off for "
-        "SMTP on this mailbox. Microsoft turns password logins for SMTP off by default at the "
-        "end of December 2026; the supported way is a sign-in with Microsoft (OAuth2), which "
-        "Composer does not offer yet. Until it does, your organisation's administrator can "
-        "turn SMTP AUTH back on for your mailbox (Microsoft 365 admin center ▸ the user ▸ "
-        "Mail ▸ Manage email apps ▸ Authenticated SMTP)."
+        f"Could not log in to {who.name}: logins with a password (basic authentication) are "
+        "turned off for SMTP on this mailbox or in its organisation. Microsoft turns them "
+        "off by default at the end of December 2026; the supported way is a sign-in with "
+        "Microsoft (OAuth2), which Composer does not offer yet. Until it does, your "
+        "organisation's administrator can turn SMTP AUTH back on for your mailbox "
+        "(Microsoft 365 admin center ▸ the user ▸ Mail ▸ Manage email apps ▸ Authenticated "
+        "SMTP)."
     )
 
 
@@ -193,6 +194,12 @@ def _google(reply: Reply, who: Who) -> bool:
     # "please log in with your web browser": the same remedy.
     google_code = reply.enhanced in ("5.7.8", "5.7.9", "5.7.14")
     return who.is_("gmail", "google-workspace") and _login_failed(reply, who) and google_code
+
+
+def _basic_auth_off(reply: Reply, _who: Who) -> bool:
+    # 5.7.139 while SMTP AUTH is off for the mailbox or the organisation; 5.7.30 ("Basic
+    # authentication is not supported for Client Submission") once Microsoft retires it.
+    return reply.code >= 500 and reply.enhanced in ("5.7.139", "5.7.30")
 
 
 def _microsoft(reply: Reply, who: Who) -> bool:
@@ -305,7 +312,7 @@ def _later(reply: Reply, _who: Who) -> bool:
 
 _RULES: tuple[_Rule, ...] = (
     _Rule(_google, _google_login),
-    _Rule(lambda r, w: _login_failed(r, w) and r.enhanced == "5.7.139", _basic_auth_disabled),
+    _Rule(_basic_auth_off, _basic_auth_disabled),
     _Rule(_microsoft, _microsoft_wrong_password),
     _Rule(lambda r, w: _login_failed(r, w) and w.is_("proton-bridge"), _bridge_login),
     _Rule(
@@ -316,7 +323,8 @@ _RULES: tuple[_Rule, ...] = (
         lambda r, w: _login_failed(r, w) and w.is_("gmx", "gmx-com", "webde"), _access_switched_off
     ),
     _Rule(_secure, _secure_first),
-    _Rule(lambda r, _w: r.code == 530 and r.enhanced == "5.7.0", _login_first),
+    # 5.7.57 is Microsoft's "client not authenticated to send mail".
+    _Rule(lambda r, _w: r.code == 530 and r.enhanced in ("5.7.0", "5.7.57"), _login_first),
     _Rule(_relay, _relay_denied),
     _Rule(_from_refused, _not_your_address),
     _Rule(_spam_like, _spam),

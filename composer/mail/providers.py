@@ -1,37 +1,49 @@
 """The mail providers people use most, and what each one's servers need, in one table.
 
-Where the facts come from (each provider's own help page where there is one; checked in
-December 2026):
-- Gmail / Google Workspace: https://support.google.com/mail/answer/7126229 (IMAP and SMTP
-  settings), https://support.google.com/accounts/answer/185833 (app passwords, 2-Step
-  Verification); Gmail files every SMTP submission in Sent by itself.
-- Outlook.com: https://support.microsoft.com/office/pop-imap-and-smtp-settings-for-outlook-com-
-  d088b986-291d-42b8-9564-9c414e2aa040 (smtp-mail.outlook.com 587 STARTTLS,
-  outlook.office365.com 993; password logins removed, modern authentication only).
-- Microsoft 365: https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/
-  authenticated-client-smtp-submission (smtp.office365.com 587 STARTTLS, SMTP AUTH per
-  mailbox), https://techcommunity.microsoft.com/blog/exchange/exchange-online-to-retire-basic-
-  auth-for-client-submission-smtp-auth/4114750 (off by default for existing tenants at the end
-  of December 2026); MX <tenant>.mail.protection.outlook.com.
-- iCloud: https://support.apple.com/102525 (smtp.mail.me.com 587 STARTTLS, full address;
-  imap.mail.me.com 993, the name before @), https://support.apple.com/102654 (app-specific
-  passwords); MX mx01.mail.icloud.com.
-- Yahoo: https://help.yahoo.com/kb/SLN4075.html (smtp.mail.yahoo.com 465/587,
-  imap.mail.yahoo.com 993), https://help.yahoo.com/kb/SLN15241.html (app passwords).
-- AOL: https://help.aol.com/articles/how-do-i-use-other-email-applications-to-send-and-receive-
-  my-aol-mail (smtp.aol.com 465, imap.aol.com 993, full address, app password).
-- Fastmail: https://www.fastmail.com/help/technical/servernamesandports.html (smtp.fastmail.com
-  465 SSL/TLS, imap.fastmail.com 993, full address, app password required); MX
-  *.messagingengine.com.
-- GMX: https://hilfe.gmx.net/pop-imap/imap/imap-serverdaten.html (mail.gmx.net 465/587,
-  imap.gmx.net 993; POP3/IMAP access must be switched on in the web settings);
-  https://support.gmx.com/pop-imap/imap/server.html (gmx.com: mail.gmx.com 587, imap.gmx.com).
-- web.de: https://hilfe.web.de/pop-imap/imap/imap-serverdaten.html (smtp.web.de 587 STARTTLS,
-  imap.web.de 993; POP3/IMAP access must be switched on in the web settings).
-- Proton Mail Bridge: https://proton.me/support/protonmail-bridge-faq (the Bridge password),
-  https://proton.me/support/macos-certificate-warning (a self-signed certificate on
-  127.0.0.1); Bridge's defaults are SMTP 1025 and IMAP 1143 with STARTTLS; Proton keeps what
-  is sent through Bridge in Sent by itself.
+Where the facts come from, checked in December 2026 (+: read while writing this table;
+the others are the providers' own pages for the same facts, for whoever checks them next):
+- Gmail / Google Workspace: smtp.gmail.com 465 SSL/TLS or 587 STARTTLS, imap.gmail.com 993,
+  full address; an app password needs 2-Step Verification:
+  https://support.google.com/mail/answer/7126229 (settings), + https://doc.invoicecrowd.com/en/
+  how-to-set-up-gmail-smtp-via-app-passwords (Google's app-password steps, quoted),
+  https://support.google.com/accounts/answer/185833. Gmail files SMTP submissions in Sent
+  itself: + https://github.com/nodemailer/wildduck/wiki/Gmail-sending.
+- Outlook.com: smtp-mail.outlook.com 587 STARTTLS, outlook.office365.com 993, full address,
+  OAuth2 only: + https://support.microsoft.com/en-us/office/pop-imap-and-smtp-settings-
+  8361e398-8af4-4e97-b147-6c6c4ac95353. Files sent mail itself (duplicates when a client
+  appends another): + https://github.com/nextcloud/mail/issues/4831,
+  + https://github.com/Foundry376/Mailspring/issues/937.
+- Microsoft 365: smtp.office365.com 587 STARTTLS, SMTP AUTH per mailbox ("Authenticated SMTP"),
+  535 5.7.139 while it is off: + https://docs.bookyourpto.com/features/smtp-troubleshoot,
+  https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-
+  client-smtp-submission. Basic authentication for SMTP AUTH off by default for existing
+  tenants at the end of December 2026, admins can turn it back on; afterwards "550 5.7.30
+  Basic authentication is not supported for Client Submission":
+  + https://www.captaindns.com/en/blog/microsoft-exchange-basic-auth-smtp-end,
+  + https://kingsmtp.com/cloud-smtp/microsoft-exchange-online-smtp-basic-auth-retirement-2026.
+  MX <tenant>.mail.protection.outlook.com.
+- iCloud: smtp.mail.me.com 587 STARTTLS with the full address; imap.mail.me.com 993 with the
+  name before @; app-specific password: + https://www.lifewire.com/what-are-icloud-mail-imap-
+  settings-1170502, + https://clean.email/blog/email-settings/icloud-email-settings,
+  https://support.apple.com/102525, https://support.apple.com/102654.
+- Yahoo: smtp.mail.yahoo.com 465 SSL/TLS or 587, imap.mail.yahoo.com 993, app password:
+  + https://xenocept.com/docs/email-setup/yahoo.html, https://help.yahoo.com/kb/SLN4075.html.
+- AOL: smtp.aol.com 465, imap.aol.com 993, full address, app password (AOL runs on Yahoo's
+  systems): https://help.aol.com/articles/how-do-i-use-other-email-applications-to-send-and-
+  receive-my-aol-mail.
+- Fastmail: smtp.fastmail.com 465 SSL/TLS (not STARTTLS), imap.fastmail.com 993, full address,
+  app password required: + https://www.fastmail.com/help/technical/servernamesandports.html,
+  + https://fastmail.help/hc/en-us/articles/1500000279921. MX *.messagingengine.com.
+- GMX: mail.gmx.net 465/587, imap.gmx.net 993, full address; POP3/IMAP access must be switched
+  on in the web settings: https://hilfe.gmx.net/pop-imap/imap/imap-serverdaten.html;
+  gmx.com: mail.gmx.com 587, imap.gmx.com 993: https://support.gmx.com/pop-imap/imap/server.html.
+- web.de: smtp.web.de 587 STARTTLS, imap.web.de 993; POP3/IMAP access must be switched on:
+  https://hilfe.web.de/pop-imap/imap/imap-serverdaten.html.
+- Proton Mail Bridge: the Bridge password, not the Proton one: + https://proton.me/support/
+  protonmail-bridge-faq; a self-signed certificate on 127.0.0.1: + https://proton.me/support/
+  macos-certificate-warning; Bridge's default ports are SMTP 1025 and IMAP 1143 (STARTTLS);
+  Bridge files what it sends in Sent itself: + https://github.com/ProtonMail/proton-bridge/
+  issues/430.
 Where a provider does not say whether SMTP submissions land in Sent, files_sent_itself is
 False: a second copy in Sent is a nuisance, a missing one is lost mail.
 """

@@ -53,3 +53,30 @@ def test_without_a_provider_the_host_is_named():
     words = explain(Reply(554, "5.7.1 Spam", Stage.DATA), who(None, "mail.example.org"))
     assert words is not None
     assert words.startswith("mail.example.org received the message and refused it")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(
+            550, "5.7.30 Basic authentication is not supported for Client Submission.", Stage.AUTH
+        ),
+        Reply(
+            535,
+            "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+            Stage.AUTH,
+        ),
+    ],
+)
+def test_microsofts_basic_auth_refusals_say_oauth2_and_the_admin(reply):
+    words = explain(reply, who(None, "smtp.office365.example"))
+    assert words is not None
+    assert "OAuth2" in words
+    assert "administrator" in words
+
+
+def test_microsofts_client_not_authenticated_says_to_log_in():
+    reply = Reply(530, "5.7.57 Client not authenticated to send mail.", Stage.MAIL)
+    words = explain(reply, who("microsoft365", "smtp.office365.com"))
+    assert words is not None
+    assert "only from a logged-in user" in words
