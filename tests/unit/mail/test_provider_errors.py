@@ -63,7 +63,7 @@ def test_without_a_provider_the_host_is_named():
         ),
         Reply(
             535,
-            "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+            "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled",
             Stage.AUTH,
         ),
     ],
