@@ -131,13 +131,15 @@ def _google_login(_reply: Reply, who: Who) -> str:
     )
 
 
+def _outlook_oauth_only(_reply: Reply, who: Who) -> str:
+    return (
+        f"Could not log in to {who.name}: Outlook.com no longer takes passwords from mail "
+        "programs, only a sign-in with Microsoft (OAuth2), which Composer does not offer yet. "
+        "Until it does, this account cannot send through Outlook.com."
+    )
+
+
 def _basic_auth_disabled(_reply: Reply, who: Who) -> str:
-    if who.is_("outlook"):
-        return (
-            f"Could not log in to {who.name}: Outlook.com no longer takes passwords from mail "
-            "programs, only a sign-in with Microsoft (OAuth2), which Composer does not offer "
-            "yet. Until it does, this account cannot send through Outlook.com."
-        )
     # The codes are Microsoft's (Exchange's), whoever runs the server.
     return (
         f"Could not log in to {who.name}: logins with a password (basic authentication) are "
@@ -163,9 +165,9 @@ def _microsoft_wrong_password(_reply: Reply, who: Who) -> str:
 def _app_specific_password(_reply: Reply, who: Who) -> str:
     assert who.provider is not None
     return (
-        f"Could not log in to {who.name}: {who.provider.name} takes {who.provider.password}, "
-        "not the password you sign in to its website with. Create one and enter it as this "
-        f"account's password in Accounts; the user name is {who.provider.login}."
+        f"Could not log in to {who.name}: {who.provider.name} does not take the password you "
+        f"sign in to its website with, but {who.provider.password}. Create one and enter it "
+        f"as this account's password in Accounts. The user name is {who.provider.login}."
     )
 
 
@@ -203,7 +205,7 @@ def _basic_auth_off(reply: Reply, _who: Who) -> bool:
 
 
 def _microsoft(reply: Reply, who: Who) -> bool:
-    return who.is_("outlook", "microsoft365") and _login_failed(reply, who)
+    return who.is_("microsoft365") and _login_failed(reply, who)
 
 
 # --- everything else ---------------------------------------------------------------------
@@ -312,6 +314,8 @@ def _later(reply: Reply, _who: Who) -> bool:
 
 _RULES: tuple[_Rule, ...] = (
     _Rule(_google, _google_login),
+    # Outlook.com takes OAuth2 only: whatever its code, a refused login means that.
+    _Rule(lambda r, w: _login_failed(r, w) and w.is_("outlook"), _outlook_oauth_only),
     _Rule(_basic_auth_off, _basic_auth_disabled),
     _Rule(_microsoft, _microsoft_wrong_password),
     _Rule(lambda r, w: _login_failed(r, w) and w.is_("proton-bridge"), _bridge_login),

@@ -153,10 +153,10 @@ PROVIDERS: tuple[Provider, ...] = (
         smtp=ServerFacts("smtp.mail.me.com", 587, _STARTTLS),
         imap=ServerFacts("imap.mail.me.com", 993, _SSL),
         files_sent_itself=False,
-        login="the full email address for SMTP; the name before @ for IMAP",
+        login="the full email address for SMTP, and the name before @ for IMAP",
         password=(
-            "an app-specific password (https://account.apple.com ▸ Sign-In and Security ▸ "
-            "App-Specific Passwords); two-factor authentication must be on"
+            "an app-specific password (two-factor authentication on; https://account.apple.com "
+            "▸ Sign-In and Security ▸ App-Specific Passwords)"
         ),
         oauth="",
     ),

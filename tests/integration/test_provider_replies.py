@@ -106,7 +106,7 @@ SPAM = (
         (
             "535 5.7.3 Authentication unsuccessful [DB8PR04CA0001.outlook.com]",
             "ann@hotmail.co.uk",
-            ["Outlook.com", "full email address", "SMTP AUTH"],
+            ["Outlook.com (127.0.0.1)", "OAuth2", "no longer takes passwords"],
         ),
         (ICLOUD_535, "ann@icloud.com", ["iCloud Mail (127.0.0.1)", "app-specific password"]),
         (
@@ -129,7 +129,7 @@ SPAM = (
         "gmail 534 5.7.9",
         "microsoft 5.7.139",
         "outlook.com 5.7.139",
-        "microsoft 5.7.3",
+        "outlook.com 5.7.3",
         "icloud",
         "yahoo",
         "aol",

@@ -80,3 +80,19 @@ def test_microsofts_client_not_authenticated_says_to_log_in():
     words = explain(reply, who("microsoft365", "smtp.office365.com"))
     assert words is not None
     assert "only from a logged-in user" in words
+
+
+def test_microsoft_365s_5_7_3_says_check_the_password_then_smtp_auth():
+    reply = Reply(535, "5.7.3 Authentication unsuccessful", Stage.AUTH)
+    words = explain(reply, who("microsoft365", "smtp.office365.com"))
+    assert words is not None
+    assert words.startswith("Could not log in to Microsoft 365 (smtp.office365.com)")
+    assert "full email address" in words
+    assert "SMTP AUTH" in words
+
+
+def test_an_app_specific_password_is_said_with_where_to_make_it():
+    words = explain(Reply(535, "5.7.8 bad", Stage.AUTH), who("icloud", "smtp.mail.me.com"))
+    assert words is not None
+    assert "account.apple.com" in words
+    assert "the name before @ for IMAP" in words

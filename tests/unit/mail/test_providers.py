@@ -193,4 +193,4 @@ def test_the_bridge_listens_on_loopback_and_says_to_trust_its_certificate():
 
 
 def test_icloud_imap_takes_the_name_before_the_at():
-    assert "name before @ for IMAP" in provider_by_key("icloud").login
+    assert "the name before @ for IMAP" in provider_by_key("icloud").login
