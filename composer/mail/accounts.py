@@ -213,6 +213,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def names_this_computer(host: str) -> bool:
+    """True only for a loopback address written out (127.0.0.0/8, ::1) or exactly localhost.
+
+    What the account form goes by before warning of an unencrypted connection, which carries
+    the whole message, not only the password: any other name, even "evil.localhost" or
+    "localhost." (looked up as given, not from the hosts file), can resolve anywhere.
+    """
+    name = host.strip()
+    if name.lower() == "localhost":
+        return True
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    return is_loopback_address((name, 0))
+
+
 def is_loopback_address(peer: object) -> bool:
     """True when peer, a socket address as getpeername() gives it, is this computer.
 

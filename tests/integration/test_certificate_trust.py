@@ -224,6 +224,13 @@ def test_certificate_names_are_shown_as_plain_text(
         ("None (unencrypted)", "192.0.2.7", True),
         ("None (unencrypted)", "127.0.0.1", False),
         ("None (unencrypted)", "localhost", False),
+        ("None (unencrypted)", "LocalHost", False),
+        ("None (unencrypted)", "127.8.9.10", False),
+        ("None (unencrypted)", "::1", False),
+        # Names that can resolve anywhere: only the address connected to says where they go.
+        ("None (unencrypted)", "evil.localhost", True),
+        ("None (unencrypted)", "localhost.", True),
+        ("None (unencrypted)", "localhost.example.org", True),
         ("STARTTLS", "smtp.example.org", False),
         ("SSL/TLS", "smtp.example.org", False),
     ],

@@ -21,6 +21,7 @@ from composer.mail.accounts import (
     has_unusable_character,
     is_loopback,
     is_loopback_address,
+    names_this_computer,
     sandbox_account,
 )
 from composer.mail.files import write_atomically
@@ -147,6 +148,29 @@ def test_sandbox_account():
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        (" localhost ", True),
+        ("localhost.", False),  # can resolve anywhere, so can the three below
+        ("evil.localhost", False),
+        ("localhost.example.org", False),
+        ("127.1", False),  # not written out: left to the lookup
+        ("0.0.0.0", False),  # noqa: S104 (a host name typed, not a binding)
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_names_this_computer_only_for_a_loopback_address_or_localhost(host, local):
+    assert names_this_computer(host) is local
 
 
 @pytest.mark.parametrize(
