@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from composer.mail.accounts import Account
 from composer.mail.imap_client import MIN_RATE, CopyError, SentMailbox
 from composer.mail.imap_names import ListedFolder
-from composer.mail.providers import provider_for_host
+from composer.mail.providers import provider_of
 from composer.mail.secrets import KeyringUnavailable, SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import StoreError
@@ -33,7 +33,7 @@ def copy_wanted(account: Account) -> bool:
         return False
     if account.copy_to_sent is not None:
         return account.copy_to_sent
-    provider = provider_for_host(account.host)
+    provider = provider_of(account.host, account.email)
     return not (provider is not None and provider.files_sent_itself)
 
 

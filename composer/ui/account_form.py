@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security, is_loopback
+from composer.mail.accounts import Account, Security, names_this_computer
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
 from composer.ui.sent_copy_form import SentCopyForm
@@ -105,8 +105,13 @@ class AccountForm(QTabWidget):
         """The IMAP server that keeps a copy of each message sent, on a tab of its own."""
         self.sent_copy = SentCopyForm()
         self.sent_copy.edited.connect(self._on_changed)
-        self.host.textChanged.connect(self.sent_copy.smtp_host_changed)
+        for edit in (self.host, self.email):
+            edit.textChanged.connect(self._on_server_changed)
         self.addTab(self.sent_copy, "Sent Co&py")
+
+    @Slot()
+    def _on_server_changed(self) -> None:
+        self.sent_copy.server_changed(self.host.text().strip(), self.email.text().strip())
 
     def _add_security_warning(self) -> None:
         """A lasting warning below Security while the connection would be unencrypted."""
@@ -125,7 +130,7 @@ class AccountForm(QTabWidget):
     @Slot()
     def _update_security_warning(self) -> None:
         unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
-        shown = unencrypted and not is_loopback(self.host.text())
+        shown = unencrypted and not names_this_computer(self.host.text())
         if shown != self.security_warning.isVisibleTo(self):
             self.security_warning.setVisible(shown)
             if shown:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from composer.mail.accounts import Account, Security
 from composer.mail.mailbox_copy import copy_wanted
-from composer.mail.providers import provider_for_host
+from composer.mail.providers import provider_of
 from composer.ui.naming import named
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
@@ -38,7 +38,7 @@ class SentCopyForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
-        self._smtp_host = ""
+        self._smtp_host = self._email = ""
         # Whether the user chose, for this account, to copy or not; else the provider's way.
         self._explicit = False
         self.host = named("imapHost", QLineEdit(placeholderText="imap.example.org"))
@@ -80,7 +80,7 @@ class SentCopyForm(QWidget):
     def load(self, account: Account, *, typed_password: str, saved: bool) -> None:
         self._loading = True
         try:
-            self._smtp_host = account.host
+            self._smtp_host, self._email = account.host, account.email
             self._explicit = account.copy_to_sent is not None
             self.host.setText(account.imap_host)
             self.security.setCurrentIndex(_SECURITIES.index(account.imap_security))
@@ -99,9 +99,9 @@ class SentCopyForm(QWidget):
         finally:
             self._loading = False
 
-    def smtp_host_changed(self, host: str) -> None:
-        """The Server tab's host: whose provider decides when the user did not."""
-        self._smtp_host = host
+    def server_changed(self, host: str, email: str) -> None:
+        """The Server tab's host and address: whose provider decides when the user did not."""
+        self._smtp_host, self._email = host, email
         self._follow_default()
 
     def apply(self, account: Account) -> Account:
@@ -116,7 +116,7 @@ class SentCopyForm(QWidget):
         )
 
     def _default(self) -> bool:
-        probe = Account(host=self._smtp_host, imap_host=self.host.text().strip())
+        probe = Account(host=self._smtp_host, email=self._email, imap_host=self.host.text())
         return copy_wanted(probe)
 
     def _follow_default(self) -> None:
@@ -125,7 +125,7 @@ class SentCopyForm(QWidget):
         self._update_note()
 
     def _update_note(self) -> None:
-        provider = provider_for_host(self._smtp_host)
+        provider = provider_of(self._smtp_host, self._email)
         if not self.host.text().strip():
             text = "Without an IMAP host, sent messages are kept only in Folders ▸ Sent."
         elif provider is not None and provider.files_sent_itself:

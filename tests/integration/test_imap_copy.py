@@ -289,6 +289,12 @@ def test_the_whole_session_has_a_deadline(smtp_server: SmtpServer) -> None:
     assert time.monotonic() - started < 3
 
 
+def test_proton_mail_bridge_on_this_computer_files_its_own_copy() -> None:
+    bridge = Account(host="127.0.0.1", email="ann@proton.me", imap_host="127.0.0.1")
+    assert copy_wanted(bridge) is False
+    assert copy_wanted(dataclasses.replace(bridge, email="ann@example.org")) is True
+
+
 @pytest.mark.parametrize(
     ("host", "copy_to_sent", "wanted"),
     [
@@ -302,7 +308,9 @@ def test_the_whole_session_has_a_deadline(smtp_server: SmtpServer) -> None:
 def test_providers_that_file_their_own_copy_get_none_unless_the_account_says_so(
     host: str, copy_to_sent: bool | None, wanted: bool
 ) -> None:
-    account = Account(host=host, imap_host="imap.example.org", copy_to_sent=copy_to_sent)
+    account = Account(
+        host=host, email="ann@example.org", imap_host="imap.example.org", copy_to_sent=copy_to_sent
+    )
     assert copy_wanted(account) is wanted
     assert copy_wanted(dataclasses.replace(account, imap_host="")) is False
 
