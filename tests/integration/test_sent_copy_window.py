@@ -107,3 +107,35 @@ def test_a_wrong_imap_password_is_told_without_touching_the_send_and_the_copy_co
     assert len(smtp_server.raw) == 2
     copies = copies_of(window)
     assert {copies.state(s.key) for s in session_of(window).context.sent.summaries()} == {DONE}
+
+
+def test_a_copy_owed_when_composer_stopped_is_made_at_the_next_start(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    smtp_server: SmtpServer,
+    dovecot: Dovecot,
+) -> None:
+    account = account_for(
+        smtp_server,
+        Security.STARTTLS,
+        imap_host=dovecot.host,
+        imap_port=dovecot.tls_port,
+        imap_security=Security.SSL_TLS,
+    )
+    configure(config_dir, account, password=PASSWORD)
+    SecretStore().set(imap_secret_key(account.id), "wrong")
+    first = make_window()
+    fill(first, to="bob@example.org", subject="Before", body="one\n")
+    assert send(qtbot, first) is True
+    qtbot.waitUntil(lambda: "copy to the Sent folder" in status(first), timeout=20_000)
+    wait_until_idle(qtbot, first)
+    first.close()
+
+    SecretStore().delete(imap_secret_key(account.id))
+    second = make_window()  # a new start over the same files
+    qtbot.waitUntil(lambda: len(dovecot.messages("Sent")) == 1, timeout=20_000)
+    wait_until_idle(qtbot, second)
+
+    assert dovecot.fetch_all("Sent") == smtp_server.raw
+    assert len(smtp_server.raw) == 1
