@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import ssl
@@ -363,3 +364,52 @@ def test_the_smtp_servers_trusted_certificate_counts_for_the_same_host(
     other = dataclasses.replace(account, trusted_certificate="ab" * 32)
     with pytest.raises(CopyError, match="presented a different certificate"):
         SentMailbox(other, PASSWORD).open()
+
+
+class FloodingImapServer:
+    """Greets like an IMAP server, then answers every command with what it is given, for ever."""
+
+    def __init__(self, flood: bytes) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._flood = flood
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        with conn:
+            conn.sendall(b"* OK ready\r\n")
+            conn.recv(1024)
+            with contextlib.suppress(OSError):
+                while not self._stop.is_set():
+                    conn.sendall(self._flood)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._thread.join(5)
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [b"* 1 EXISTS\r\n" * 1000, b"* 1 FETCH (BODY[] {99999999999}\r\n"],
+    ids=["endless lines", "huge literal"],
+)
+def test_a_server_that_floods_is_cut_off(smtp_server: SmtpServer, flood: bytes) -> None:
+    server = FloodingImapServer(flood)
+    account = account_for(
+        smtp_server,
+        Security.STARTTLS,
+        imap_host="127.0.0.1",
+        imap_port=server.port,
+        imap_security=Security.NONE,
+    )
+    mailbox = SentMailbox(account, PASSWORD)
+    try:
+        with pytest.raises(CopyError, match="KiB"):
+            mailbox.open()
+    finally:
+        mailbox.close()
+        server.close()
