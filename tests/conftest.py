@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from composer.mail.sandbox import SandboxServer
-from tests.dovecot import Dovecot, dovecot_binary, running_dovecot
+from tests.dovecot import Dovecot, needs_dovecot, running_dovecot
 from tests.keyrings import MemoryKeyring
 from tests.servers import (
     SilentServer,
@@ -135,15 +135,10 @@ def untrusted_server() -> Iterator[SmtpServer]:
         yield server
 
 
-def _needs_dovecot() -> None:
-    if dovecot_binary() is None:
-        pytest.skip("Dovecot is not installed here: apt-get install dovecot-core dovecot-imapd")
-
-
 @pytest.fixture
 def dovecot(tls_ca: trustme.CA) -> Iterator[Dovecot]:
     """A private Dovecot on 127.0.0.1 (STARTTLS and implicit TLS) marking Sent as \\Sent."""
-    _needs_dovecot()
+    needs_dovecot()
     with running_dovecot(tls_ca) as server:
         yield server
 
@@ -151,7 +146,7 @@ def dovecot(tls_ca: trustme.CA) -> Iterator[Dovecot]:
 @pytest.fixture
 def unmarked_dovecot(tls_ca: trustme.CA) -> Iterator[Dovecot]:
     """Like dovecot, but no folder is marked \\Sent (no SPECIAL-USE attributes)."""
-    _needs_dovecot()
+    needs_dovecot()
     with running_dovecot(tls_ca, special_use=False) as server:
         yield server
 

@@ -32,7 +32,7 @@ from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
 from composer.mail.transport import SmtpTransport
-from tests.dovecot import Dovecot, dovecot_binary, running_dovecot
+from tests.dovecot import Dovecot, needs_dovecot, running_dovecot
 from tests.servers import PASSWORD, SmtpServer, account_for
 
 
@@ -319,8 +319,7 @@ def test_providers_that_file_their_own_copy_get_none_unless_the_account_says_so(
 @pytest.fixture
 def untrusted_dovecot() -> Iterator[Dovecot]:
     """A Dovecot whose certificate comes from a CA nobody trusts."""
-    if dovecot_binary() is None:
-        pytest.skip("Dovecot is not installed here: apt-get install dovecot-core dovecot-imapd")
+    needs_dovecot()
     with running_dovecot(trustme.CA()) as server:
         yield server
 
