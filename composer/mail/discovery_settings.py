@@ -41,10 +41,14 @@ class DiscoverySettings:
         text = self.dns_server.strip()
         if not text:
             return None
-        host, sep, port = text.rpartition(":")
-        if sep and host and port.isdigit() and "]" not in port:
-            return host.strip("[]"), int(port)
-        return text.strip("[]"), 53
+        if text.startswith("["):  # [IPv6]:port
+            host, _, port = text[1:].partition("]")
+            port = port.removeprefix(":")
+        elif text.count(":") == 1:
+            host, _, port = text.partition(":")
+        else:  # a bare IPv4 or IPv6 address
+            host, port = text, ""
+        return host, int(port) if port.isdigit() else 53
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -41,9 +41,21 @@ def probe(host: str, port: int, security: Security, *, lookup: Lookup, timeout: 
 
 
 def _converse(sock: socket.socket, host: str, security: Security, deadline: float) -> None:
+    """The conversation; every socket it makes (TLS wraps the plain one) is closed at the end."""
+    held = [sock]
+    try:
+        _greet(held, host, security, deadline)
+    finally:
+        for each in reversed(held):
+            each.close()
+
+
+def _greet(held: list[socket.socket], host: str, security: Security, deadline: float) -> None:
     context = verifying_context()
+    sock = held[0]
     if security is Security.SSL_TLS:
         sock = _secure(context, sock, host, deadline)
+        held.append(sock)
     replies = _Replies(sock, deadline)
     replies.expect(220)
     sock.sendall(b"EHLO " + _client_name(sock) + b"\r\n")
@@ -56,6 +68,7 @@ def _converse(sock: socket.socket, host: str, security: Security, deadline: floa
         if replies.pending:  # RFC 3207: nothing may follow the reply in the clear
             raise ValueError("data after the STARTTLS reply")
         sock = _secure(context, sock, host, deadline)
+        held.append(sock)
         replies = _Replies(sock, deadline)
         sock.sendall(b"EHLO " + _client_name(sock) + b"\r\n")
         replies.expect(250)
