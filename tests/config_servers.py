@@ -10,8 +10,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+import trustme
 from dnslib import AAAA, MX, QTYPE, RR, SRV, A, DNSLabel
 from dnslib.server import DNSLogger, DNSServer
+
+from tests.servers import server_tls_context
 
 HOST = "127.0.0.1"
 
@@ -177,3 +181,23 @@ def autoconfig_xml(
   </emailProvider>
 </clientConfig>
 """.encode()
+
+
+@pytest.fixture
+def documents(tls_ca: trustme.CA) -> Iterator[DocumentServer]:
+    """An HTTPS server with a certificate from the trusted test CA."""
+    with serving(DocumentServer(server_tls_context(tls_ca))) as server:
+        yield server
+
+
+@pytest.fixture
+def plain_documents() -> Iterator[DocumentServer]:
+    """A plain HTTP server."""
+    with serving(DocumentServer(None)) as server:
+        yield server
+
+
+@pytest.fixture
+def dns() -> Iterator[DnsServer]:
+    with serving(DnsServer()) as server:
+        yield server

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
+from composer.mail.autoconfig import Discovery
 from composer.mail.errors import SendError
 from composer.mail.files import describe_write_error
 from composer.mail.progress import Progress
@@ -32,6 +33,7 @@ from composer.ui.account_form import AccountForm
 from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
+from composer.ui.server_search import ServerSearch, with_found
 from composer.ui.text_view import TextViewDialog
 
 
@@ -95,6 +97,10 @@ class AccountsDialog(QDialog):
         self.form.password_edited.connect(self._store_password)
         # Once the new row is laid out, so that its height is known.
         self.form.needs_room.connect(self._fit_soon)
+        self.search = ServerSearch(self.form, self._sending, self)
+        self.search.found.connect(self._on_found)
+        self.form.auto_configure.clicked.connect(self.auto_configure)
+        self.form.auto_configure_cancel.clicked.connect(self.search.cancel)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -146,6 +152,7 @@ class AccountsDialog(QDialog):
         self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
+        self.search.forget()
         self._forget_transcript()
         self.certificate.show_account(account)
         if account is None:
@@ -317,6 +324,29 @@ class AccountsDialog(QDialog):
             self._replace_current(dataclasses.replace(account, trusted_certificate=""))
             self.certificate.show_account(self.current())
 
+    # --- Find Settings ---------------------------------------------------------------------
+
+    @Slot()
+    def auto_configure(self) -> None:
+        """Look for the current account's servers from its address, in the background."""
+        account = self.current()
+        if account is not None:
+            self.search.start(account.id)
+
+    @Slot(str, object)
+    def _on_found(self, account_id: str, found: Discovery) -> None:
+        account = self.current()
+        if account is None or account.id != account_id:
+            return
+        account = with_found(account, found)
+        self._replace_current(account)
+        self.form.load(
+            account,
+            saved=self._context.settings.find(account.id) is not None,
+            typed_password=self._passwords.get(account.id, ""),
+        )
+        self.certificate.show_account(account)
+
     # --- the SMTP transcript of a check ----------------------------------------------------
 
     def _build_transcript_row(self) -> None:
@@ -404,6 +434,7 @@ class AccountsDialog(QDialog):
             )
 
     def done(self, result: int) -> None:
+        self.search.forget()
         if self._check is not None:
             # The check ends on its own within a moment; its outcome no longer matters here.
             self._check.cancel()

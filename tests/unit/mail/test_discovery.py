@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import time
-from collections.abc import Iterator
 
 import pytest
 import trustme
@@ -28,27 +27,6 @@ ADDRESS = "ann@example.test"
 AUTOCONFIG = "/autoconfig/example.test/mail/config-v1.1.xml"
 WELL_KNOWN = "/example.test/.well-known/autoconfig/mail/config-v1.1.xml"
 ISPDB = "/ispdb/example.test"
-
-
-@pytest.fixture
-def documents(tls_ca: trustme.CA) -> Iterator[DocumentServer]:
-    server = DocumentServer(server_tls_context(tls_ca)).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def plain_documents() -> Iterator[DocumentServer]:
-    server = DocumentServer(None).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def dns() -> Iterator[DnsServer]:
-    server = DnsServer().start()
-    yield server
-    server.stop()
 
 
 def settings_for(documents: DocumentServer, dns: DnsServer, **changes: object) -> DiscoverySettings:
