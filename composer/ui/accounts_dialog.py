@@ -157,8 +157,8 @@ class AccountsDialog(QDialog):
         self.certificate.show_account(account)
         if account is None:
             self.hint.setText(
-                "No accounts yet: messages go to the Local sandbox on this computer. Add the "
-                "SMTP account of your mail provider to send real mail."
+                "No accounts yet: messages go to the Local sandbox on this computer. To send "
+                "real mail, press Add, type your email address and press Find Settings."
             )
             return
         self.hint.setText("Passwords are kept in your system keyring, never in a file.")

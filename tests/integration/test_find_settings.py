@@ -141,3 +141,12 @@ def test_an_address_is_needed_first(qtbot: QtBot, make_window: MakeWindow) -> No
     dialog = start_search(qtbot, make_window, "not an address")
     assert "Enter your email address first" in result_of(dialog).text()
     dialog.reject()
+
+
+def test_the_first_start_offers_to_set_up_an_account(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window()
+    assert "Find Settings" in window.statusBar().currentMessage()
+    assert "Local sandbox" in window.statusBar().currentMessage()
+    dialog = open_dialog(qtbot, window)
+    assert "Find Settings" in dialog.hint.text()
+    dialog.reject()
