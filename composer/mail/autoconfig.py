@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 _SOCKET_TYPES = {"SSL": Security.SSL_TLS, "STARTTLS": Security.STARTTLS}
 _MAX_HOST = 253
+_MAX_USERNAME = 256
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def _server(element: ET.Element, address: str) -> FoundServer | None:
         return None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         return None
-    username = _filled(_child(element, "username"), address) or address
+    username = _filled(_child(element, "username"), address)
+    if not username or len(username) > _MAX_USERNAME or not username.isprintable():
+        username = address  # what most servers take, rather than what no login can be
     return FoundServer(host, int(port_text), security, username)
 
 

@@ -78,7 +78,7 @@ def _get(
         length = response.getheader("Content-Length") or ""
         if length.isdigit() and int(length) > limit:
             raise FetchRefused(f"{parts.geturl()}: {length} bytes, more than {limit}")
-        body = _read(response, deadline, limit, cancelled, parts.geturl())
+        body = _read(response, connection.sock, deadline, limit, cancelled, parts.geturl())
         return response.status, location, body
     except ssl.SSLCertVerificationError as error:
         raise FetchRefused(
@@ -92,6 +92,7 @@ def _get(
 
 def _read(
     response: http.client.HTTPResponse,
+    sock: socket.socket | None,
     deadline: float,
     limit: int,
     cancelled: Callable[[], bool],
@@ -104,11 +105,8 @@ def _read(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchRefused(f"{url}: not read whole within the time allowed")
-        if response.fp is not None:
-            raw = getattr(response.fp, "raw", None)
-            sock = getattr(raw, "_sock", None)
-            if isinstance(sock, socket.socket):
-                sock.settimeout(remaining)
+        if sock is not None:
+            sock.settimeout(remaining)  # each read waits no longer than the whole may take
         chunk = response.read1(_CHUNK)
         if not chunk:
             return bytes(body)

@@ -101,3 +101,10 @@ def test_hostile_xml_is_refused(document: bytes) -> None:
 def test_broken_or_foreign_documents_are_refused(document: bytes) -> None:
     with pytest.raises(ConfigRefused):
         parse_config(document, ADDRESS)
+
+
+@pytest.mark.parametrize("username", ["ann\nRSET", "x" * 300])
+def test_an_unusable_username_becomes_the_address(username: str) -> None:
+    smtp, _imap = parse_config(autoconfig_xml(username=username), ADDRESS)
+    assert smtp is not None
+    assert smtp.username == ADDRESS
