@@ -36,10 +36,15 @@ class _Search:
     """One discovery: the address, the clock, and what each source is asked."""
 
     def __init__(
-        self, address: str, settings: DiscoverySettings, cancelled: Callable[[], bool]
+        self,
+        address: str,
+        domain: str,
+        settings: DiscoverySettings,
+        cancelled: Callable[[], bool],
     ) -> None:
-        self.address = address
-        self.local, _, self.domain = address.rpartition("@")
+        self.address = address  # as typed: the login most servers take
+        self.local = address.rpartition("@")[0]
+        self.domain = domain  # in ASCII, for URLs and DNS
         self.settings = settings
         self.cancelled = cancelled
         self.lookup = Lookup(settings)
@@ -94,7 +99,14 @@ def discover(address: str, settings: DiscoverySettings, cancelled: Callable[[], 
     parsed = parse_address(address.strip())
     if parsed is None or not parsed.domain:
         raise SendError(ErrorKind.BAD_HOST, "Enter your email address first, like ann@example.org.")
-    search = _Search(f"{parsed.username}@{parsed.domain.lower()}", settings, cancelled)
+    try:
+        # DNS and certificates know a domain by its ASCII form: bücher.de is xn--bcher-kva.de.
+        domain = parsed.domain.lower().encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise SendError(
+            ErrorKind.BAD_HOST, f"“{parsed.domain}” is not a domain name that can be looked up."
+        ) from error
+    search = _Search(f"{parsed.username}@{parsed.domain.lower()}", domain, settings, cancelled)
     for source in (_known, _autoconfig, _ispdb, _services, _exchangers, _probing):
         search.time_left()
         found = source(search)
@@ -112,7 +124,6 @@ def discover(address: str, settings: DiscoverySettings, cancelled: Callable[[], 
 
 
 def _found(
-    search: _Search,
     smtp: FoundServer,
     imap: FoundServer | None,
     source: str,
@@ -142,7 +153,7 @@ def _autoconfig(search: _Search) -> Discovery | None:
         url = search.url(template)
         smtp, imap = search.document(url)
         if smtp is not None:
-            return _found(search, smtp, imap, f"the provider's own configuration at {url}")
+            return _found(smtp, imap, f"the provider's own configuration at {url}")
     return None
 
 
@@ -151,7 +162,7 @@ def _ispdb(search: _Search) -> Discovery | None:
     smtp, imap = search.document(url)
     if smtp is None:
         return None
-    return _found(search, smtp, imap, f"Thunderbird's ISPDB at {url}")
+    return _found(smtp, imap, f"Thunderbird's ISPDB at {url}")
 
 
 def _services(search: _Search) -> Discovery | None:
@@ -160,7 +171,7 @@ def _services(search: _Search) -> Discovery | None:
         return None
     server, name = smtp
     imap = _service(search, _SRV_IMAP)
-    return _found(search, server, imap[0] if imap else None, f"the DNS record {name}")
+    return _found(server, imap[0] if imap else None, f"the DNS record {name}")
 
 
 def _service(
@@ -194,7 +205,6 @@ def _exchangers(search: _Search) -> Discovery | None:
     if smtp is None:
         return None
     return _found(
-        search,
         smtp,
         imap,
         f"Thunderbird's ISPDB entry for {organisation}, where mail for {search.domain} "
@@ -222,7 +232,5 @@ def _probing(search: _Search) -> Discovery | None:
                 log.info("probe: %s", error)
                 continue
             smtp = FoundServer(host, port, security, search.address)
-            return _found(
-                search, smtp, None, f"a secure connection to {host} on port {port} that answered"
-            )
+            return _found(smtp, None, f"a secure connection to {host} on port {port} that answered")
     return None

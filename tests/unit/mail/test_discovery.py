@@ -371,3 +371,14 @@ def test_settings_round_trip_through_the_file(settings: DiscoverySettings) -> No
     assert DiscoverySettings(dns_server="127.0.0.1:5353").dns_address() == ("127.0.0.1", 5353)
     assert DiscoverySettings(dns_server="::1").dns_address() == ("::1", 53)
     assert DiscoverySettings(dns_server="[::1]:5353").dns_address() == ("::1", 5353)
+
+
+def test_an_international_domain_is_asked_for_in_ascii(
+    documents: DocumentServer, settings: DiscoverySettings
+) -> None:
+    documents.serve(
+        "/ispdb/xn--bcher-kva.test", autoconfig_xml(smtp=("smtp.xn--bcher-kva.test", 465, "SSL"))
+    )
+    found = find(settings, "ann@bücher.test")
+    assert found.smtp.host == "smtp.xn--bcher-kva.test"
+    assert found.smtp.username == "ann@bücher.test"  # the login as typed
