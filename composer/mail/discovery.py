@@ -171,7 +171,8 @@ def _services(search: _Search) -> Discovery | None:
         return None
     server, name = smtp
     imap = _service(search, _SRV_IMAP)
-    return _found(server, imap[0] if imap else None, f"the DNS record {name}")
+    source = f"the DNS record {name}" + _unsigned(search, server.host)
+    return _found(server, imap[0] if imap else None, source)
 
 
 def _service(
@@ -208,7 +209,18 @@ def _exchangers(search: _Search) -> Discovery | None:
         smtp,
         imap,
         f"Thunderbird's ISPDB entry for {organisation}, where mail for {search.domain} "
-        f"goes ({mx}), at {url}",
+        f"goes ({mx}), at {url}" + _unsigned(search, smtp.host),
+    )
+
+
+def _unsigned(search: _Search, host: str) -> str:
+    """A caution when DNS, which anyone on the network can answer for, names a server
+    outside the address's own domain."""
+    if host == search.domain or host.endswith("." + search.domain):
+        return ""
+    return (
+        f" (DNS answers can be forged: make sure {host} is your provider's server before "
+        "you enter your password)"
     )
 
 

@@ -112,7 +112,16 @@ def test_srv_submissions_is_preferred_over_submission(
     found = find(settings)
     assert found.smtp == FoundServer("tls.example.test", 465, Security.SSL_TLS, ADDRESS)
     assert found.imap == FoundServer("imap.example.test", 993, Security.SSL_TLS, ADDRESS)
-    assert found.source == "the DNS record _submissions._tcp.example.test"
+    assert found.source == "the DNS record _submissions._tcp.example.test"  # no caution
+
+
+def test_a_server_outside_the_domain_named_by_dns_is_questioned(
+    settings: DiscoverySettings, dns: DnsServer
+) -> None:
+    dns.srv("_submissions._tcp.example.test", "smtp.elsewhere.test", 465)
+    found = find(settings)
+    assert found.smtp.host == "smtp.elsewhere.test"
+    assert "make sure smtp.elsewhere.test is your provider's server" in found.source
 
 
 def test_srv_submission_gives_starttls(settings: DiscoverySettings, dns: DnsServer) -> None:
@@ -141,6 +150,7 @@ def test_the_mx_domain_is_looked_up_in_the_ispdb(
     assert found.smtp.host == "smtp.mailhost.test"
     assert "ISPDB entry for mailhost.test" in found.source
     assert "mx1.eu.mailhost.test" in found.source
+    assert "make sure smtp.mailhost.test is your provider's" in found.source
 
 
 def test_a_known_providers_mx_finds_it_for_a_custom_domain(
