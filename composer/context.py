@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 
 from composer import logs
@@ -33,8 +35,6 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 # How long a start waits for another Composer that is tidying the same files after a crash.
 _STARTUP_WAIT = 30.0
-# How long Save in Accounts (on the GUI thread) waits for another Composer writing settings.
-_GUI_LOCK_WAIT = 1.0
 # The time now, aware of its zone; tests give their own to move it on without waiting.
 Clock = Callable[[], datetime]
 
@@ -180,18 +180,34 @@ class AppContext:
             transcript=transcript,
         )
 
-    def update_settings(self, settings: AccountSettings) -> None:
-        """Replace and save the settings now; raises OSError if the file cannot be written.
+    def save_settings(self, change: Callable[[AccountSettings], AccountSettings]) -> Future[None]:
+        """Replace the settings with change(settings) and save them, on the writer thread.
 
-        The whole file is this one now (what Accounts shows is what is kept), even over what
-        another Composer saved a moment ago; the lock only keeps the two writes apart, and
-        is waited for briefly because the caller is the GUI thread.
+        The future ends once they are written, or with the OSError that stopped it (a
+        LockTimeout when another Composer held the file's lock too long); the GUI thread
+        must never wait for it. The whole file is the new settings then (what Accounts
+        shows is what is kept), even over what another Composer saved a moment ago: the lock
+        only keeps the two writes apart.
         """
-        with self._write_lock, exclusive(self.paths.settings_lock, timeout=_GUI_LOCK_WAIT):
-            self.store.save(settings)
-            with self._lock:
-                self.settings = settings
-                self._changed.clear()
+        saved: Future[None] = Future()
+
+        def job() -> None:
+            try:
+                self._replace_settings(change)
+            except Exception as error:
+                saved.set_exception(error)
+            else:
+                saved.set_result(None)
+
+        if not self.writer.submit(("replace settings", saved), job):
+            saved.set_exception(OSError(errno.ESHUTDOWN, "Composer is closing"))
+        return saved
+
+    def update_settings(self, settings: AccountSettings) -> None:
+        """Replace and save the settings, and wait until they are written; raises OSError if
+        they cannot be. Waits for another Composer's write: never call it on the GUI thread.
+        """
+        self.save_settings(lambda _current: settings).result()
 
     def remember_last_used(self, account_id: str) -> None:
         """Note the account chosen in From; saved soon on a thread of its own, never here."""
@@ -232,6 +248,22 @@ class AppContext:
             )
         else:
             log.error("a background write failed", exc_info=error)
+
+    def _replace_settings(self, change: Callable[[AccountSettings], AccountSettings]) -> None:
+        with self._write_lock, exclusive(self.paths.settings_lock):
+            with self._lock:
+                before = self.settings
+                settings = change(before)
+            self.store.save(settings)
+            with self._lock:
+                # A change made while they were written stays on top, to be saved next.
+                later = {
+                    name: getattr(self.settings, name)
+                    for name in self._changed
+                    if getattr(self.settings, name) != getattr(before, name)
+                }
+                self._changed = set(later)
+                self.settings = dataclasses.replace(settings, **later)
 
     def _save_current(self) -> None:
         """Write this Composer's own changes into the file as it is now, under its lock, so

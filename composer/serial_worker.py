@@ -30,12 +30,12 @@ class SerialWorker:
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, key: Hashable, job: Job) -> None:
-        """Queue job; ignored once the worker is closed."""
+    def submit(self, key: Hashable, job: Job) -> bool:
+        """Queue job; False (and job ignored) once the worker is closed."""
         with self._wake:
             if self._closed:
                 log.warning("%s: job after close ignored", self._name)
-                return
+                return False
             for index, (waiting, _) in enumerate(self._queue):
                 if waiting == key:
                     self._queue[index] = (key, job)
@@ -46,6 +46,7 @@ class SerialWorker:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._wake.notify_all()
+        return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every job submitted so far has run; False if timeout passed first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import errno
 import ipaddress
 import json
 import logging
@@ -20,7 +21,7 @@ from typing import Any
 from composer.mail.addresses import parse_address, parse_list
 from composer.mail.certificates import normal_fingerprint
 from composer.mail.discovery_settings import DiscoverySettings
-from composer.mail.files import broken_copy_path, write_atomically
+from composer.mail.files import FileRefused, broken_copy_path, read_regular_file, write_atomically
 from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ DEFAULT_TIMEOUT = 30
 # The account's own limit, 0 for none: the server's SIZE decides unless the user sets one.
 DEFAULT_SIZE_LIMIT = 0
 _VERSION_1_SIZE_LIMIT = 25 * 1000 * 1000
+# Settings take a few kB; a file far larger is not one Composer wrote, and is not read whole.
+SETTINGS_SIZE_LIMIT = 4 * 1024 * 1024
 
 
 class Security(enum.Enum):
@@ -149,10 +152,26 @@ class Account:
         if not values.get("id"):
             raise ValueError("account without id")
         account = cls(**values)
+        if account.trusted_certificate and account.security is Security.NONE:
+            log.warning(
+                "account %s uses no encryption: forgetting its trusted certificate", account.id
+            )
+            account = without_unused_certificate(account)
         # A name or host can be filled in later in Accounts; these would break every send.
         if parse_address(account.email) is None or has_line_break(account.display_name):
             raise ValueError("account without a usable email address and name")
         return account
+
+
+def without_unused_certificate(account: Account) -> Account:
+    """account, trusting no certificate if it uses no encryption (none would be checked).
+
+    A fingerprint kept with Security None would be trusted again, unseen, the day the account
+    is switched back to encryption: the user decides again then, shown the certificate.
+    """
+    if account.security is Security.NONE and account.trusted_certificate:
+        return dataclasses.replace(account, trusted_certificate="")
+    return account
 
 
 def sandbox_account() -> Account:
@@ -193,6 +212,21 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def names_this_computer(host: str) -> bool:
+    """True only for a loopback address written out (127.0.0.0/8, ::1) or exactly localhost.
+
+    What the account form goes by before warning of an unencrypted connection, which carries
+    the whole message, not only the password: any other name, even "evil.localhost" or
+    "localhost." (looked up as given, not from the hosts file), can resolve anywhere.
+    """
+    name = host.strip()
+    if name.lower() == "localhost":
+        return True
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    return is_loopback_address((name, 0))
 
 
 def is_loopback_address(peer: object) -> bool:
@@ -259,9 +293,11 @@ class AccountStore:
     def load(self) -> LoadResult:
         self._unkept = None  # what is found now decides
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self._read_text()
         except FileNotFoundError:
             return LoadResult(AccountSettings())
+        except FileRefused as refused:
+            return self._set_aside(f"it {refused}")
         except (OSError, UnicodeDecodeError) as error:
             return self._set_aside(f"it could not be read ({error})")
         try:
@@ -292,8 +328,8 @@ class AccountStore:
         """The file as it is now, or None unless all of it can be read; unlike load(), it
         moves and copies nothing (for merging a change into what another Composer wrote)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            data = json.loads(self._read_text())
+        except (OSError, ValueError):  # FileRefused and UnicodeDecodeError are ValueErrors
             return None
         if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
             return None
@@ -302,6 +338,10 @@ class AccountStore:
             return None
         settings, skipped = self._settings_from(data, version)
         return None if skipped else settings
+
+    def _read_text(self) -> str:
+        # Never waits on a named pipe or a device put in the file's place.
+        return read_regular_file(self.path, SETTINGS_SIZE_LIMIT).decode("utf-8")
 
     def _settings_from(self, data: dict[str, Any], version: int) -> tuple[AccountSettings, int]:
         """The settings in data, and how many accounts in it could not be read."""
@@ -361,6 +401,8 @@ class AccountStore:
         self._unkept = None
 
     def _copy_aside(self) -> Path:
+        if not self.path.is_file():  # a copy of /dev/zero would never end
+            raise OSError(errno.EINVAL, "it is not a regular file, so it cannot be copied")
         backup = broken_copy_path(self.path)
         shutil.copy2(self.path, backup)
         return backup

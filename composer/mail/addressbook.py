@@ -194,6 +194,9 @@ class AddressBook:
             self._db = None
         if self.path.is_dir():
             return self._set_aside("a folder stands where the file should be")
+        if self.path.exists() and not self.path.is_file():
+            # SQLite gives a named pipe or a device only "disk I/O error", for ever.
+            return self._set_aside("a named pipe or a device stands where the file should be")
         try:
             self._db, entries = self._open()
         except sqlite3.Error as error:

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from composer.mail.certificates import CertificateInfo, Problem, problem_of
+from composer.mail.provider_errors import Stage, Who, explain, replies_of
+from composer.mail.providers import Provider
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
     DataTooSlow,
@@ -188,20 +190,56 @@ def describe_refused(refused: dict[str, tuple[int, str]]) -> str:
     return ", ".join(f"{rcpt} ({server_reply(*reply)})" for rcpt, reply in refused.items())
 
 
-def classify(error: BaseException, host: str, port: int, step: Step = Step.CONNECTING) -> SendError:
+def classify(
+    error: BaseException,
+    host: str,
+    port: int,
+    step: Step = Step.CONNECTING,
+    *,
+    provider: Provider | None = None,
+) -> SendError:
     """Turn any exception raised at step while talking to host:port into a SendError.
 
     An exception that is not about the network, TLS or SMTP is a fault in Composer:
     internal_error(), whose sentence does not repeat the exception's text. For a failure
-    after the final ".", other than the server's reply, see may_have_been_sent().
+    after the final ".", other than the server's reply, see may_have_been_sent(). A reply
+    people often get is explained in words of what to do (provider_errors.py), naming
+    provider, the one host belongs to, when it is known; its kind and code stay the same.
     """
     if isinstance(error, SendError):
         return error
     place = _Place(host, f"{host}:{port}", step)
     for rule in _RULES:
         if isinstance(error, rule.type) and rule.applies(error, place):
-            return rule.describe(error, place)
+            return _explained(rule.describe(error, place), error, place, provider)
     return internal_error(error)
+
+
+# Which command a reply whose exception does not say answered, by the step under way.
+_STAGE_OF_STEP = {Step.SECURING: Stage.STARTTLS, Step.LOGGING_IN: Stage.AUTH}
+
+
+def _explained(
+    failure: SendError, error: BaseException, at: _Place, provider: Provider | None
+) -> SendError:
+    """failure in the words of provider_errors.explain(), when it has some for the reply,
+    followed by the server's own."""
+    replies = replies_of(error, _STAGE_OF_STEP.get(at.step, Stage.OTHER))
+    if not replies:
+        return failure
+    who = Who(at.host, provider)
+    explanations = {explain(reply, who) for reply in replies}
+    if len(explanations) != 1 or None in explanations:
+        return failure
+    [explanation] = explanations
+    said = "; ".join(dict.fromkeys(server_reply(r.code, r.text) for r in replies))
+    return SendError(
+        failure.kind,
+        f"{explanation} The server said '{said}'.",
+        smtp_code=failure.smtp_code,
+        refused=failure.refused,
+        certificate=failure.certificate,
+    )
 
 
 def may_have_been_sent(

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from composer.mail.sizes import format_size
+
 # What a failed write means for the user, by errno; anything else is said as the system says.
 _WRITE_ERRORS = {
     errno.ENOSPC: "the disk is full",
@@ -24,6 +26,63 @@ _WRITE_ERRORS = {
     errno.ENOTDIR: "a file stands where a folder should be",
     errno.EISDIR: "a folder stands where a file should be",
 }
+# Read in pieces, so that a file that grows while it is read costs no more than the limit.
+_PIECE = 1024 * 1024
+LARGER_THAN = "is larger than"
+_KINDS = (
+    (stat.S_ISDIR, "is a folder, not a file"),
+    (stat.S_ISFIFO, "is a named pipe, not a file"),
+    (stat.S_ISSOCK, "is a socket, not a file"),
+    (stat.S_ISCHR, "is a device, not a file"),
+    (stat.S_ISBLK, "is a device, not a file"),
+)
+
+
+class FileRefused(ValueError):
+    """read_regular_file() left a file unread; str() says why, in words that follow its name
+    ("is a named pipe, not a file", "is larger than 4.2 MB")."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """path's bytes if it is a regular file of at most limit bytes; else raises FileRefused.
+
+    Never waits on a pipe or a device: it is looked at before it is opened, opened with
+    O_NONBLOCK (a FIFO put in its place meanwhile opens at once) and looked at again, on what
+    was opened, before a byte is read. Raises OSError (FileNotFoundError…) as open() does.
+    """
+    _refuse_unless_regular(os.stat(path), limit)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _refuse_unless_regular(os.fstat(fd), limit)
+        data = _read_at_most(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew since it was looked at
+        raise FileRefused(f"{LARGER_THAN} {format_size(limit)}")
+    return data
+
+
+def _refuse_unless_regular(found: os.stat_result, limit: int) -> None:
+    for is_kind, words in _KINDS:
+        if is_kind(found.st_mode):
+            raise FileRefused(words)
+    if not stat.S_ISREG(found.st_mode):
+        raise FileRefused("is not a regular file")
+    if found.st_size > limit:
+        raise FileRefused(f"{LARGER_THAN} {format_size(limit)}")
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    pieces: list[bytes] = []
+    left = size
+    while left > 0:
+        piece = os.read(fd, min(left, _PIECE))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
 
 
 def describe_write_error(error: OSError) -> str:

@@ -62,9 +62,10 @@ def exclusive(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
         deadline = time.monotonic() + timeout
         while not try_lock(fd):
             if time.monotonic() >= deadline:
+                seconds = "1 second" if timeout == 1 else f"{timeout:g} seconds"
                 raise LockTimeout(
                     errno.EWOULDBLOCK,
-                    f"another Composer kept {path} locked for more than {timeout:g} seconds",
+                    f"another Composer kept {path} locked for more than {seconds}",
                 )
             time.sleep(_POLL)
         yield

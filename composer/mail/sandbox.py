@@ -8,6 +8,7 @@ Composer itself can deliver. What it keeps on disk is bounded in bytes and in me
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hmac
 import logging
 import mailbox
@@ -45,6 +46,20 @@ _AUTH_REQUIRED = "530 5.7.0 Authentication required"
 _WRITE_CHUNK = 1024 * 1024
 # Where the header of a message Composer built ends at the latest.
 _MAX_HEADER = 4 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionLimits:
+    """How many connections, and for how long each, the sandbox server keeps open."""
+
+    # Composer opens one connection per message it sends, and sends a few at a time at most.
+    most: int = 8
+    # From connecting to a successful AUTH, however busy the client keeps the connection:
+    # Composer logs in within milliseconds of connecting. Once logged in, aiosmtpd's own
+    # 300 s between commands applies: a large message's DATA must fit in it.
+    login_timeout: float = 30.0
+    # AUTH commands that did not log in; smtplib tries each mechanism once per login().
+    login_attempts: int = 3
 
 
 def _not_login_data_notice(record: logging.LogRecord) -> bool:
@@ -203,8 +218,10 @@ class SandboxServer:
         *,
         disk_limit: int = SANDBOX_DISK_LIMIT,
         message_limit: int = SANDBOX_MESSAGE_LIMIT,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.maildir = maildir
+        self.limits = limits or ConnectionLimits()
         self.size_limit = size_limit
         self.disk_limit = disk_limit
         self.message_limit = message_limit
@@ -229,7 +246,7 @@ class SandboxServer:
             if self._controller is not None:
                 return int(self._controller.port)
             # Imported here: aiosmtpd is only needed once someone sends through the sandbox.
-            from aiosmtpd.controller import Controller
+            from composer.mail.sandbox_guard import GuardedController
 
             logging.getLogger("mail.log").addFilter(_not_login_data_notice)  # added once
 
@@ -238,8 +255,9 @@ class SandboxServer:
 
             def start(port: int) -> Any:
                 return start_controller(
-                    Controller(
+                    GuardedController(
                         handler,
+                        limits=self.limits,
                         hostname=LOOPBACK,
                         port=port,
                         server_hostname="sandbox.localhost",

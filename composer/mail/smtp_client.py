@@ -98,12 +98,23 @@ class Canceller:
         self._resolve = resolve
         self._lock = threading.Lock()
         self._dup: socket.socket | None = None
+        self._lookup_woken: threading.Event | None = None
         self.cancelled = False
 
     def connect(self, host: str, port: int, timeout: float, source: Any) -> socket.socket:
-        """Like ``socket.create_connection``, but every socket can be shut down by cancel()."""
+        """Like ``socket.create_connection``, but every socket can be shut down by cancel(),
+        and the name lookup and every address tried together end within timeout.
+
+        A name with many addresses, each of them silent, would otherwise take the timeout
+        once per address.
+        """
+        deadline = time.monotonic() + timeout
         error: OSError | None = None
-        for family, kind, proto, _, address in self._resolve(host, port, 0, socket.SOCK_STREAM):
+        for family, kind, proto, _, address in self._look_up(host, port, timeout, deadline):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                error = TimeoutError(f"no connection to {host} within {_seconds(timeout)}")
+                break
             sock = socket.socket(family, kind, proto)
             with self._lock:
                 if self.cancelled:
@@ -112,21 +123,67 @@ class Canceller:
                 self._forget_locked()
                 self._dup = sock.dup()
             try:
-                sock.settimeout(timeout)
+                sock.settimeout(left)
                 if source:
                     sock.bind(source)
                 sock.connect(address)
+                sock.settimeout(timeout)  # the TLS handshake and the replies get their own
                 return sock
             except OSError as failure:
                 error = failure
                 sock.close()
+                self.close()
         if self.cancelled:
             raise ConnectionAbortedError("cancelled")
         raise error or OSError(f"no address found for {host}")
 
+    def _look_up(
+        self, host: str, port: int, timeout: float, deadline: float
+    ) -> Sequence[tuple[int, int, int, str, Any]]:
+        """The addresses of host, waited for until deadline or a cancel.
+
+        getaddrinfo() cannot be interrupted and has no timeout of its own (a stuck DNS
+        server holds it for as long as the system's resolver retries), so it runs on a
+        thread of its own, which is left to finish alone when the wait ends first.
+        """
+        outcome: list[Sequence[tuple[int, int, int, str, Any]] | Exception] = []
+        woken = threading.Event()  # the lookup ended, or cancel() was called
+
+        def look_up() -> None:
+            try:
+                found: Sequence[tuple[int, int, int, str, Any]] | Exception = self._resolve(
+                    host, port, 0, socket.SOCK_STREAM
+                )
+            except Exception as failure:
+                found = failure
+            with self._lock:
+                outcome.append(found)
+            woken.set()
+
+        with self._lock:
+            if self.cancelled:
+                raise ConnectionAbortedError("cancelled")
+            self._lookup_woken = woken
+        threading.Thread(target=look_up, name="composer-lookup", daemon=True).start()
+        woken.wait(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._lookup_woken = None
+            if self.cancelled:
+                raise ConnectionAbortedError("cancelled")
+            if not outcome:
+                raise socket.gaierror(
+                    socket.EAI_AGAIN, f"no answer to the name lookup within {_seconds(timeout)}"
+                )
+            found = outcome[0]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
     def cancel(self) -> None:
         with self._lock:
             self.cancelled = True
+            if self._lookup_woken is not None:
+                self._lookup_woken.set()
             if self._dup is not None:
                 # Not connected yet: connect() then fails at once.
                 with contextlib.suppress(OSError):
@@ -140,6 +197,10 @@ class Canceller:
         if self._dup is not None:
             self._dup.close()
             self._dup = None
+
+
+def _seconds(seconds: float) -> str:
+    return "1 second" if seconds == 1 else f"{seconds:g} seconds"
 
 
 class BoundedReplyMixin:

@@ -41,6 +41,7 @@ from composer.mail.errors import (
 from composer.mail.message import Sendable
 from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
+from composer.mail.providers import provider_of
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
     BoundedReplyMixin,
@@ -102,6 +103,8 @@ class SmtpTransport:
         self._step = Step.CONNECTING
         self._in_data = False  # between 354 and the reply to the final "."
         self._dot_written_at: datetime | None = None
+        # Whose server this is (Gmail, Microsoft 365, ...), for the words of its replies.
+        self._provider = provider_of(account.host, account.email)
 
     @property
     def host(self) -> str:
@@ -267,7 +270,7 @@ class SmtpTransport:
             )
         if self._canceller.cancelled:
             return SendError(ErrorKind.CANCELLED, _CANCELLED)
-        failure = classify(error, host, port, self._step)
+        failure = classify(error, host, port, self._step, provider=self._provider)
         if failure.kind is ErrorKind.INTERNAL:
             log.exception("sending through %s:%s failed", host, port)
         else:

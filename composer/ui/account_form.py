@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security, is_loopback
+from composer.mail.accounts import Account, Security, names_this_computer
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
@@ -161,7 +161,7 @@ class AccountForm(QTabWidget):
     @Slot()
     def _update_security_warning(self) -> None:
         unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
-        shown = unencrypted and not is_loopback(self.host.text())
+        shown = unencrypted and not names_this_computer(self.host.text())
         if shown != self.security_warning.isVisibleTo(self):
             self.security_warning.setVisible(shown)
             if shown:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import Future
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
@@ -20,10 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from composer.context import AppContext
-from composer.mail.accounts import Account
+from composer.mail.accounts import Account, Security, without_unused_certificate
 from composer.mail.autoconfig import Discovery
 from composer.mail.errors import SendError
 from composer.mail.files import describe_write_error
+from composer.mail.lock import LockTimeout
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
 from composer.mail.transcript import Transcript
@@ -60,6 +62,7 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
+        self._saving: Task | None = None  # Save, while it writes
         self._check_cancelled = False
         # The conversation of the connection check under way, and of the last one ended.
         self._recording: Transcript | None = None
@@ -180,7 +183,10 @@ class AccountsDialog(QDialog):
     def _store_fields(self) -> None:
         account = self.current()
         if account is not None:
-            self._replace_current(self.form.apply(account))
+            edited = without_unused_certificate(self.form.apply(account))
+            self._replace_current(edited)
+            if edited.security is Security.NONE and account.security is not Security.NONE:
+                self.certificate.show_account(edited)  # the trust forgotten, or an offer
 
     @Slot(str)
     def _store_password(self, text: str) -> None:
@@ -378,25 +384,32 @@ class AccountsDialog(QDialog):
         dialog.open()
 
     def accept(self) -> None:
+        if self._saving is not None:
+            return
         for row, account in enumerate(self._accounts):
             problems = account.problems()
             if problems:
                 self.account_list.setCurrentRow(row)
                 self.hint.setText(f"Account “{account.name}” needs {', '.join(problems)}.")
                 return
-        settings = dataclasses.replace(
-            self._context.settings,
-            accounts=tuple(self._accounts),
-            default_id=self._effective_default(),
+        accounts, default_id = tuple(self._accounts), self._effective_default()
+        saved = self._context.save_settings(
+            lambda current: dataclasses.replace(current, accounts=accounts, default_id=default_id)
         )
-        try:
-            self._context.update_settings(settings)
-        except OSError as error:
-            self.hint.setText(
-                f"Could not save the accounts in {self._context.paths.settings_file}: "
-                f"{describe_write_error(error)}. What you entered is still here; free some "
-                "space or check the folder, then Save again."
-            )
+        # Written on the writer thread, which may wait seconds for another Composer's write;
+        # the outcome comes back here, and the dialog answers meanwhile.
+        self._saving = task = self._sending.run(lambda: _written(saved))
+        task.succeeded.connect(self._on_saved)
+        task.failed.connect(self._on_saved)
+        self._show_saving(True)
+        self.hint.setText("Saving…")
+
+    @Slot(object)
+    def _on_saved(self, outcome: object) -> None:
+        self._saving = None
+        self._show_saving(False)
+        if outcome is not None:  # the OSError, or the SendError of an unexpected failure
+            self.hint.setText(self._not_saved(outcome))
             return
         for account_id, name in self._removed.items():
             self._delete_secret(account_id, name)
@@ -405,6 +418,31 @@ class AccountsDialog(QDialog):
             if password:
                 self._store_secret(account, password)
         super().accept()
+
+    def _not_saved(self, error: object) -> str:
+        where = f"Could not save the accounts in {self._context.paths.settings_file}"
+        if isinstance(error, LockTimeout):
+            return (
+                f"{where}: another Composer is saving its settings; try again in a moment. "
+                "What you entered is still here."
+            )
+        if isinstance(error, OSError):
+            return (
+                f"{where}: {describe_write_error(error)}. What you entered is still here; free "
+                "some space or check the folder, then Save again."
+            )
+        return f"{where}: {error} What you entered is still here."
+
+    def _show_saving(self, saving: bool) -> None:
+        """Nothing can be changed while Save is writing: what is written is what was shown."""
+        editable = not saving
+        self.button_box.setEnabled(editable)
+        self.account_list.setEnabled(editable)
+        add = self.findChild(QPushButton, "addAccount")
+        if add is not None:
+            add.setEnabled(editable)
+        self.remove_button.setEnabled(editable and self.current() is not None)
+        self.form.setEnabled(editable and self.current() is not None)
 
     def _store_secret(self, account: Account, password: str) -> None:
         try:
@@ -434,9 +472,20 @@ class AccountsDialog(QDialog):
             )
 
     def done(self, result: int) -> None:
+        if self._saving is not None:
+            return  # Escape or the close button while Save writes: its outcome decides
         self.search.forget()
         if self._check is not None:
             # The check ends on its own within a moment; its outcome no longer matters here.
             self._check.cancel()
             self._check = None
         super().done(result)
+
+
+def _written(saved: Future[None]) -> OSError | None:
+    """Wait (on a worker thread) for the settings to be written; the OSError if they were not."""
+    try:
+        saved.result()
+    except OSError as error:
+        return error
+    return None

@@ -158,13 +158,23 @@ def test_a_long_result_and_the_certificate_are_shown_whole(
     assert button(dialog, "trustCertificateButton").visibleRegion().boundingRect().height() > 0
 
 
-def test_a_trusted_certificate_can_be_forgotten(
+PIN = "ab" * 32
+
+
+@pytest.fixture
+def pinned_dialog(
     qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
-) -> None:
-    pin = "ab" * 32
-    account = account_for(home_server, Security.STARTTLS, trusted_certificate=pin)
+) -> AccountsDialog:
+    """Accounts, open on a STARTTLS account that trusts the certificate PIN."""
+    account = account_for(home_server, Security.STARTTLS, trusted_certificate=PIN)
     configure(config_dir, account, password=PASSWORD)
-    dialog = open_dialog(qtbot, make_window())
+    return open_dialog(qtbot, make_window())
+
+
+def test_a_trusted_certificate_can_be_forgotten(
+    qtbot: QtBot, pinned_dialog: AccountsDialog, config_dir: Path
+) -> None:
+    dialog = pinned_dialog
 
     button(dialog, "forgetCertificateButton").click()
 
@@ -214,6 +224,13 @@ def test_certificate_names_are_shown_as_plain_text(
         ("None (unencrypted)", "192.0.2.7", True),
         ("None (unencrypted)", "127.0.0.1", False),
         ("None (unencrypted)", "localhost", False),
+        ("None (unencrypted)", "LocalHost", False),
+        ("None (unencrypted)", "127.8.9.10", False),
+        ("None (unencrypted)", "::1", False),
+        # Names that can resolve anywhere: only the address connected to says where they go.
+        ("None (unencrypted)", "evil.localhost", True),
+        ("None (unencrypted)", "localhost.", True),
+        ("None (unencrypted)", "localhost.example.org", True),
         ("STARTTLS", "smtp.example.org", False),
         ("SSL/TLS", "smtp.example.org", False),
     ],
@@ -250,4 +267,36 @@ def test_a_saved_unencrypted_account_shows_the_warning_when_opened(
     assert warning.isVisibleTo(dialog)
     # Whole, not cut off after its first lines.
     qtbot.waitUntil(lambda: warning.height() >= warning.heightForWidth(warning.width()))
+    dialog.reject()
+
+
+def test_choosing_no_encryption_forgets_the_trusted_certificate(
+    qtbot: QtBot, pinned_dialog: AccountsDialog, config_dir: Path
+) -> None:
+    dialog = pinned_dialog
+    assert spaced(PIN) in details(dialog).text()
+
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("None (unencrypted)"))
+
+    assert not details(dialog).isVisibleTo(dialog)
+    assert not button(dialog, "forgetCertificateButton").isVisibleTo(dialog)
+    # Back to encryption: the certificate is verified as usual, unless trusted again.
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("STARTTLS"))
+    assert not details(dialog).isVisibleTo(dialog)
+    save(qtbot, dialog)
+    assert stored_pins(config_dir) == [""]
+
+
+def test_choosing_no_encryption_takes_back_the_offer_to_trust(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path, home_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(home_server, Security.STARTTLS), password=PASSWORD)
+    dialog = open_dialog(qtbot, make_window())
+    run_connection_test(qtbot, dialog)
+    assert button(dialog, "trustCertificateButton").isVisibleTo(dialog)
+
+    dialog.form.security.setCurrentIndex(dialog.form.security.findText("None (unencrypted)"))
+
+    assert not button(dialog, "trustCertificateButton").isVisibleTo(dialog)
+    assert not details(dialog).isVisibleTo(dialog)
     dialog.reject()

@@ -149,6 +149,7 @@ def test_accounts_that_cannot_be_saved_stay_in_the_dialog_with_the_reason(
 
     dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
 
+    qtbot.waitUntil(lambda: "Could not save" in dialog.hint.text())
     assert dialog.isVisible()  # not closed: what was typed is still there
     said = dialog.hint.text()
     assert f"Could not save the accounts in {config_dir / 'settings.json'}" in said

@@ -8,7 +8,9 @@ import contextlib
 import socket
 import ssl
 import threading
+import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import trustme
@@ -233,7 +235,34 @@ def test_a_changed_certificate_is_stopped_before_the_login(tls_ca, security, now
 # --- TLS versions -----------------------------------------------------------------------------
 
 
-def test_every_context_asks_for_tls_1_2_or_newer():
+@pytest.fixture
+def lax_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssl.create_default_context() as an older runtime or a lax system makes it: TLS 1.0 and
+    up, at OpenSSL's security level 0, so that only Composer's own minimum stands in the way.
+
+    Python 3.10+ already starts every client context at TLS 1.2, even under an OpenSSL
+    configuration saying MinProtocol = TLSv1 (it sets its minimum after reading it), so with
+    the real defaults these tests would pass with no minimum of Composer's at all.
+    """
+    real = ssl.create_default_context
+
+    def lax(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        context = real(*args, **kwargs)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", lax)
+
+
+def test_lax_defaults_would_speak_tls_1_0(lax_defaults):
+    """The two tests below are only worth something if the lax context would take TLS 1.1."""
+    assert ssl.create_default_context().minimum_version is ssl.TLSVersion.TLSv1
+
+
+def test_every_context_asks_for_tls_1_2_or_newer(lax_defaults):
     from composer.mail.certificates import unverified_context, verifying_context
 
     for context in (verifying_context(), unverified_context()):
@@ -308,7 +337,7 @@ def old_tls(certificate: ServerCertificate, security: Security) -> Iterator[OldT
 
 @pytest.mark.parametrize("security", MODES)
 @pytest.mark.parametrize("trusted", [False, True])
-def test_a_server_offering_only_tls_1_1_is_refused(tls_ca, security, trusted):
+def test_a_server_offering_only_tls_1_1_is_refused(tls_ca, lax_defaults, security, trusted):
     certificate = issue(HOST, ca=tls_ca)
     pin = {"trusted_certificate": certificate.fingerprint} if trusted else {}
     with old_tls(certificate, security) as server:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 from composer.context import AppContext
 from composer.mail.accounts import Account, AccountSettings, AccountStore
+from composer.mail.lock import exclusive
 from composer.paths import Paths
 
 HOME = Account(id="home", name="Home", email="ann@example.org", host="smtp.example.org")
@@ -166,3 +168,35 @@ def test_choosing_an_account_never_waits_for_a_write_under_way(
     assert timed_out
     assert not any(timed_out)
     assert context.settings.last_used_id == "home"
+
+
+def test_saved_accounts_keep_a_change_made_while_they_waited_to_be_written(
+    context: AppContext, tmp_path: Path
+) -> None:
+    with exclusive(context.paths.settings_lock):  # another writer, for now
+        written = context.save_settings(
+            lambda current: dataclasses.replace(current, accounts=(WORK,), default_id="work")
+        )
+        context.set_undo_send_seconds(30)
+        assert not written.done()
+
+    written.result(timeout=10)
+    assert context.writer.flush(10)
+    data = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
+    assert [a["id"] for a in data["accounts"]] == ["work"]
+    assert data["undo_send_seconds"] == 30
+    assert context.settings.undo_send_seconds == 30
+    assert [a.id for a in context.accounts()] == ["work"]
+
+
+def test_settings_that_cannot_be_saved_end_with_the_reason(
+    context: AppContext, tmp_path: Path
+) -> None:
+    (tmp_path / "settings.json").unlink()
+    (tmp_path / "settings.json").mkdir()  # a folder where the file must go
+
+    written = context.save_settings(lambda current: dataclasses.replace(current, accounts=()))
+
+    with pytest.raises(IsADirectoryError):
+        written.result(timeout=10)
+    assert [a.id for a in context.accounts()] == ["home", "work"]

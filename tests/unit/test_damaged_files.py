@@ -3,7 +3,9 @@ good item, moves the bad file aside (``<name>.broken-<time>``, never deleted) an
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from composer.context import AppContext
-from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
+from composer.mail.accounts import (
+    SETTINGS_SIZE_LIMIT,
+    Account,
+    AccountSettings,
+    AccountStore,
+    sandbox_account,
+)
 from composer.mail.draft import Draft
 from composer.mail.message import build_message
 from composer.mail.progress import SendResult
@@ -206,14 +214,36 @@ def test_a_file_where_a_folder_should_be_is_set_aside_and_composer_starts(
         context.close()
 
 
-def test_a_folder_where_the_address_book_should_be_is_set_aside(tmp_path: Path) -> None:
-    (tmp_path / "addressbook.sqlite3").mkdir()
-    (tmp_path / "addressbook.sqlite3" / "inside").write_text("kept")
+def in_place_of_the_address_book(path: Path, what: str) -> None:
+    if what == "a folder":
+        path.mkdir()
+        (path / "inside").write_text("kept")
+    else:
+        os.mkfifo(path)  # SQLite only says "disk I/O error" on it
+
+
+@pytest.mark.parametrize(
+    "what",
+    [
+        "a folder",
+        pytest.param(
+            "a named pipe",
+            marks=pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX"),
+        ),
+    ],
+)
+def test_what_stands_where_the_address_book_should_be_is_set_aside(
+    tmp_path: Path, what: str
+) -> None:
+    in_place_of_the_address_book(tmp_path / "addressbook.sqlite3", what)
 
     context = start(tmp_path)
     try:
         [kept] = broken(tmp_path, "addressbook.sqlite3")
-        assert (kept / "inside").read_text() == "kept"
+        if what == "a folder":
+            assert (kept / "inside").read_text() == "kept"
+        else:
+            assert stat.S_ISFIFO(kept.lstat().st_mode)
         assert warned_about(context, kept)
         context.address_book.record([sandbox_account().sender()])
         context.address_book.close()
@@ -323,5 +353,50 @@ def test_a_named_pipe_in_place_of_a_state_file_is_set_aside_without_being_opened
     try:
         [kept] = broken(state.parent, state.name)
         assert warned_about(context, kept)
+    finally:
+        context.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_place_of_the_settings_file_is_set_aside_without_being_opened(
+    tmp_path: Path,
+) -> None:
+    keys = fill(tmp_path)
+    settings = tmp_path / "settings.json"
+    settings.unlink()
+    os.mkfifo(settings)  # opening it to read would wait for a writer for ever
+
+    context = start(tmp_path)
+    try:
+        [kept] = broken(tmp_path, "settings.json")
+        assert stat.S_ISFIFO(kept.lstat().st_mode)
+        assert warned_about(context, kept)
+        assert any("is a named pipe, not a file" in w for w in context.load_warnings)
+        assert [a.id for a in context.accounts()] == ["sandbox"]
+        assert [e.key for e in context.outbox.entries()] == keys["outbox"]
+    finally:
+        context.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_place_of_the_settings_file_is_not_read_when_merging(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "settings.json")
+
+    assert AccountStore(tmp_path / "settings.json").read() is None
+
+
+def test_a_settings_file_far_larger_than_settings_is_set_aside(tmp_path: Path) -> None:
+    fill(tmp_path)
+    text = json.dumps({"version": 2, "accounts": [HOME.to_json()], "x": "x" * SETTINGS_SIZE_LIMIT})
+    (tmp_path / "settings.json").write_text(text)
+
+    context = start(tmp_path)
+    try:
+        [kept] = broken(tmp_path, "settings.json")
+        assert kept.read_text() == text
+        assert warned_about(context, kept)
+        assert any("is larger than 4.2 MB" in w for w in context.load_warnings)
     finally:
         context.close()

@@ -21,6 +21,7 @@ from composer.mail.accounts import (
     has_unusable_character,
     is_loopback,
     is_loopback_address,
+    names_this_computer,
     sandbox_account,
 )
 from composer.mail.files import write_atomically
@@ -147,6 +148,29 @@ def test_sandbox_account():
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        (" localhost ", True),
+        ("localhost.", False),  # can resolve anywhere, so can the three below
+        ("evil.localhost", False),
+        ("localhost.example.org", False),
+        ("127.1", False),  # not written out: left to the lookup
+        ("0.0.0.0", False),  # noqa: S104 (a host name typed, not a binding)
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_names_this_computer_only_for_a_loopback_address_or_localhost(host, local):
+    assert names_this_computer(host) is local
 
 
 @pytest.mark.parametrize(
@@ -526,3 +550,17 @@ def test_identity_extras_are_checked(changes: dict[str, str], problem: str) -> N
     account = Account(name="A", email="a@example.org", host="smtp.example.org", **changes)
 
     assert problem in account.problems()
+
+
+def test_an_unencrypted_account_is_loaded_without_its_trusted_certificate(store, caplog):
+    pin = "ab" * 32
+    unencrypted = make_account(id="plain", security=Security.NONE, trusted_certificate=pin)
+    encrypted = make_account(id="pinned", security=Security.STARTTLS, trusted_certificate=pin)
+    store.save(AccountSettings((unencrypted, encrypted)))
+
+    with caplog.at_level(logging.WARNING):
+        loaded = store.load().settings
+
+    assert loaded.find("plain") == dataclasses.replace(unencrypted, trusted_certificate="")
+    assert loaded.find("pinned") == encrypted
+    assert "account plain uses no encryption: forgetting its trusted certificate" in caplog.text

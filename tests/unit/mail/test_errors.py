@@ -161,7 +161,8 @@ TLS_ERROR.reason = "WRONG_VERSION_NUMBER"
             smtplib.SMTPDataError(554, b"5.7.1 Spam"),
             ErrorKind.SERVER_ERROR,
             554,
-            ["did not accept", "554 5.7.1 Spam"],
+            # A 5.7.1 after the message is the spam filter's (provider_errors.py).
+            ["refused it as likely spam", "554 5.7.1 Spam"],
         ),
         (
             smtplib.SMTPDataError(451, b"4.3.0 Try again"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.mail import linked_files
+from composer.mail import files
 from composer.mail.linked_files import (
     MAX_IMAGE_BYTES,
     LinkedFile,
@@ -71,7 +71,7 @@ def test_a_pipe_put_in_place_after_the_check_does_not_block(
     regular = os.stat(__file__)
     real_stat = os.stat
     monkeypatch.setattr(
-        linked_files.os, "stat", lambda p, *a, **k: regular if p == pipe else real_stat(p, *a, **k)
+        files.os, "stat", lambda p, *a, **k: regular if p == pipe else real_stat(p, *a, **k)
     )
 
     assert read_linked_file(pipe).problem == "is a named pipe, not a file"

@@ -37,6 +37,13 @@ def test_an_exclusive_lock_held_elsewhere_times_out_with_the_file_named(tmp_path
         pass  # free again once the first block ended
 
 
+def test_a_timeout_of_one_second_is_said_in_the_singular(tmp_path: Path) -> None:
+    path = tmp_path / "settings.lock"
+    with exclusive(path), pytest.raises(LockTimeout) as raised, exclusive(path, timeout=1):
+        pass
+    assert str(raised.value).endswith("locked for more than 1 second")
+
+
 def test_exclusive_orders_threads_of_one_process(tmp_path: Path) -> None:
     path = tmp_path / "settings.lock"
     inside: list[int] = []
