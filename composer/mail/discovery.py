@@ -87,8 +87,12 @@ class _Search:
             log.info("autoconfig source skipped: %s offers no SMTP server with TLS", url)
         return smtp, imap
 
-    def username(self, provider: Provider | None) -> str:
-        if provider is not None and provider.login.lower().startswith("name before"):
+    def username(self, provider: Provider | None, protocol: str = "smtp") -> str:
+        """The login provider's table says it takes for protocol ("the full email address",
+        "the name before @ for IMAP"...); the address when it says nothing else."""
+        login = provider.login.lower() if provider is not None else ""
+        before = "name before @"
+        if login.startswith(before) or f"{before} for {protocol}" in login:
             return self.local
         return self.address
 
@@ -137,7 +141,8 @@ def _from_provider(search: _Search, provider: Provider, source: str) -> Discover
     smtp = FoundServer(provider.smtp.host, provider.smtp.port, provider.smtp.security, user)
     imap = None
     if provider.imap is not None:
-        imap = FoundServer(provider.imap.host, provider.imap.port, provider.imap.security, user)
+        facts, imap_user = provider.imap, search.username(provider, "imap")
+        imap = FoundServer(facts.host, facts.port, facts.security, imap_user)
     return Discovery(smtp, imap, source, provider)
 
 

@@ -392,3 +392,10 @@ def test_an_international_domain_is_asked_for_in_ascii(
     found = find(settings, "ann@bücher.test")
     assert found.smtp.host == "smtp.xn--bcher-kva.test"
     assert found.smtp.username == "ann@bücher.test"  # the login as typed
+
+
+def test_a_known_providers_login_is_taken_from_its_table(settings: DiscoverySettings) -> None:
+    found = find(settings, "ann@icloud.com")
+    assert found.smtp.username == "ann@icloud.com"
+    assert found.imap is not None
+    assert found.imap.username == "ann"  # iCloud's IMAP takes the name before @
