@@ -12,6 +12,7 @@ import pytest
 import trustme
 
 from composer.mail.sandbox import SandboxServer
+from tests.config_servers import dns, documents, plain_documents  # noqa: F401
 from tests.keyrings import MemoryKeyring
 from tests.servers import (
     SilentServer,
