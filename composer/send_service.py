@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
+from composer.mail.discovery import discover
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
@@ -493,6 +495,18 @@ class SendService(QObject):
             return delivery.check()
 
         task = Task(job, self, cancel=delivery.cancel)
+        self._start(task)
+        return task
+
+    def discover(self, address: str) -> Task:
+        """Find the servers for address (see mail/discovery.py), on a worker thread.
+
+        succeeded carries a Discovery, failed a SendError saying what to do. cancel() makes
+        the search stop before its next step; each step is bounded by the settings' timeout.
+        """
+        stop = threading.Event()
+        settings = self._context.settings.discovery
+        task = Task(lambda _report: discover(address, settings, stop.is_set), self, cancel=stop.set)
         self._start(task)
         return task
 

@@ -10,8 +10,10 @@ import keyring
 import keyring.backends.fail
 import pytest
 import trustme
+from hypothesis import HealthCheck, settings
 
 from composer.mail.sandbox import SandboxServer
+from tests.config_servers import dns, documents, plain_documents  # noqa: F401
 from tests.dovecot import Dovecot, needs_dovecot, running_dovecot
 from tests.keyrings import MemoryKeyring
 from tests.servers import (
@@ -32,6 +34,11 @@ from tests.windows import (  # noqa: F401
     send_at_once,
     unsaved_messages_discarded,
 )
+
+# Property tests must not depend on the machine's speed: a loaded CI machine generates examples
+# slowly, which is not a failure. Each test's own @settings inherit this.
+settings.register_profile("composer", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("composer")
 
 
 @pytest.fixture(autouse=True)

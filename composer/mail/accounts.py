@@ -21,6 +21,7 @@ from typing import Any
 
 from composer.mail.addresses import parse_address, parse_list
 from composer.mail.certificates import normal_fingerprint
+from composer.mail.discovery_settings import DiscoverySettings
 from composer.mail.files import FileRefused, broken_copy_path, read_regular_file, write_atomically
 from composer.mail.text import has_line_break
 
@@ -298,6 +299,8 @@ class AccountSettings:
     undo_send_seconds: int = field(default_factory=lambda: DEFAULT_UNDO_SEND_SECONDS)
     # Settings ▸ Debug Log: the log keeps the SMTP conversation too (secrets hidden).
     debug_log: bool = False
+    # Where auto-configuration looks ("discovery" in the file).
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -405,6 +408,7 @@ class AccountStore:
             last_used_id=_text_or_empty(data.get("last_used_account")),
             undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
             debug_log=data.get("debug_log") is True,
+            discovery=DiscoverySettings.from_json(data.get("discovery")),
         )
         return settings, skipped
 
@@ -418,6 +422,9 @@ class AccountStore:
             "debug_log": settings.debug_log,
             "accounts": [a.to_json() for a in settings.accounts if not a.is_sandbox],
         }
+        if settings.discovery != DiscoverySettings():
+            # Only when changed: a file without it follows the defaults of later versions.
+            data["discovery"] = settings.discovery.to_json()
         if self._unkept is not None:
             self._keep_before_writing(self._unkept)
         write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -9,8 +9,10 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QTabWidget,
     QWidget,
@@ -81,7 +83,7 @@ class AccountForm(QTabWidget):
             "Server",
             ("Account &name:", self.account_name),
             ("Your na&me:", self.display_name),
-            ("&Email address:", self.email),
+            ("&Email address:", self._build_auto_configure()),
             ("SMTP &host:", self.host),
             ("&Port:", self.port),
             ("&Security:", self.security),
@@ -91,6 +93,8 @@ class AccountForm(QTabWidget):
             ("Size &limit:", self.size_limit),
         )
         self._add_security_warning()
+        position = cast(tuple[int, object], self._server_rows.getWidgetPosition(self._email_box))
+        self._server_rows.insertRow(position[0] + 1, "", self.discovery_result)
         self._add_tab(
             "Identity",
             ("&Reply-To:", self.reply_to),
@@ -112,6 +116,47 @@ class AccountForm(QTabWidget):
     @Slot()
     def _on_server_changed(self) -> None:
         self.sent_copy.server_changed(self.host.text().strip(), self.email.text().strip())
+
+    def _build_auto_configure(self) -> QWidget:
+        """The address with Find Settings beside it, and what was found (or not) below.
+
+        The search itself is the owner's (it runs in the background): it connects to
+        auto_configure and auto_configure_cancel and reports through show_discovery().
+        """
+        self.auto_configure = named("autoConfigure", QPushButton("&Find Settings"))
+        self.auto_configure.setToolTip(
+            "Look up the SMTP server for this address: your provider's published settings, "
+            "Thunderbird's database of providers, DNS, then a secure connection attempt"
+        )
+        # Its own button, as with Test Connection: a click meant for Find Settings just as a
+        # search ends must not cancel the next one.
+        self.auto_configure_cancel = named("autoConfigureCancel", QPushButton("Cancel Search"))
+        self.auto_configure_cancel.hide()
+        # Host names and addresses found on the network are shown here: plain text only.
+        self.discovery_result = named("autoConfigureResult", QLabel(wordWrap=True))
+        self.discovery_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.discovery_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.discovery_result.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.email, 1)
+        row.addWidget(self.auto_configure)
+        row.addWidget(self.auto_configure_cancel)
+        self._email_box = box = QWidget()
+        box.setLayout(row)
+        box.setFocusProxy(self.email)  # the label's shortcut goes to the address
+        return box
+
+    def show_discovery(self, text: str, *, searching: bool = False) -> None:
+        """Say what the search found or is doing (text may quote what servers said)."""
+        self.discovery_result.setText(text)
+        shown = bool(text)
+        if shown != self.discovery_result.isVisibleTo(self):
+            self.discovery_result.setVisible(shown)
+        self.auto_configure.setEnabled(not searching)
+        self.auto_configure_cancel.setVisible(searching)
+        if shown:
+            self.needs_room.emit()
 
     def _add_security_warning(self) -> None:
         """A lasting warning below Security while the connection would be unencrypted."""

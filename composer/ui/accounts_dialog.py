@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from composer.context import AppContext
 from composer.mail.accounts import Account, Security, without_unused_certificate
+from composer.mail.autoconfig import Discovery
 from composer.mail.errors import SendError
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout
@@ -35,6 +36,7 @@ from composer.ui.account_form import AccountForm
 from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
+from composer.ui.server_search import ServerSearch, with_found
 from composer.ui.text_view import TextViewDialog
 
 
@@ -101,6 +103,10 @@ class AccountsDialog(QDialog):
         self.form.sent_copy.password_edited.connect(self._store_imap_password)
         # Once the new row is laid out, so that its height is known.
         self.form.needs_room.connect(self._fit_soon)
+        self.search = ServerSearch(self.form, self._sending, self)
+        self.search.found.connect(self._on_found)
+        self.form.auto_configure.clicked.connect(self.auto_configure)
+        self.form.auto_configure_cancel.clicked.connect(self.search.cancel)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -152,12 +158,13 @@ class AccountsDialog(QDialog):
         self.form.setEnabled(account is not None)
         self.remove_button.setEnabled(account is not None)
         self.test_result.clear()
+        self.search.forget()
         self._forget_transcript()
         self.certificate.show_account(account)
         if account is None:
             self.hint.setText(
-                "No accounts yet: messages go to the Local sandbox on this computer. Add the "
-                "SMTP account of your mail provider to send real mail."
+                "No accounts yet: messages go to the Local sandbox on this computer. To send "
+                "real mail, press Add, type your email address and press Find Settings."
             )
             return
         self.hint.setText("Passwords are kept in your system keyring, never in a file.")
@@ -334,6 +341,30 @@ class AccountsDialog(QDialog):
             self._replace_current(dataclasses.replace(account, trusted_certificate=""))
             self.certificate.show_account(self.current())
 
+    # --- Find Settings ---------------------------------------------------------------------
+
+    @Slot()
+    def auto_configure(self) -> None:
+        """Look for the current account's servers from its address, in the background."""
+        account = self.current()
+        if account is not None:
+            self.search.start(account.id)
+
+    @Slot(str, object)
+    def _on_found(self, account_id: str, found: Discovery) -> None:
+        account = self.current()
+        if account is None or account.id != account_id:
+            return
+        account = with_found(account, found)
+        self._replace_current(account)
+        self.form.load(
+            account,
+            saved=self._context.settings.find(account.id) is not None,
+            typed_password=self._passwords.get(account.id, ""),
+            typed_imap_password=self._imap_passwords.get(account.id, ""),
+        )
+        self.certificate.show_account(account)
+
     # --- the SMTP transcript of a check ----------------------------------------------------
 
     def _build_transcript_row(self) -> None:
@@ -459,6 +490,7 @@ class AccountsDialog(QDialog):
     def done(self, result: int) -> None:
         if self._saving is not None:
             return  # Escape or the close button while Save writes: its outcome decides
+        self.search.forget()
         if self._check is not None:
             # The check ends on its own within a moment; its outcome no longer matters here.
             self._check.cancel()

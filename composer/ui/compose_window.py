@@ -36,6 +36,12 @@ from composer.ui.plain_text import plain_tooltip
 from composer.ui.send_flow import SendFlow
 from composer.ui.source_dialog import SourceDialog
 
+# Offered beside the Local sandbox until an account is set up.
+_FIRST_START = (
+    "Ready. Messages go to the Local sandbox on this computer. To set up your email account, "
+    "open SMTP Accounts, press Add, type your address and press Find Settings."
+)
+
 
 class ComposeWindow(QMainWindow):
     """One message being written; sending is the SendService's, this window only watches.
@@ -106,7 +112,7 @@ class ComposeWindow(QMainWindow):
         self.form.from_account.currentIndexChanged.connect(self._on_account_chosen)
         self.form.subject.textChanged.connect(self._update_title)
         self._update_title()
-        self.show_status("Ready.")
+        self.show_status("Ready." if context.settings.accounts else _FIRST_START)
 
     def _build_actions(self) -> None:
         self.actions_ = actions = build_actions(self)
