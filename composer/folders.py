@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from composer.mail.draft_file import LoadedDraft, draft_from_message
 from composer.mail.drafts import DraftSummary
+from composer.mail.mailbox_copy import GAVE_UP, PENDING, copy_state
 from composer.mail.outbox import EntryState, OutboxEntry
-from composer.mail.sent import SentSummary
+from composer.mail.sent import SentFolder, SentSummary
 from composer.mail.source import message_text
 from composer.mail.store import new_key
 from composer.ui.compose_window import ComposeWindow
@@ -83,7 +84,13 @@ class Folders(QObject):
         def job() -> object:
             # Pending draft writes first, so the list shows what the windows hold.
             context.writer.flush(2)
-            return context.drafts.summaries(), context.outbox.entries(), context.sent.summaries()
+            sent = context.sent.summaries()
+            return (
+                context.drafts.summaries(),
+                context.outbox.entries(),
+                sent,
+                _uncopied(context.sent, sent),
+            )
 
         task = self._session.sending.run(job)
         task.succeeded.connect(self._on_read)
@@ -97,12 +104,12 @@ class Folders(QObject):
     def _on_read(self, lists: object) -> None:
         if self._window is None:
             return
-        drafts, outbox, sent = cast(
-            tuple[list[DraftSummary], list[OutboxEntry], list[SentSummary]], lists
+        drafts, outbox, sent, uncopied = cast(
+            tuple[list[DraftSummary], list[OutboxEntry], list[SentSummary], set[str]], lists
         )
         self._window.set_drafts(drafts)
         self._window.set_outbox(outbox)
-        self._window.set_sent(sent)
+        self._window.set_sent(sent, uncopied)
 
     @Slot(str)
     def open_draft(self, key: str) -> None:
@@ -256,3 +263,8 @@ def _bcc(data: bytes, recipients: tuple[str, ...]) -> str:
         for _, address in getaddresses([*headers.get_all("To", []), *headers.get_all("Cc", [])])
     }
     return ", ".join(r for r in recipients if r.lower() not in named)
+
+
+def _uncopied(folder: SentFolder, sent: list[SentSummary]) -> set[str]:
+    """The records whose copy in the mailbox's Sent folder is owed or was given up."""
+    return {s.key for s in sent if copy_state(folder, s.key) in (PENDING, GAVE_UP)}

@@ -9,6 +9,7 @@ retry comes round. Whatever is due for one account goes over one connection.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from composer.mail.discovery import discover
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
+from composer.mail.mailbox_copy import CopyReport, SentCopies, copy_wanted
 from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
@@ -74,6 +76,10 @@ class SendService(QObject):
         self._handed_in: dict[str, Account] = {}
         self._subjects: dict[str, str] = {}
         self._cancelled_keys: set[str] = set()
+        # Copies for the mailbox's Sent folder being made, by account, and the accounts whose
+        # copies are to be looked at again once theirs ends.
+        self._copying: dict[str, Task] = {}
+        self._copy_again: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush_due)
@@ -241,6 +247,8 @@ class SendService(QObject):
         outbox = self._outbox
         host = "the local sandbox" if account.is_sandbox else account.host.strip()
         remember = {key: self._remembered(key) for key in batch}
+        copies = SentCopies(self._context.sent, self._context.secrets)
+        owes_copy = copy_wanted(account)
 
         def job(report: Report) -> object:
             # Taken here, not on the GUI thread: each take is a state write with its fsync.
@@ -260,7 +268,7 @@ class SendService(QObject):
 
             def on_result(index: int, outcome: SendResult | SendError) -> None:
                 # Recorded here, on the worker, at once: a crash a moment later loses nothing.
-                outcome = _record(outbox, keys[index], outcome)
+                outcome = _record(outbox, keys[index], outcome, copies if owes_copy else None)
                 current[0] = min(index + 1, len(keys) - 1)
                 report((keys[index], outcome))
 
@@ -369,6 +377,7 @@ class SendService(QObject):
         for key in keys:
             self._in_flight.pop(key, None)
         if not self._stopped:
+            self.copy_owed(account_id)  # what was just sent, and what failed before
             self.flush_due()  # what came due meanwhile, or the rest of the queue
 
     def _on_queued(self, submission: Submission, entry: OutboxEntry) -> None:
@@ -425,6 +434,45 @@ class SendService(QObject):
             return
         wait = (due - self._context.clock()).total_seconds()
         self._timer.start(min(_MAX_WAIT_MS, max(0, int(wait * 1000) + 1)))
+
+    # --- copies in the mailbox's Sent folder ----------------------------------------------
+
+    @Slot()
+    def copy_owed(self, account_id: str = "") -> None:
+        """Make the Sent copies owed for account_id (every account when ""), in the background;
+        a failure is told through the context, and the copy is tried again later."""
+        if self._stopped:
+            return
+        for account in self._context.accounts():
+            if (account_id and account.id != account_id) or not copy_wanted(account):
+                continue
+            if account.id in self._copying:
+                self._copy_again.add(account.id)
+                continue
+            copies = SentCopies(self._context.sent, self._context.secrets)
+            task = Task(functools.partial(_copy_job, copies, account), self, cancel=copies.cancel)
+            task.succeeded.connect(self._on_copied)
+            task.finished.connect(functools.partial(self._on_copy_finished, account.id))
+            self._copying[account.id] = task
+            self._start(task)
+
+    @Slot(object)
+    def _on_copied(self, report: CopyReport) -> None:
+        if report.error is not None:
+            self._context.notify(report.failure_text())
+        elif report.copied:
+            log.info(
+                "%d copies put in %s on %s",
+                len(report.copied),
+                report.folder,
+                report.account.imap_host,
+            )
+
+    def _on_copy_finished(self, account_id: str) -> None:
+        self._copying.pop(account_id, None)
+        if account_id in self._copy_again:
+            self._copy_again.discard(account_id)
+            self.copy_owed(account_id)
 
     # --- connection checks and other work -------------------------------------------------
 
@@ -519,15 +567,24 @@ class SendService(QObject):
             self.idle.emit()
 
 
-def _record(outbox: Outbox, key: str, outcome: SendResult | SendError) -> SendResult | SendError:
-    """What the Outbox makes of one message's outcome, written before anyone is told.
+def _copy_job(copies: SentCopies, account: Account, _report: Report) -> CopyReport:
+    return copies.copy_owed(account)
+
+
+def _record(
+    outbox: Outbox, key: str, outcome: SendResult | SendError, copies: SentCopies | None
+) -> SendResult | SendError:
+    """What the Outbox makes of one message's outcome, written before anyone is told; with
+    copies, its Sent record owes a copy in the mailbox's Sent folder.
 
     Runs inside the transport's loop: it must not raise, or the messages after this one
     would not be sent. A record that cannot be written is logged; the Outbox keeps the
     entry in a state that never sends it twice (see Outbox.delivered)."""
     try:
         if isinstance(outcome, SendResult):
-            outbox.delivered(key, outcome)
+            sent_key = outbox.delivered(key, outcome)
+            if copies is not None:
+                copies.owe(sent_key)
         elif outcome.kind is ErrorKind.CANCELLED:
             outbox.release(key)  # not sent, still wanted: due again
         else:

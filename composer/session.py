@@ -76,6 +76,8 @@ class Session(QObject):
         self._ended = False
         # What is due in the Outbox (a crash or a quit left it) goes once the loop runs.
         QTimer.singleShot(0, self, self.sending.flush_due)
+        # So do the copies in the mailbox's Sent folder that could not be made before.
+        QTimer.singleShot(0, self, self.sending.copy_owed)
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""

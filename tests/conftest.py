@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 
 from composer.mail.sandbox import SandboxServer
 from tests.config_servers import dns, documents, plain_documents  # noqa: F401
+from tests.dovecot import Dovecot, needs_dovecot, running_dovecot
 from tests.keyrings import MemoryKeyring
 from tests.servers import (
     SilentServer,
@@ -138,6 +139,22 @@ def plain_server() -> Iterator[SmtpServer]:
 def untrusted_server() -> Iterator[SmtpServer]:
     """Like smtp_server, but its certificate comes from a CA nobody trusts."""
     with running(starttls_server(server_tls_context(trustme.CA()))) as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(tls_ca: trustme.CA) -> Iterator[Dovecot]:
+    """A private Dovecot on 127.0.0.1 (STARTTLS and implicit TLS) marking Sent as \\Sent."""
+    needs_dovecot()
+    with running_dovecot(tls_ca) as server:
+        yield server
+
+
+@pytest.fixture
+def unmarked_dovecot(tls_ca: trustme.CA) -> Iterator[Dovecot]:
+    """Like dovecot, but no folder is marked \\Sent (no SPECIAL-USE attributes)."""
+    needs_dovecot()
+    with running_dovecot(tls_ca, special_use=False) as server:
         yield server
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
@@ -84,6 +85,14 @@ class Account:
     # The SHA-256 fingerprint (64 lowercase hex digits) of the one certificate the user chose
     # to trust for this server, "" for the usual verification. Not a secret: it is public.
     trusted_certificate: str = ""
+    # Where a copy of each sent message goes (IMAP APPEND to the Sent folder); "" for none.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: Security = Security.SSL_TLS
+    imap_username: str = ""  # "" for the SMTP user name
+    sent_folder: str = ""  # "" for the folder the server marks \Sent
+    # None: the provider's way (no copy where it files submissions itself); else as set.
+    copy_to_sent: bool | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -115,6 +124,10 @@ class Account:
             found.append("the SMTP host")
         elif has_unusable_character(self.host):
             found.append("an SMTP host without spaces or control characters")
+        if has_unusable_character(self.imap_host):
+            found.append("an IMAP host without spaces or control characters")
+        if has_line_break(self.sent_folder):
+            found.append("a Sent folder name without line breaks")
         if self.reply_to and parse_address(self.reply_to) is None:
             found.append("a valid Reply-To address")
         if parse_list(self.default_cc).invalid or parse_list(self.default_bcc).invalid:
@@ -126,6 +139,7 @@ class Account:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["security"] = self.security.value
+        data["imap_security"] = self.imap_security.value
         return data
 
     @classmethod
@@ -134,6 +148,7 @@ class Account:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["security"] = Security(values.get("security", Security.SSL_TLS.value))
+        values.update(_imap_values(values))
         for name in ("port", "timeout", "size_limit"):
             if name in values and (not isinstance(values[name], int) or values[name] < 0):
                 raise ValueError(f"{name} must be a whole number")
@@ -161,6 +176,33 @@ class Account:
         if parse_address(account.email) is None or has_line_break(account.display_name):
             raise ValueError("account without a usable email address and name")
         return account
+
+
+_IMAP_DEFAULTS = Account()
+
+
+def _imap_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The Sent-copy fields of values, each one that cannot be used replaced by its default
+    (logged): a bad IMAP setting must not cost the account, which still sends."""
+    good: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], bool]] = {
+        "imap_host": lambda v: isinstance(v, str) and not has_unusable_character(v),
+        "imap_port": lambda v: type(v) is int and 0 < v < 65536,
+        "imap_security": lambda v: v in {s.value for s in Security},
+        "imap_username": lambda v: isinstance(v, str),
+        "sent_folder": lambda v: isinstance(v, str) and not has_line_break(v),
+        "copy_to_sent": lambda v: v is None or isinstance(v, bool),
+    }
+    for name, usable in checks.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if usable(value):
+            good[name] = Security(value) if name == "imap_security" else value
+        else:
+            log.warning("account setting %s is not usable; using its default", name)
+            good[name] = getattr(_IMAP_DEFAULTS, name)
+    return good
 
 
 def without_unused_certificate(account: Account) -> Account:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 
-from composer.mail.certificates import CertificateInfo, Problem, problem_of, spaced
+from composer.mail.certificates import (
+    CertificateInfo,
+    Problem,
+    describe,
+    fingerprint,
+    problem_of,
+    spaced,
+)
 from composer.mail.errors import ErrorKind, SendError
+
+log = logging.getLogger(__name__)
 
 
 def untrusted(
@@ -85,3 +95,25 @@ def _issued(info: CertificateInfo | None) -> str:
         f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}, SHA-256 "
         f"{spaced(info.fingerprint)}."
     )
+
+
+def check_pinned(sock: ssl.SSLSocket, host: str, trusted: str) -> None:
+    """With trusted (a fingerprint), refuse any other certificate before a byte goes over
+    TLS; raises SendError. Without one, the handshake itself verified the server."""
+    if not trusted:
+        return
+    der = sock.getpeercert(binary_form=True) or b""
+    info, presented = described(der), fingerprint(der)
+    if presented != trusted:
+        log.warning("%s presented certificate %s, trusted %s", host, presented, trusted)
+        raise changed(host, trusted, info)
+    if info is None or info.weak:
+        raise weak_pinned(host, info)
+
+
+def described(der: bytes) -> CertificateInfo | None:
+    """What der says, or None when there is none or it cannot be read."""
+    try:
+        return describe(der) if der else None
+    except ValueError:
+        return None

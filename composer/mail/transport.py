@@ -23,9 +23,6 @@ from composer.mail.accounts import (
     is_loopback_address,
 )
 from composer.mail.certificates import (
-    CertificateInfo,
-    describe,
-    fingerprint,
     unverified_context,
     verifying_context,
 )
@@ -347,21 +344,12 @@ class SmtpTransport:
 
     def _check_pinned(self, sock: ssl.SSLSocket) -> None:
         """With a trusted certificate, refuse any other before a byte goes over TLS."""
-        trusted = self.account.trusted_certificate
-        if not trusted:
-            return  # verified by the handshake itself
-        der = sock.getpeercert(binary_form=True) or b""
-        info, presented = _described(der), fingerprint(der)
-        if presented != trusted:
-            log.warning("%s presented certificate %s, trusted %s", self.host, presented, trusted)
-            raise certificate_errors.changed(self.host, trusted, info)
-        if info is None or info.weak:
-            raise certificate_errors.weak_pinned(self.host, info)
+        certificate_errors.check_pinned(sock, self.host, self.account.trusted_certificate)
 
     def _untrusted(self, error: ssl.SSLCertVerificationError) -> SendError:
         """The SendError for a certificate that did not verify, with what it says if it can
         be read."""
-        info = _described(self._presented_certificate() or b"")
+        info = certificate_errors.described(self._presented_certificate() or b"")
         log.info("certificate of %s not trusted (%s): %s", self.host, error.verify_message, info)
         return certificate_errors.untrusted(self.host, error, info)
 
@@ -628,13 +616,6 @@ def _recipients(
     if len(refused) == len(recipients):
         raise smtplib.SMTPRecipientsRefused(refused)
     return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
-
-
-def _described(der: bytes) -> CertificateInfo | None:
-    try:
-        return describe(der) if der else None
-    except ValueError:
-        return None
 
 
 def _reset(smtp: smtplib.SMTP) -> bool:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from composer.mail.accounts import Account, Security, names_this_computer
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
+from composer.ui.sent_copy_form import SentCopyForm
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
@@ -101,7 +102,20 @@ class AccountForm(QTabWidget):
             ("Always &Bcc:", self.default_bcc),
             ("Si&gnature:", self.signature),
         )
+        self._add_sent_copy_tab()
         self._connect()
+
+    def _add_sent_copy_tab(self) -> None:
+        """The IMAP server that keeps a copy of each message sent, on a tab of its own."""
+        self.sent_copy = SentCopyForm()
+        self.sent_copy.edited.connect(self._on_changed)
+        for edit in (self.host, self.email):
+            edit.textChanged.connect(self._on_server_changed)
+        self.addTab(self.sent_copy, "Sent Co&py")
+
+    @Slot()
+    def _on_server_changed(self) -> None:
+        self.sent_copy.server_changed(self.host.text().strip(), self.email.text().strip())
 
     def _build_auto_configure(self) -> QWidget:
         """The address with Find Settings beside it, and what was found (or not) below.
@@ -199,8 +213,17 @@ class AccountForm(QTabWidget):
 
     # --- Account ↔ widgets ------------------------------------------------------------------
 
-    def load(self, account: Account, *, saved: bool, typed_password: str) -> None:
+    def load(
+        self,
+        account: Account,
+        *,
+        saved: bool,
+        typed_password: str,
+        typed_imap_password: str = "",
+        imap_saved: bool = False,
+    ) -> None:
         """Show account; saved says whether a password may already be in the keyring."""
+        self.sent_copy.load(account, typed_password=typed_imap_password, saved=imap_saved)
         self._loading = True
         try:
             self.account_name.setText(account.name)
@@ -230,7 +253,7 @@ class AccountForm(QTabWidget):
         """A copy of account with every field the form shows taken from the widgets."""
         signature, is_html = self._signature()
         return dataclasses.replace(
-            account,
+            self.sent_copy.apply(account),
             name=self.account_name.text().strip(),
             display_name=self.display_name.text().strip(),
             email=self.email.text().strip(),

@@ -26,6 +26,7 @@ from composer.mail.autoconfig import Discovery
 from composer.mail.errors import SendError
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout
+from composer.mail.mailbox_copy import imap_secret_key
 from composer.mail.progress import Progress
 from composer.mail.secrets import KeyringUnavailable
 from composer.mail.transcript import Transcript
@@ -60,6 +61,7 @@ class AccountsDialog(QDialog):
         self._accounts: list[Account] = list(context.settings.accounts)
         self._default_id = context.settings.default_id
         self._passwords: dict[str, str] = {}
+        self._imap_passwords: dict[str, str] = {}  # typed on the Sent Copy tab
         self._removed: dict[str, str] = {}
         self._check: Task | None = None
         self._saving: Task | None = None  # Save, while it writes
@@ -98,6 +100,7 @@ class AccountsDialog(QDialog):
         self.form = AccountForm()
         self.form.edited.connect(self._store_fields)
         self.form.password_edited.connect(self._store_password)
+        self.form.sent_copy.password_edited.connect(self._store_imap_password)
         # Once the new row is laid out, so that its height is known.
         self.form.needs_room.connect(self._fit_soon)
         self.search = ServerSearch(self.form, self._sending, self)
@@ -169,6 +172,7 @@ class AccountsDialog(QDialog):
             account,
             saved=self._context.settings.find(account.id) is not None,
             typed_password=self._passwords.get(account.id, ""),
+            typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
         # Showing which account is the default is not choosing it.
         with QSignalBlocker(self.default_box):
@@ -193,6 +197,12 @@ class AccountsDialog(QDialog):
         account = self.current()
         if account is not None:
             self._passwords[account.id] = text
+
+    @Slot(str)
+    def _store_imap_password(self, text: str) -> None:
+        account = self.current()
+        if account is not None:
+            self._imap_passwords[account.id] = text
 
     @Slot(bool)
     def _on_default_toggled(self, checked: bool) -> None:
@@ -227,6 +237,7 @@ class AccountsDialog(QDialog):
         removed = self._accounts.pop(row)
         self._removed[removed.id] = removed.name
         self._passwords.pop(removed.id, None)
+        self._imap_passwords.pop(removed.id, None)
         self.account_list.takeItem(row)
         self._load_current()
 
@@ -350,6 +361,7 @@ class AccountsDialog(QDialog):
             account,
             saved=self._context.settings.find(account.id) is not None,
             typed_password=self._passwords.get(account.id, ""),
+            typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
         self.certificate.show_account(account)
 
@@ -413,10 +425,14 @@ class AccountsDialog(QDialog):
             return
         for account_id, name in self._removed.items():
             self._delete_secret(account_id, name)
+            self._delete_secret(imap_secret_key(account_id), name)
         for account in self._accounts:
             password = self._passwords.get(account.id)
             if password:
                 self._store_secret(account, password)
+            imap_password = self._imap_passwords.get(account.id)
+            if imap_password:
+                self._store_secret(account, imap_password, key=imap_secret_key(account.id))
         super().accept()
 
     def _not_saved(self, error: object) -> str:
@@ -444,9 +460,9 @@ class AccountsDialog(QDialog):
         self.remove_button.setEnabled(editable and self.current() is not None)
         self.form.setEnabled(editable and self.current() is not None)
 
-    def _store_secret(self, account: Account, password: str) -> None:
+    def _store_secret(self, account: Account, password: str, *, key: str = "") -> None:
         try:
-            self._context.secrets.set(account.id, password)
+            self._context.secrets.set(key or account.id, password)
         except KeyringUnavailable as error:
             answer = question(
                 self,
@@ -458,7 +474,7 @@ class AccountsDialog(QDialog):
                 QMessageBox.StandardButton.Yes,
             )
             if answer == QMessageBox.StandardButton.Yes:
-                self._context.secrets.keep_for_session(account.id, password)
+                self._context.secrets.keep_for_session(key or account.id, password)
 
     def _delete_secret(self, account_id: str, name: str) -> None:
         try:

@@ -7,7 +7,7 @@ written by someone else, so it is shown as plain item text, never as rich text o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -150,10 +150,14 @@ class FoldersWindow(QWidget):
             )
         _fill(self.outbox, rows)
 
-    def set_sent(self, sent: Sequence[SentSummary]) -> None:
+    def set_sent(self, sent: Sequence[SentSummary], uncopied: Set[str] = frozenset()) -> None:
+        """uncopied: the keys whose copy is not in the mailbox's Sent folder (yet)."""
         _fill(
             self.sent,
-            [(s.key, [s.subject or "(no subject)", s.to, _date(s.sent_at), s.reply]) for s in sent],
+            [
+                (s.key, [s.subject or "(no subject)", s.to, _date(s.sent_at), _reply(s, uncopied)])
+                for s in sent
+            ],
         )
 
     def _page(self, view: QTreeWidget, *buttons: tuple[str, str, SignalInstance | None]) -> QWidget:
@@ -221,3 +225,9 @@ def _date(rfc5322: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _reply(summary: SentSummary, uncopied: Set[str]) -> str:
+    if summary.key in uncopied:
+        return f"{summary.reply} (not copied to the mailbox's Sent folder yet)".lstrip()
+    return summary.reply
