@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
@@ -36,11 +36,11 @@ from composer.ui.plain_text import plain_tooltip
 from composer.ui.send_flow import SendFlow
 from composer.ui.source_dialog import SourceDialog
 
-# Offered beside the Local sandbox until an account is set up.
-_FIRST_START = (
-    "Ready. Messages go to the Local sandbox on this computer. To set up your email account, "
-    "open SMTP Accounts, press Add, type your address and press Find Settings."
-)
+if TYPE_CHECKING:
+    from composer.ui.accounts_dialog import AccountsDialog
+
+# Beside the Set Up Email Account button, until an account is set up.
+_FIRST_START = "Ready. Messages go to the Local sandbox on this computer."
 
 
 class ComposeWindow(QMainWindow):
@@ -106,6 +106,11 @@ class ComposeWindow(QMainWindow):
         self.undo_button.setDefaultAction(self.actions_.undo_send)
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
+        # Beside the Local sandbox until an account is set up (see _fill_accounts).
+        self.setup_button = named("setUpAccount", QToolButton())
+        self.setup_button.setText("Set Up Email Account…")
+        self.setup_button.clicked.connect(self.set_up_account)
+        self.statusBar().addPermanentWidget(self.setup_button)
         self.send_flow = SendFlow(self, context, sending)
         self._fill_accounts()
         self.form.identity.start(self.form.account())
@@ -208,6 +213,7 @@ class ComposeWindow(QMainWindow):
 
     def _fill_accounts(self) -> None:
         self.form.set_accounts(self._context.accounts(), self._context.preferred_account_id())
+        self.setup_button.setVisible(not self._context.settings.accounts)
 
     def _update_title(self) -> None:
         subject = self.form.subject.text().strip() or "New Message"
@@ -334,6 +340,14 @@ class ComposeWindow(QMainWindow):
 
     @Slot()
     def open_accounts(self) -> None:
+        self._accounts_dialog()
+
+    @Slot()
+    def set_up_account(self) -> None:
+        """Accounts with a new account, ready for a name, an address and Find Settings."""
+        self._accounts_dialog().add_account()
+
+    def _accounts_dialog(self) -> AccountsDialog:
         # Imported on first use, to keep the window's start-up short.
         from composer.ui.accounts_dialog import AccountsDialog
 
@@ -341,6 +355,7 @@ class ComposeWindow(QMainWindow):
         dialog.finished.connect(lambda _result: self._fill_accounts())
         dialog.warned.connect(lambda text: self.show_message(Message(text, Level.WARNING)))
         dialog.open()
+        return dialog
 
     @Slot()
     def _on_undo_delay_chosen(self) -> None:

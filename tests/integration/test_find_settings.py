@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QToolButton
 from pytestqt.qtbot import QtBot
 
+from composer.mail.secrets import SecretStore
+from composer.ui.accounts_dialog import AccountsDialog
 from tests.config_servers import DnsServer, DocumentServer, autoconfig_xml
 from tests.integration.test_accounts_dialog import open_dialog
 from tests.servers import SilentServer
@@ -145,8 +147,42 @@ def test_an_address_is_needed_first(qtbot: QtBot, make_window: MakeWindow) -> No
 
 def test_the_first_start_offers_to_set_up_an_account(qtbot: QtBot, make_window: MakeWindow) -> None:
     window = make_window()
-    assert "Find Settings" in window.statusBar().currentMessage()
     assert "Local sandbox" in window.statusBar().currentMessage()
+    assert window.findChild(QToolButton, "setUpAccount").isVisibleTo(window)
     dialog = open_dialog(qtbot, window)
     assert "Find Settings" in dialog.hint.text()
     dialog.reject()
+
+
+def test_a_new_user_sets_up_a_gmail_account_from_the_address_in_one_dialog(
+    qtbot: QtBot, make_window: MakeWindow, config_dir: Path
+) -> None:
+    window = make_window()
+    offer = window.findChild(QToolButton, "setUpAccount")
+    assert isinstance(offer, QToolButton)
+    assert offer.isVisibleTo(window)
+
+    offer.click()
+    dialog = window.findChild(QDialog, "accountsDialog")
+    assert isinstance(dialog, AccountsDialog)
+    qtbot.waitExposed(dialog)
+    assert dialog.account_list.count() == 1  # a new account, ready to fill in
+    dialog.form.display_name.setText("Ann Lee")
+    dialog.findChild(QLineEdit, "email").setText("ann.lee@gmail.com")
+    dialog.findChild(QPushButton, "autoConfigure").click()
+    qtbot.waitUntil(lambda: dialog.form.host.text() == "smtp.gmail.com")
+    assert "app password" in result_of(dialog).text()
+    dialog.form.password.setText("abcd efgh ijkl mnop")
+    with qtbot.waitSignal(dialog.finished, timeout=10_000):
+        dialog.button_box.button(dialog.button_box.StandardButton.Save).click()
+
+    qtbot.waitUntil(lambda: not offer.isVisibleTo(window))
+    assert window.form.account().email == "ann.lee@gmail.com"
+    [saved] = json.loads((config_dir / "settings.json").read_text(encoding="utf-8"))["accounts"]
+    assert (saved["host"], saved["port"], saved["username"]) == (
+        "smtp.gmail.com",
+        465,
+        "ann.lee@gmail.com",
+    )
+    assert SecretStore().get(saved["id"]) == "abcd efgh ijkl mnop"
+    assert "abcd" not in (config_dir / "settings.json").read_text(encoding="utf-8")
