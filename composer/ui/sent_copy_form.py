@@ -15,13 +15,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security
+from composer.mail.accounts import Account, Security, names_this_computer
 from composer.mail.mailbox_copy import copy_wanted
 from composer.mail.providers import provider_of
 from composer.ui.naming import named
 
 _SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
 _IMAP_PORTS = {Security.SSL_TLS: 993, Security.STARTTLS: 143, Security.NONE: 143}
+_CLEAR_TEXT_WARNING = (
+    "⚠ Not encrypted: anyone on the network between you and this server can read the copies of "
+    "your messages. Composer will not send your password over this connection. Choose SSL/TLS "
+    "or STARTTLS unless the server is on this computer."
+)
 
 
 class SentCopyForm(QWidget):
@@ -58,11 +63,18 @@ class SentCopyForm(QWidget):
         self.copy = named("copyToSent", QCheckBox("Put a copy of each message sent in it"))
         self.note = named("copyNote", QLabel(wordWrap=True))
         self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.security_warning = named("imapSecurityWarning", QLabel(_CLEAR_TEXT_WARNING))
+        self.security_warning.setWordWrap(True)
+        self.security_warning.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.security_warning.font()
+        font.setBold(True)
+        self.security_warning.setFont(font)
         layout = QFormLayout(self)
         for label, field in (
             ("IMAP &host:", self.host),
             ("P&ort:", self.port),
             ("Se&curity:", self.security),
+            ("", self.security_warning),
             ("User na&me:", self.username),
             ("Pass&word:", self.password),
             ("Sent &folder:", self.folder),
@@ -76,6 +88,10 @@ class SentCopyForm(QWidget):
         self.security.currentIndexChanged.connect(self._on_security_changed)
         self.password.textChanged.connect(self._on_password_changed)
         self.copy.clicked.connect(self._on_copy_clicked)
+        # Lasting, like the Server tab's: decided as the user types, by what names this computer.
+        self.host.textChanged.connect(self._update_security_warning)
+        self.security.currentIndexChanged.connect(self._update_security_warning)
+        self._update_security_warning()
 
     def load(self, account: Account, *, typed_password: str, saved: bool) -> None:
         self._loading = True
@@ -157,6 +173,14 @@ class SentCopyForm(QWidget):
         if self.port.value() in _IMAP_PORTS.values():
             self.port.setValue(_IMAP_PORTS[_SECURITIES[index]])
         self.edited.emit()
+
+    @Slot()
+    def _update_security_warning(self) -> None:
+        host = self.host.text().strip()
+        unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
+        self.security_warning.setVisible(
+            bool(host) and unencrypted and not names_this_computer(host)
+        )
 
     @Slot(str)
     def _on_password_changed(self, text: str) -> None:

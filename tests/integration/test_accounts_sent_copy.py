@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from composer.mail.accounts import AccountStore, Security
@@ -73,3 +74,29 @@ def test_a_provider_that_files_its_own_copy_is_unticked_and_ticking_it_is_kept(
 
     [account] = AccountStore(config_dir / "settings.json").load().settings.accounts
     assert account.copy_to_sent is True
+
+
+def test_an_unencrypted_imap_server_elsewhere_is_warned_of_while_typing(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    dialog = open_dialog(qtbot, make_window())
+    dialog.findChild(QPushButton, "addAccount").click()
+    host = dialog.findChild(QLineEdit, "imapHost")
+    security = dialog.findChild(QComboBox, "imapSecurity")
+    warning = dialog.findChild(QLabel, "imapSecurityWarning")
+    assert isinstance(warning, QLabel)
+    assert warning.textFormat() is Qt.TextFormat.PlainText
+    # On its own tab, which is not shown: whether the warning is hidden is what counts.
+
+    host.setText("imap.example.org")
+    assert warning.isHidden()  # SSL/TLS
+    security.setCurrentIndex(security.findText(Security.NONE.label))
+    assert not warning.isHidden()
+    assert "will not send your password" in warning.text()
+    for here in ("127.0.0.1", "localhost", "::1"):
+        host.setText(here)
+        assert warning.isHidden(), here
+    for elsewhere in ("evil.localhost", "localhost.", "10.0.0.1"):
+        host.setText(elsewhere)
+        assert not warning.isHidden(), elsewhere
+    dialog.reject()
