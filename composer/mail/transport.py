@@ -35,6 +35,7 @@ from composer.mail.errors import (
     not_tried,
     server_reply,
 )
+from composer.mail.mail_options import mail_options
 from composer.mail.message import Sendable
 from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
@@ -53,9 +54,6 @@ from composer.mail.smtp_client import (
 from composer.mail.transcript import Transcript, body_written
 
 log = logging.getLogger(__name__)
-
-# Many receiving servers refuse messages larger than this, whatever the sending server takes.
-LARGE_MESSAGE = 25_000_000
 
 # The message must go at least this fast (a 128 kbit/s uplink), after a first account timeout
 # of grace: a server that reads a byte now and then cannot hold a send for ever, and a 36 MB
@@ -433,7 +431,7 @@ class SmtpTransport:
     ) -> SendResult:
         """One message over an open session: MAIL, RCPT..., DATA; raises SendError."""
         self._step, self._in_data, self._dot_written_at = Step.SENDING, False, None
-        options = self._call(lambda: self._mail_options(smtp, message, size, large_ok))
+        options = self._call(lambda: mail_options(smtp, message, size, large_ok, self.host))
         envelope = message.envelope
         self._progress(Progress(Stage.SENDING, self.host, 0, size))
         refused = self._call(
@@ -451,42 +449,6 @@ class SmtpTransport:
             reply=server_reply(code, reply),
             sent_at=sent_at,
         )
-
-    def _mail_options(
-        self, smtp: smtplib.SMTP, message: Sendable, size: int, large_ok: bool
-    ) -> list[str]:
-        """The MAIL FROM parameters; a SendError if this server cannot take this message."""
-        host = self.host
-        limit = _advertised_limit(smtp)
-        if limit and size > limit:
-            raise _too_large_for(host, size, limit)
-        if not limit and size > LARGE_MESSAGE and not large_ok:
-            raise SendError(
-                ErrorKind.SIZE_UNCHECKED,
-                f"The message is {format_size(size)}, and {host} did not say how large a "
-                "message it accepts. Many receiving servers refuse more than "
-                f"{format_size(LARGE_MESSAGE)}, so Composer has not sent it: send it anyway, "
-                "or remove attachments.",
-            )
-        options = [f"SIZE={size}"] if smtp.has_extn("size") else []
-        # As smtplib.send_message does: SMTPUTF8 only when the envelope needs it and the
-        # server offers it; 8-bit only to a server that said it takes 8BITMIME.
-        envelope = message.envelope
-        if not all(a.isascii() for a in (envelope.sender, *envelope.recipients)):
-            if not smtp.has_extn("smtputf8"):
-                raise _no_smtputf8(host, envelope.sender, envelope.recipients)
-            options.append("SMTPUTF8")
-        if not message.is_ascii():
-            if not smtp.has_extn("8bitmime"):
-                raise SendError(
-                    ErrorKind.ASCII_ONLY,
-                    f"{host} accepts only 7-bit messages (it does not offer 8BITMIME), and "
-                    "this message is 8-bit: its non-ASCII addresses are written in its header "
-                    "as UTF-8. Nothing was sent; send it through an account whose server "
-                    "offers 8BITMIME and SMTPUTF8.",
-                )
-            options.append("BODY=8BITMIME")
-        return options
 
     def _send_data(
         self,
@@ -640,27 +602,6 @@ def _quit_quietly(smtp: smtplib.SMTP) -> None:
         smtp.quit()
 
 
-def _advertised_limit(smtp: smtplib.SMTP) -> int:
-    """The server's SIZE in bytes; 0 when it gave none (or "SIZE 0", no fixed limit)."""
-    value = smtp.esmtp_features.get("size", "").strip()
-    # ASCII digits only ("١٢٣" is a digit to Python), and not so many that int() refuses them
-    # (over 4,300 digits raises): a limit past any message is no limit.
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        return 0
-    return int(value)
-
-
-def _too_large_for(host: str, size: int, limit: int) -> SendError:
-    shown, allowed = format_size(size), format_size(limit)
-    if shown == allowed:  # "35.9 MB, which accepts at most 35.9 MB" would say nothing
-        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
-    return SendError(
-        ErrorKind.TOO_LARGE,
-        f"The message is {shown}, too large for {host}, which accepts at most {allowed}. "
-        "Remove attachments or send them another way.",
-    )
-
-
 def _no_login_method(host: str, offered: list[str], security: Security) -> SendError:
     if security is Security.NONE:
         advice = (
@@ -673,24 +614,4 @@ def _no_login_method(host: str, offered: list[str], security: Security) -> SendE
         ErrorKind.AUTH_FAILED,
         f"{host} offers only login methods Composer does not support "
         f"({' '.join(offered) or 'none named'}); Composer logs in with PLAIN or LOGIN. {advice}",
-    )
-
-
-def _no_smtputf8(host: str, sender: str, recipients: tuple[str, ...]) -> SendError:
-    why = (
-        "is not plain ASCII, and the server does not offer SMTPUTF8, which such an address "
-        "needs. Nothing was sent"
-    )
-    if not sender.isascii():
-        return SendError(
-            ErrorKind.ASCII_ONLY,
-            f"{host} cannot send mail from {sender}: the address {why}. Use another address "
-            "for this account in Accounts, or ask your provider.",
-        )
-    foreign = [r for r in recipients if not r.isascii()]
-    which = "the address" if len(foreign) == 1 else "each of these addresses"
-    return SendError(
-        ErrorKind.ASCII_ONLY,
-        f"{host} cannot deliver to {', '.join(foreign)}: {which} {why}. Ask for another "
-        "address, or send through an account whose server offers SMTPUTF8.",
     )

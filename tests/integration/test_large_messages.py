@@ -10,10 +10,11 @@ from composer.mail.accounts import Account, Security
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Attachment, Draft
 from composer.mail.errors import ErrorKind, SendError
+from composer.mail.mail_options import LARGE_MESSAGE
 from composer.mail.message import build_message
 from composer.mail.secrets import SecretStore
 from composer.mail.sizes import format_size
-from composer.mail.transport import LARGE_MESSAGE, SmtpTransport
+from composer.mail.transport import SmtpTransport
 from tests.servers import SmtpServer, account_for, plaintext_server, running
 
 # What smtp.gmail.com advertises.
