@@ -2,7 +2,7 @@
 it is known (providers.py): an app password for Gmail, OAuth2 for Microsoft, a secure
 connection, an address of one's own, later, a plainer message.
 
-explain() only finds the words; errors.classify() keeps the kind, the code and therefore
+explain() only finds the words; failures.classify() keeps the kind, the code and therefore
 whether the Outbox tries again, and puts the server's own reply after the explanation.
 """
 

@@ -30,11 +30,11 @@ from composer.mail.errors import (
     ErrorKind,
     SendError,
     Step,
-    classify,
     may_have_been_sent,
     not_tried,
     server_reply,
 )
+from composer.mail.failures import classify
 from composer.mail.mail_options import mail_options
 from composer.mail.message import Sendable
 from composer.mail.peer_certificate import presented_certificate

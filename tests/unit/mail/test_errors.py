@@ -14,11 +14,11 @@ from composer.mail.errors import (
     ErrorKind,
     SendError,
     Step,
-    classify,
     describe_refused,
     may_have_been_sent,
     server_reply,
 )
+from composer.mail.failures import classify
 from composer.mail.smtp_client import (
     DataTooSlow,
     LoginUnfinished,
