@@ -220,10 +220,9 @@ class AccountForm(QTabWidget):
         saved: bool,
         typed_password: str,
         typed_imap_password: str = "",
-        imap_saved: bool = False,
     ) -> None:
         """Show account; saved says whether a password may already be in the keyring."""
-        self.sent_copy.load(account, typed_password=typed_imap_password, saved=imap_saved)
+        self.sent_copy.load(account, typed_password=typed_imap_password)
         self._loading = True
         try:
             self.account_name.setText(account.name)

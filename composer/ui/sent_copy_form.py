@@ -93,7 +93,7 @@ class SentCopyForm(QWidget):
         self.security.currentIndexChanged.connect(self._update_security_warning)
         self._update_security_warning()
 
-    def load(self, account: Account, *, typed_password: str, saved: bool) -> None:
+    def load(self, account: Account, *, typed_password: str) -> None:
         self._loading = True
         try:
             self._smtp_host, self._email = account.host, account.email
@@ -105,9 +105,7 @@ class SentCopyForm(QWidget):
             self.password.setText(typed_password)
             # Whether one is saved is not asked of the keyring here, on the GUI thread.
             self.password.setPlaceholderText(
-                "Saved in the keyring; type to replace"
-                if saved
-                else "Leave empty to use the SMTP password (or the one saved)"
+                "Leave empty to use the SMTP password (or the one saved)"
             )
             self.folder.setText(account.sent_folder)
             self.copy.setChecked(copy_wanted(account))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from composer.mail.accounts import Account
 from composer.mail.addresses import parse_address
-from composer.mail.autoconfig import Discovery, FoundServer
+from composer.mail.autoconfig import Discovery
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
@@ -30,9 +29,6 @@ class ServerSearch(QObject):
         self._sending = sending
         self._task: Task | None = None
         self._account_id = ""
-        # The IMAP server each account's search found, by account id: also put into the
-        # account's IMAP fields when accounts have them (see with_found).
-        self.found_imap: dict[str, FoundServer] = {}
 
     def start(self, account_id: str) -> None:
         """Look for the servers of the address in the form, for the account account_id."""
@@ -68,8 +64,6 @@ class ServerSearch(QObject):
             return  # cancelled, or the form shows another account since
         self._task = None
         if isinstance(outcome, Discovery):
-            if outcome.imap is not None:
-                self.found_imap[self._account_id] = outcome.imap
             self.found.emit(self._account_id, outcome)
             self._form.show_discovery(found_text(outcome))
         else:
@@ -94,23 +88,22 @@ def found_text(found: Discovery) -> str:
 
 def with_found(account: Account, found: Discovery) -> Account:
     """account with the servers found in its fields, for the user to check before saving."""
-    smtp = found.smtp
-    changes: dict[str, Any] = {
-        "host": smtp.host,
-        "port": smtp.port,
-        "security": smtp.security,
-        "username": smtp.username,
-    }
-    if smtp.host != account.host:
+    smtp, imap = found.smtp, found.imap
+    account = dataclasses.replace(
+        account,
+        host=smtp.host,
+        port=smtp.port,
+        security=smtp.security,
+        username=smtp.username,
         # A certificate trusted for the old server says nothing about the new one.
-        changes["trusted_certificate"] = ""
-    imap = found.imap
-    # The IMAP fields, when accounts have them (a copy in the Sent folder).
-    if imap is not None and "imap_host" in {f.name for f in dataclasses.fields(account)}:
-        changes.update(
-            imap_host=imap.host,
-            imap_port=imap.port,
-            imap_security=imap.security,
-            imap_username="" if imap.username == smtp.username else imap.username,  # "": SMTP's
-        )
-    return dataclasses.replace(account, **changes)
+        trusted_certificate=account.trusted_certificate if smtp.host == account.host else "",
+    )
+    if imap is None:
+        return account
+    return dataclasses.replace(
+        account,
+        imap_host=imap.host,
+        imap_port=imap.port,
+        imap_security=imap.security,
+        imap_username="" if imap.username == smtp.username else imap.username,  # "": SMTP's
+    )

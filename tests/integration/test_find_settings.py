@@ -77,7 +77,7 @@ def test_find_settings_fills_the_server_and_says_where_from(
     assert dialog.form.username.text() == "ann@example.test"
     assert button.isEnabled()
     assert not dialog.findChild(QPushButton, "autoConfigureCancel").isVisibleTo(dialog)
-    assert dialog.search.found_imap[dialog.current().id].host == "imap.example.test"
+    assert dialog.current().imap_host == "imap.example.test"
 
     dialog.form.account_name.setText("Work")
     with qtbot.waitSignal(dialog.accepted):
