@@ -18,19 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security, names_this_computer
+from composer.mail.accounts import Account
 from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
+from composer.ui.security_warning import SECURITIES, SecurityWarning, in_clear_elsewhere
 from composer.ui.sent_copy_form import SentCopyForm
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
-_SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
 _MB = 1000 * 1000
-_CLEAR_TEXT_WARNING = (
-    "⚠ Not encrypted: anyone on the network between you and this server can read and change "
-    "your messages. Composer will not send your password over this connection. Choose "
-    "SSL/TLS or STARTTLS unless the server is on this computer."
-)
 
 
 class AccountForm(QTabWidget):
@@ -60,7 +55,7 @@ class AccountForm(QTabWidget):
         self.host = named("host", QLineEdit(placeholderText="smtp.example.org"))
         self.port = named("port", QSpinBox(minimum=1, maximum=65535))
         self.security = named("security", QComboBox())
-        for security in _SECURITIES:
+        for security in SECURITIES:
             self.security.addItem(security.label, security)
         self.username = named("username", QLineEdit())
         self.password = named("password", QLineEdit())
@@ -160,12 +155,7 @@ class AccountForm(QTabWidget):
 
     def _add_security_warning(self) -> None:
         """A lasting warning below Security while the connection would be unencrypted."""
-        self.security_warning = named("securityWarning", QLabel(_CLEAR_TEXT_WARNING))
-        self.security_warning.setWordWrap(True)
-        self.security_warning.setTextFormat(Qt.TextFormat.PlainText)
-        font = self.security_warning.font()
-        font.setBold(True)
-        self.security_warning.setFont(font)
+        self.security_warning = SecurityWarning("securityWarning", "and change your messages")
         position = cast(tuple[int, object], self._server_rows.getWidgetPosition(self.security))
         self._server_rows.insertRow(position[0] + 1, "", self.security_warning)
         self.host.textChanged.connect(self._update_security_warning)
@@ -174,12 +164,9 @@ class AccountForm(QTabWidget):
 
     @Slot()
     def _update_security_warning(self) -> None:
-        unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
-        shown = unencrypted and not names_this_computer(self.host.text())
-        if shown != self.security_warning.isVisibleTo(self):
-            self.security_warning.setVisible(shown)
-            if shown:
-                self.needs_room.emit()
+        security = SECURITIES[self.security.currentIndex()]
+        if self.security_warning.show_if(in_clear_elsewhere(security, self.host.text())):
+            self.needs_room.emit()
 
     def _add_tab(self, title: str, *rows: tuple[str, QWidget]) -> QFormLayout:
         page = QWidget()
@@ -229,7 +216,7 @@ class AccountForm(QTabWidget):
             self.display_name.setText(account.display_name)
             self.email.setText(account.email)
             self.host.setText(account.host)
-            self.security.setCurrentIndex(_SECURITIES.index(account.security))
+            self.security.setCurrentIndex(SECURITIES.index(account.security))
             self.port.setValue(account.port)
             self.username.setText(account.username)
             self.password.setText(typed_password)
@@ -258,7 +245,7 @@ class AccountForm(QTabWidget):
             email=self.email.text().strip(),
             host=self.host.text().strip(),
             port=self.port.value(),
-            security=_SECURITIES[self.security.currentIndex()],
+            security=SECURITIES[self.security.currentIndex()],
             username=self.username.text(),
             timeout=self.timeout.value(),
             size_limit=self.size_limit.value() * _MB,
@@ -293,6 +280,6 @@ class AccountForm(QTabWidget):
         if self._loading:
             return
         # Follow the conventional port unless the user chose another one.
-        if self.port.value() in {s.default_port for s in _SECURITIES}:
-            self.port.setValue(_SECURITIES[index].default_port)
+        if self.port.value() in {s.default_port for s in SECURITIES}:
+            self.port.setValue(SECURITIES[index].default_port)
         self.edited.emit()

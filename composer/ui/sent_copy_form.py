@@ -15,18 +15,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.mail.accounts import Account, Security, names_this_computer
+from composer.mail.accounts import Account, Security
 from composer.mail.mailbox_copy import copy_wanted
 from composer.mail.providers import provider_of
 from composer.ui.naming import named
+from composer.ui.security_warning import SECURITIES, SecurityWarning, in_clear_elsewhere
 
-_SECURITIES = (Security.SSL_TLS, Security.STARTTLS, Security.NONE)
 _IMAP_PORTS = {Security.SSL_TLS: 993, Security.STARTTLS: 143, Security.NONE: 143}
-_CLEAR_TEXT_WARNING = (
-    "⚠ Not encrypted: anyone on the network between you and this server can read the copies of "
-    "your messages. Composer will not send your password over this connection. Choose SSL/TLS "
-    "or STARTTLS unless the server is on this computer."
-)
 
 
 class SentCopyForm(QWidget):
@@ -50,7 +45,7 @@ class SentCopyForm(QWidget):
         self.host.setToolTip("Empty: no copy is put in the mailbox's Sent folder")
         self.port = named("imapPort", QSpinBox(minimum=1, maximum=65535))
         self.security = named("imapSecurity", QComboBox())
-        for security in _SECURITIES:
+        for security in SECURITIES:
             self.security.addItem(security.label, security)
         self.username = named("imapUsername", QLineEdit(placeholderText="Empty: the SMTP one"))
         self.password = named(
@@ -63,12 +58,9 @@ class SentCopyForm(QWidget):
         self.copy = named("copyToSent", QCheckBox("Put a copy of each message sent in it"))
         self.note = named("copyNote", QLabel(wordWrap=True))
         self.note.setTextFormat(Qt.TextFormat.PlainText)
-        self.security_warning = named("imapSecurityWarning", QLabel(_CLEAR_TEXT_WARNING))
-        self.security_warning.setWordWrap(True)
-        self.security_warning.setTextFormat(Qt.TextFormat.PlainText)
-        font = self.security_warning.font()
-        font.setBold(True)
-        self.security_warning.setFont(font)
+        self.security_warning = SecurityWarning(
+            "imapSecurityWarning", "the copies of your messages"
+        )
         layout = QFormLayout(self)
         for label, field in (
             ("IMAP &host:", self.host),
@@ -99,7 +91,7 @@ class SentCopyForm(QWidget):
             self._smtp_host, self._email = account.host, account.email
             self._explicit = account.copy_to_sent is not None
             self.host.setText(account.imap_host)
-            self.security.setCurrentIndex(_SECURITIES.index(account.imap_security))
+            self.security.setCurrentIndex(SECURITIES.index(account.imap_security))
             self.port.setValue(account.imap_port)
             self.username.setText(account.imap_username)
             self.password.setText(typed_password)
@@ -123,7 +115,7 @@ class SentCopyForm(QWidget):
             account,
             imap_host=self.host.text().strip(),
             imap_port=self.port.value(),
-            imap_security=_SECURITIES[self.security.currentIndex()],
+            imap_security=SECURITIES[self.security.currentIndex()],
             imap_username=self.username.text(),
             sent_folder=self.folder.text().strip(),
             copy_to_sent=self.copy.isChecked() if self._explicit else None,
@@ -169,16 +161,14 @@ class SentCopyForm(QWidget):
         if self._loading:
             return
         if self.port.value() in _IMAP_PORTS.values():
-            self.port.setValue(_IMAP_PORTS[_SECURITIES[index]])
+            self.port.setValue(_IMAP_PORTS[SECURITIES[index]])
         self.edited.emit()
 
     @Slot()
     def _update_security_warning(self) -> None:
-        host = self.host.text().strip()
-        unencrypted = _SECURITIES[self.security.currentIndex()] is Security.NONE
-        self.security_warning.setVisible(
-            bool(host) and unencrypted and not names_this_computer(host)
-        )
+        host = self.host.text().strip()  # none: no copy, nothing to warn of
+        security = SECURITIES[self.security.currentIndex()]
+        self.security_warning.show_if(bool(host) and in_clear_elsewhere(security, host))
 
     @Slot(str)
     def _on_password_changed(self, text: str) -> None:
