@@ -162,6 +162,11 @@ def server_reply(code: int, text: bytes | str) -> str:
     return f"{code} {shown}".strip() if code >= 0 else shown
 
 
+def reply_text(text: bytes | str) -> str:
+    """A reply's text as smtplib gives it (bytes, or already a str), decoded."""
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
 def _visible(char: str) -> str:
     if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
         return char.encode("unicode_escape", "backslashreplace").decode("ascii")

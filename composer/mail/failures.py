@@ -19,6 +19,7 @@ from composer.mail.errors import (
     describe_refused,
     internal_error,
     is_timeout,
+    reply_text,
     server_reply,
 )
 from composer.mail.provider_errors import Stage, Who, explain, replies_of
@@ -191,7 +192,7 @@ def _sender_refused(error: smtplib.SMTPSenderRefused, at: _Place) -> SendError:
 
 
 def _recipients_refused(error: smtplib.SMTPRecipientsRefused, at: _Place) -> SendError:
-    refused = {r: (c, _text(m)) for r, (c, m) in error.recipients.items()}
+    refused = {r: (c, reply_text(m)) for r, (c, m) in error.recipients.items()}
     codes = {c for c, _ in refused.values()}
     return SendError(
         ErrorKind.RECIPIENTS_REFUSED,
@@ -447,7 +448,3 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(ConnectionError, _connection_lost),
     _Rule(OSError, _os_error),
 )
-
-
-def _text(message: bytes | str) -> str:
-    return message.decode("utf-8", "replace") if isinstance(message, bytes) else message

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from composer.mail import certificate_errors
 from composer.mail.accounts import Account, Security, is_loopback, is_loopback_address
 from composer.mail.certificates import problem_of, unverified_context, verifying_context
-from composer.mail.errors import SendError
+from composer.mail.errors import SendError, server_reply
 from composer.mail.imap_names import (
     FolderNameError,
     ListedFolder,
@@ -39,9 +39,6 @@ log = logging.getLogger(__name__)
 MAX_RECEIVED = 4 * 1024 * 1024
 # The message is written in pieces this large, each with the account's timeout.
 _PIECE = 64 * 1024
-# The message must go at least this fast after a first timeout (as transport.MIN_DATA_RATE).
-MIN_RATE = 16_000
-_SHOWN = 300  # characters of a server's words shown
 _T = TypeVar("_T")
 
 
@@ -178,7 +175,7 @@ class SentMailbox:
     def append(self, folder: str, message: bytes, *, extra_seconds: float = 0) -> None:
         """Store message in folder (a wire name), marked \\Seen, byte for byte."""
         if self._timer is not None and extra_seconds:
-            # A large message has the time its size needs at MIN_RATE, on top of the rest.
+            # A large message has the time its size needs at MIN_DATA_RATE, on top of the rest.
             self._timer.cancel()
             self._timer = threading.Timer(self._deadline + extra_seconds, self._expire)
             self._timer.daemon = True
@@ -272,7 +269,7 @@ class SentMailbox:
         except imaplib.IMAP4.error as error:
             raise CopyError(
                 f"{self.host} did not accept the user name {user} and its password (it said "
-                f"“{_shown(error)}”). Check the IMAP user name and password in Accounts (an "
+                f"“{_said(error)}”). Check the IMAP user name and password in Accounts (an "
                 "empty IMAP password means the SMTP one)"
             ) from error
         # The capabilities change once logged in (SPECIAL-USE is often offered only then).
@@ -310,7 +307,7 @@ class SentMailbox:
         imap.literal = message  # type: ignore[assignment]
         typ, data = imap._simple_command("APPEND", name, "(\\Seen)")
         if typ != "OK":
-            said = _shown(data[-1] if data else b"")
+            said = _said(data[-1] if data else b"")
             shown = _readable(folder)
             if "[TRYCREATE]" in said.upper():
                 raise CopyError(
@@ -363,17 +360,16 @@ class SentMailbox:
         if isinstance(error, TimeoutError):
             return CopyError(f"{host} did not answer within {self.account.timeout} seconds")
         if isinstance(error, imaplib.IMAP4.error):
-            return CopyError(f"{host} answered in a way Composer could not use (“{_shown(error)}”)")
+            return CopyError(f"{host} answered in a way Composer could not use (“{_said(error)}”)")
         if isinstance(error, OSError):
             return CopyError(f"the connection to {host}:{port} failed ({error.strerror or error})")
         log.exception("copying to %s:%s failed", host, port)
         return CopyError(f"something went wrong in Composer ({type(error).__name__})")
 
 
-def _shown(what: object) -> str:
-    text = what.decode("utf-8", "replace") if isinstance(what, bytes) else str(what)
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+def _said(what: object) -> str:
+    """A server's words (or an error's) as one readable line, as SMTP replies are shown."""
+    return server_reply(-1, what if isinstance(what, bytes | str) else str(what))
 
 
 def _readable(wire: str) -> str:

@@ -13,11 +13,12 @@ import threading
 from dataclasses import dataclass, field
 
 from composer.mail.accounts import Account
-from composer.mail.imap_client import MIN_RATE, CopyError, SentMailbox
+from composer.mail.imap_client import CopyError, SentMailbox
 from composer.mail.imap_names import ListedFolder
 from composer.mail.providers import provider_of
 from composer.mail.secrets import KeyringUnavailable, SecretStore
 from composer.mail.sent import SentFolder
+from composer.mail.smtp_client import MIN_DATA_RATE
 from composer.mail.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class SentCopies:
                 except (StoreError, OSError) as error:
                     log.warning("Sent record %s could not be read for its copy: %s", key, error)
                     continue  # removed meanwhile, or damaged: nothing to copy
-                mailbox.append(folder, message, extra_seconds=len(message) / MIN_RATE)
+                mailbox.append(folder, message, extra_seconds=len(message) / MIN_DATA_RATE)
                 self.sent.folder.write_state(key, {_STATE: DONE, "folder": report.folder})
                 report.copied.append(key)
         finally:

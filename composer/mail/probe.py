@@ -10,6 +10,7 @@ import time
 from composer.mail.accounts import Security
 from composer.mail.certificates import verifying_context
 from composer.mail.dns_lookup import Lookup
+from composer.mail.smtp_client import address_literal
 
 _MAX_REPLY = 16 * 1024  # bytes of one reply: a greeting or EHLO needs well under 1 KiB
 
@@ -58,7 +59,7 @@ def _greet(held: list[socket.socket], host: str, security: Security, deadline: f
         held.append(sock)
     replies = _Replies(sock, deadline)
     replies.expect(220)
-    sock.sendall(b"EHLO " + _client_name(sock) + b"\r\n")
+    sock.sendall(b"EHLO " + address_literal(sock).encode("ascii") + b"\r\n")
     lines = replies.expect(250)
     if security is Security.STARTTLS:
         if not any(line[4:].strip().upper() == b"STARTTLS" for line in lines):
@@ -70,7 +71,7 @@ def _greet(held: list[socket.socket], host: str, security: Security, deadline: f
         sock = _secure(context, sock, host, deadline)
         held.append(sock)
         replies = _Replies(sock, deadline)
-        sock.sendall(b"EHLO " + _client_name(sock) + b"\r\n")
+        sock.sendall(b"EHLO " + address_literal(sock).encode("ascii") + b"\r\n")
         replies.expect(250)
     with contextlib.suppress(OSError, ValueError):
         sock.sendall(b"QUIT\r\n")
@@ -82,15 +83,6 @@ def _secure(
 ) -> ssl.SSLSocket:
     sock.settimeout(max(0.1, deadline - time.monotonic()))
     return context.wrap_socket(sock, server_hostname=host)
-
-
-def _client_name(sock: socket.socket) -> bytes:
-    """This end's address as an address literal (RFC 5321 4.1.3): no host name leaks."""
-    try:
-        address = str(sock.getsockname()[0])
-    except OSError:
-        address = "127.0.0.1"
-    return (f"[IPv6:{address}]" if ":" in address else f"[{address}]").encode("ascii")
 
 
 class _Replies:

@@ -14,6 +14,7 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from composer.mail.errors import reply_text
 from composer.mail.providers import Provider
 
 
@@ -56,11 +57,13 @@ def replies_of(error: BaseException, fallback: Stage) -> list[Reply]:
     """The replies an smtplib error carries (one per recipient for a refusal of all of
     them), each with the command it answered; fallback when the error does not tell."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return [Reply(code, _text(text), Stage.RCPT) for code, text in error.recipients.values()]
+        return [
+            Reply(code, reply_text(text), Stage.RCPT) for code, text in error.recipients.values()
+        ]
     if not isinstance(error, smtplib.SMTPResponseException):
         return []
     sender = str(error.sender) if isinstance(error, smtplib.SMTPSenderRefused) else ""
-    return [Reply(error.smtp_code, _text(error.smtp_error), _stage(error, fallback), sender)]
+    return [Reply(error.smtp_code, reply_text(error.smtp_error), _stage(error, fallback), sender)]
 
 
 def _stage(error: smtplib.SMTPResponseException, fallback: Stage) -> Stage:
@@ -73,10 +76,6 @@ def _stage(error: smtplib.SMTPResponseException, fallback: Stage) -> Stage:
     if isinstance(error, smtplib.SMTPDataError):  # MessageRefused too
         return Stage.DATA
     return fallback
-
-
-def _text(text: bytes | str) -> str:
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ from typing import Any
 
 from composer.mail.transcript import TranscriptMixin
 
+# The message must go at least this fast (a 128 kbit/s uplink), after a first account timeout
+# of grace: a server that reads a byte now and then cannot hold a send for ever, and a 36 MB
+# message (a 25 MiB attachment) still has 37 minutes.
+MIN_DATA_RATE = 16_000
+
 # A LOGIN needs two rounds (user name, password), PLAIN at most one; more is a server that
 # will never be satisfied.
 LOGIN_ROUNDS = 5

@@ -42,6 +42,7 @@ from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.providers import provider_of
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
+    MIN_DATA_RATE,
     BoundedReplyMixin,
     CancellableSMTP,
     CancellableSMTPSSL,
@@ -55,10 +56,6 @@ from composer.mail.transcript import Transcript, body_written
 
 log = logging.getLogger(__name__)
 
-# The message must go at least this fast (a 128 kbit/s uplink), after a first account timeout
-# of grace: a server that reads a byte now and then cannot hold a send for ever, and a 36 MB
-# message (a 25 MiB attachment) still has 37 minutes.
-MIN_DATA_RATE = 16_000
 # How long a server that broke the connection during DATA may take to show why it did.
 _PENDING_REPLY_WAIT = 1.0
 
