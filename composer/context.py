@@ -19,6 +19,8 @@ from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
+from composer.mail.oauth import AccessTokens
+from composer.mail.oauth_settings import OAuthRegistry
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
 from composer.mail.sandbox import SandboxServer
@@ -64,6 +66,8 @@ class AppContext:
         loaded = self.store.load()
         self.settings: AccountSettings = loaded.settings
         self.secrets = secrets or SecretStore()
+        # Access tokens of the accounts that sign in with their provider, in memory only.
+        self.access_tokens = AccessTokens(self.secrets, self.oauth)
         # Loaded once here (a small file); searched from memory while typing, written by workers.
         self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
@@ -160,6 +164,10 @@ class AppContext:
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts() if a.id == account_id), None)
 
+    def oauth(self) -> OAuthRegistry:
+        """The authorization servers and client registrations in force now."""
+        return OAuthRegistry(self.settings.oauth)
+
     def delivery(
         self,
         account: Account,
@@ -178,6 +186,7 @@ class AppContext:
             progress=progress,
             address_book=self.address_book,
             transcript=transcript,
+            access_tokens=self.access_tokens,
         )
 
     def save_settings(self, change: Callable[[AccountSettings], AccountSettings]) -> Future[None]:

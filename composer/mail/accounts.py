@@ -23,6 +23,7 @@ from composer.mail.addresses import parse_address, parse_list
 from composer.mail.certificates import normal_fingerprint
 from composer.mail.discovery_settings import DiscoverySettings
 from composer.mail.files import FileRefused, broken_copy_path, read_regular_file, write_atomically
+from composer.mail.oauth_settings import OAuthSettings
 from composer.mail.text import has_line_break
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class Account:
     sent_folder: str = ""  # "" for the folder the server marks \Sent
     # None: the provider's way (no copy where it files submissions itself); else as set.
     copy_to_sent: bool | None = None
+    # The authorization server the account signs in with ("google", "microsoft", ...), its
+    # refresh token in the keyring; "" for a login with the password.
+    oauth: str = ""
 
     @property
     def is_sandbox(self) -> bool:
@@ -155,7 +159,8 @@ class Account:
         if not isinstance(values.get("signature_html", False), bool):
             raise TypeError("signature_html must be true or false")
         text_fields = ("id", "name", "display_name", "email", "host", "username", "reply_to")
-        for name in (*text_fields, "default_cc", "default_bcc", "signature", "trusted_certificate"):
+        texts = (*text_fields, "default_cc", "default_bcc", "signature", "trusted_certificate")
+        for name in (*texts, "oauth"):
             if name in values and not isinstance(values[name], str):
                 raise TypeError(f"{name} must be text")
         if values.get("trusted_certificate"):
@@ -301,6 +306,8 @@ class AccountSettings:
     debug_log: bool = False
     # Where auto-configuration looks ("discovery" in the file).
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    # Authorization servers and client registrations for signing in ("oauth" in the file).
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
 
     def find(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -409,6 +416,7 @@ class AccountStore:
             undo_send_seconds=_undo_seconds(data.get("undo_send_seconds")),
             debug_log=data.get("debug_log") is True,
             discovery=DiscoverySettings.from_json(data.get("discovery")),
+            oauth=OAuthSettings.from_json(data.get("oauth")),
         )
         return settings, skipped
 
@@ -425,6 +433,8 @@ class AccountStore:
         if settings.discovery != DiscoverySettings():
             # Only when changed: a file without it follows the defaults of later versions.
             data["discovery"] = settings.discovery.to_json()
+        if settings.oauth != OAuthSettings():
+            data["oauth"] = settings.oauth.to_json()
         if self._unkept is not None:
             self._keep_before_writing(self._unkept)
         write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -14,11 +14,12 @@ from composer.mail.addresses import mailbox_key
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import Sendable, build_message
+from composer.mail.oauth import AccessTokens
 from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.sandbox import FULL_CODE, SANDBOX_LOGIN, SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
 from composer.mail.transcript import Transcript
-from composer.mail.transport import Outcome, SmtpTransport, fail_each
+from composer.mail.transport import Outcome, SmtpTransport, TokenSource, fail_each
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,10 @@ class Delivery:
         progress: ProgressCallback | None = None,
         address_book: AddressBook | None = None,
         transcript: Transcript | None = None,
+        access_tokens: AccessTokens | None = None,
     ) -> None:
         self.account = account
+        self._access_tokens = access_tokens
         self._transcript = transcript
         self._secrets = secrets
         self._sandbox = sandbox
@@ -127,15 +130,27 @@ class Delivery:
         password = self._password
         if account.is_sandbox:
             account, password = self._sandbox_login(account)
+        elif account.oauth:
+            password = None  # it signs in with an access token instead
         elif account.username and password is None:
             password = self._stored_password()
         with self._lock:
             if self._cancelled:
                 raise SendError(ErrorKind.CANCELLED, _CANCELLED)
             self._transport = SmtpTransport(
-                account, password, progress=self._progress, transcript=self._transcript
+                account,
+                password,
+                progress=self._progress,
+                transcript=self._transcript,
+                tokens=self._token_source(account),
             )
             return self._transport
+
+    def _token_source(self, account: Account) -> TokenSource | None:
+        tokens = self._access_tokens
+        if not account.oauth or account.is_sandbox or tokens is None:
+            return None
+        return lambda fresh: tokens.get(account, fresh=fresh)
 
     def _sandbox_login(self, account: Account) -> tuple[Account, str]:
         """The sandbox account as this run's sandbox server takes it: its port and login."""

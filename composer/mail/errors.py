@@ -17,6 +17,9 @@ class ErrorKind(enum.Enum):
     AUTH_FAILED = "authentication failed"
     PASSWORD_MISSING = "password missing"  # noqa: S105 (a kind, not a password)
     KEYRING = "keyring unavailable"
+    # The account signs in with its provider, and that sign-in was withdrawn, expired or never
+    # finished: only the user can sign in again (Accounts), nothing retried does it.
+    SIGN_IN_NEEDED = "sign in needed"
     UNREACHABLE = "host unreachable"
     CONNECTION_REFUSED = "connection refused"
     TIMEOUT = "timed out"
@@ -75,6 +78,15 @@ _RETRYABLE_KINDS = frozenset(
 )
 # Failures after which the server may hold the message: never retryable, whatever else holds.
 _MAYBE_DELIVERED_KINDS = frozenset({ErrorKind.MAY_HAVE_BEEN_SENT})
+
+
+class SignInFailed(Exception):
+    """Signing in with a provider did not work; str() says what happened and what to do."""
+
+
+class SignInNeeded(SignInFailed):
+    """The provider no longer honours the account's sign-in (withdrawn, expired): only
+    signing in again in the browser helps."""
 
 
 class Step(enum.Enum):

@@ -40,6 +40,7 @@ from composer.mail.message import Sendable
 from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.providers import provider_of
+from composer.mail.sasl import after_error, initial_response, token_mechanism
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
     MIN_DATA_RATE,
@@ -61,6 +62,9 @@ _PENDING_REPLY_WAIT = 1.0
 
 _CANCELLED = "Sending was cancelled. Your message is unchanged."
 _T = TypeVar("_T")
+
+# An access token: a new one when asked for a fresh one (raises SendError).
+TokenSource = Callable[[bool], str]
 
 # What send_many() reports for each message: delivered to at least one recipient, or not.
 Outcome = SendResult | SendError
@@ -84,8 +88,12 @@ class SmtpTransport:
         progress: ProgressCallback | None = None,
         resolve: Resolver = socket.getaddrinfo,
         transcript: Transcript | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.account = account
+        # For an account that signs in with its provider: tokens(fresh) is an access token,
+        # a new one when fresh (raises SendError).
+        self._tokens = tokens
         # The conversation, secrets hidden: logged at DEBUG level, kept when one is given.
         self.transcript = transcript if transcript is not None else Transcript(keep=False)
         self._password = password
@@ -277,7 +285,7 @@ class SmtpTransport:
         host, port = self.host, account.port
         self._step = Step.CONNECTING
         self._check_host()
-        login_in_clear = bool(account.username) and account.security is Security.NONE
+        login_in_clear = _logs_in(account) and account.security is Security.NONE
         # A name that is plainly not this computer is refused before anything is looked up;
         # whether the password may go is decided by the address connected to, below.
         if login_in_clear and not is_loopback(host):
@@ -331,7 +339,7 @@ class SmtpTransport:
                 assert isinstance(smtp.sock, ssl.SSLSocket)
                 self._check_pinned(smtp.sock)  # before the EHLO that follows
                 smtp.ehlo()
-            if account.username:
+            if _logs_in(account):
                 self._step = Step.LOGGING_IN
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
@@ -396,6 +404,9 @@ class SmtpTransport:
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         host = self.host
+        if self.account.oauth:
+            self._login_with_token(smtp)
+            return
         if self._password is None:
             raise SendError(
                 ErrorKind.PASSWORD_MISSING,
@@ -417,6 +428,46 @@ class SmtpTransport:
             smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
         else:
             raise _no_login_method(host, offered, self.account.security)
+
+    def _login_with_token(self, smtp: smtplib.SMTP) -> None:
+        """Log in with an access token; one the server refuses is replaced once."""
+        host, account = self.host, self.account
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        mechanism = token_mechanism(offered)
+        if mechanism is None or self._tokens is None:
+            raise SendError(
+                ErrorKind.AUTH_FAILED,
+                f"{host} does not take a sign-in with an access token (it offers "
+                f"{' '.join(offered) or 'no login'}; signing in needs OAUTHBEARER or XOAUTH2). "
+                "Check the server in Accounts, or log in with a password there.",
+            )
+        user = account.username or account.email
+        self._progress(Progress(Stage.AUTHENTICATING, host, detail=user))
+        for fresh in (False, True):
+            token = self._tokens(fresh)
+            first = initial_response(mechanism, user, token, host, account.port)
+
+            def respond(challenge: bytes | None = None, first: str = first) -> str:
+                # A challenge after the first response is the server's error report.
+                return first if challenge is None else after_error(mechanism)
+
+            try:
+                smtp.auth(mechanism, respond)
+                return
+            except smtplib.SMTPAuthenticationError as error:
+                if fresh:
+                    raise SendError(
+                        ErrorKind.AUTH_FAILED,
+                        f"{host} refused the sign-in of {account.name}, also with a new "
+                        f"access token ({server_reply(error.smtp_code, error.smtp_error)}). "
+                        "Sign in again in Accounts; if that does not help, the account may "
+                        "not be allowed to send this way (in Microsoft 365, an administrator "
+                        "turns on Authenticated SMTP for the mailbox).",
+                        smtp_code=error.smtp_code,
+                    ) from error
+                log.info(
+                    "%s refused the access token (%s); fetching a new one", host, error.smtp_code
+                )
 
     def _deliver(
         self,
@@ -592,6 +643,10 @@ def fail_each(
     """Report error as the outcome of every message (none could be tried)."""
     for index in range(len(messages)):
         on_result(index, error)
+
+
+def _logs_in(account: Account) -> bool:
+    return bool(account.username or account.oauth)
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:

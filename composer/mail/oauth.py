@@ -1,0 +1,423 @@
+"""Signing in with a provider (OAuth2 authorization code with PKCE, RFC 7636 and 8252), and
+the access tokens a send logs in with.
+
+authlib does the protocol (the authorization URL, the S256 challenge, the token, refresh and
+revocation requests and their error replies) over httpx, which takes Composer's own verifying
+TLS context. Everything here blocks: it runs on worker threads. The refresh token lives only
+in the keyring (``oauth_secret_key``), the access token only in memory.
+"""
+
+from __future__ import annotations
+
+import secrets as random_tokens
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from composer.mail.certificates import verifying_context
+from composer.mail.errors import ErrorKind, SendError, SignInFailed, SignInNeeded, server_reply
+from composer.mail.oauth_servers import OAuthClient, OAuthServer
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    from composer.mail.accounts import Account
+    from composer.mail.oauth_settings import OAuthRegistry
+    from composer.mail.secrets import SecretStore
+
+__all__ = [
+    "AccessTokens",
+    "SignIn",
+    "SignInFailed",
+    "SignInNeeded",
+    "Tokens",
+    "oauth_secret_key",
+    "refresh",
+    "revoke",
+]
+
+SIGN_IN_TIMEOUT = 300.0  # seconds the user has to finish signing in in the browser
+HTTP_TIMEOUT = 30.0  # seconds for each request to a token or revocation endpoint
+# An access token this close to its end is refreshed before a send rather than during it.
+_LEEWAY = 60.0
+# What an access token without expires_in is taken to last (RFC 6749 leaves it open).
+_DEFAULT_LIFETIME = 3600.0
+
+
+def oauth_secret_key(account_id: str) -> str:
+    """Where the account's refresh token is kept in the keyring."""
+    return f"{account_id}:oauth"
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str  # "" when the server sent none (a refresh keeps the one it had)
+    expires_at: float  # time.time() when the access token ends
+
+    def __repr__(self) -> str:
+        return f"Tokens(expires_at={self.expires_at!r})"  # never the tokens themselves
+
+    def fresh(self, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) < self.expires_at - _LEEWAY
+
+
+class SignIn:
+    """One sign-in in the browser: open ``url``, then finish() waits for the way back.
+
+    Constructing it starts the loopback listener (on the calling worker thread).
+    """
+
+    def __init__(
+        self,
+        server: OAuthServer,
+        client: OAuthClient,
+        login_hint: str = "",
+        *,
+        timeout: float = SIGN_IN_TIMEOUT,
+    ) -> None:
+        # Loaded on the first sign-in: http.server is not needed before.
+        from composer.mail.oauth_redirect import LoopbackRedirect
+
+        self.server = server
+        self._client = client
+        self._cancelled = threading.Event()
+        self._state = random_tokens.token_urlsafe(32)
+        # 86 characters of the unreserved set: within RFC 7636's 43 to 128.
+        self._verifier = random_tokens.token_urlsafe(64)
+        self._redirect = LoopbackRedirect(self._state, timeout=timeout)
+        extra = dict(server.extra_params)
+        if login_hint:
+            extra["login_hint"] = login_hint
+        with _session(server, client, self._redirect.redirect_uri) as session:
+            self.url, _ = session.create_authorization_url(
+                server.authorization_endpoint,
+                state=self._state,
+                code_verifier=self._verifier,
+                **extra,
+            )
+
+    @property
+    def redirect_uri(self) -> str:
+        return self._redirect.redirect_uri
+
+    def cancel(self) -> None:
+        """Stop waiting; finish() raises SignInFailed within a moment. Any thread."""
+        self._cancelled.set()
+
+    def finish(self, cancelled: Callable[[], bool] = lambda: False) -> Tokens:
+        """Wait for the browser to come back, then trade its code for tokens; raises
+        SignInFailed (a wrong state, an error, the time up, cancelled, a refusal)."""
+        callback = self._redirect.wait(lambda: self._cancelled.is_set() or cancelled())
+        server = self.server
+        with _session(server, self._client, self._redirect.redirect_uri) as session:
+            token = _asking(
+                server,
+                lambda: session.fetch_token(
+                    server.token_endpoint,
+                    authorization_response=callback,
+                    state=self._state,
+                    code_verifier=self._verifier,
+                ),
+            )
+        if self._cancelled.is_set() or cancelled():
+            raise SignInFailed("Signing in was cancelled.")
+        tokens = _tokens(token, "")
+        if not tokens.refresh_token:
+            raise SignInFailed(
+                f"{server.name} signed you in but gave Composer no lasting permission (no "
+                "refresh token), so Composer could not send later without asking again. Try "
+                "again; if it keeps happening, check the client registration (see the README)."
+            )
+        return tokens
+
+
+def refresh(
+    server: OAuthServer, client: OAuthClient, refresh_token: str, *, timeout: float = HTTP_TIMEOUT
+) -> Tokens:
+    """A new access token (and maybe a new refresh token); raises SignInNeeded when the
+    grant was withdrawn or has expired, SignInFailed otherwise."""
+    with _session(server, client, None, timeout=timeout) as session:
+        token = _asking(
+            server,
+            lambda: session.refresh_token(server.token_endpoint, refresh_token=refresh_token),
+        )
+    return _tokens(token, refresh_token)
+
+
+def revoke(
+    server: OAuthServer, client: OAuthClient, token: str, *, timeout: float = HTTP_TIMEOUT
+) -> bool:
+    """Withdraw the grant behind token (RFC 7009); False when the server offers no way to.
+
+    Raises SignInFailed when the server could not be asked or refused.
+    """
+    if not server.revocation_endpoint:
+        return False
+    with _session(server, client, None, timeout=timeout) as session:
+        response = _asking(
+            server,
+            lambda: session.revoke_token(
+                server.revocation_endpoint,
+                token=token,
+                token_type_hint="refresh_token",  # noqa: S106 (a kind of token)
+            ),
+        )
+    # RFC 7009 §2.2: 200 also for a token the server no longer knows; 400 invalid_token
+    # from Google for one already withdrawn. Either way nothing is left to withdraw.
+    status = int(response.status_code)
+    if status == 200 or (
+        status == 400 and _error_of(response) in ("invalid_token", "invalid_grant")
+    ):
+        return True
+    raise SignInFailed(
+        f"{server.name} did not withdraw Composer's permission (HTTP {status}). You can "
+        f"withdraw it yourself in your {server.name} account's security settings."
+    )
+
+
+class AccessTokens:
+    """Access tokens in memory by account id; refreshed from the keyring's refresh token.
+
+    Thread-safe; one refresh at a time per account, since a provider that rotates refresh
+    tokens honours only the newest.
+    """
+
+    def __init__(
+        self,
+        secrets: SecretStore,
+        registry: Callable[[], OAuthRegistry],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secrets = secrets
+        self._registry = registry
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[str, Tokens] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
+
+    def remember(self, account_id: str, tokens: Tokens) -> None:
+        """Keep the access token of a sign-in just finished (the refresh token is the
+        keyring's: the caller stores it)."""
+        with self._lock:
+            self._tokens[account_id] = tokens
+
+    def forget(self, account_id: str) -> None:
+        with self._lock:
+            self._tokens.pop(account_id, None)
+
+    def get(self, account: Account, *, fresh: bool = False) -> str:
+        """An access token for account; fresh: not the one held (the server refused it).
+
+        Raises SendError: SIGN_IN_NEEDED when only signing in again can help, KEYRING,
+        UNREACHABLE or TIMEOUT when the provider could not be asked (retryable), AUTH_FAILED
+        for a refusal of another kind.
+        """
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account.id, threading.Lock())
+        with account_lock:
+            with self._lock:
+                held = self._tokens.get(account.id)
+            if held is not None and not fresh and held.fresh(self._clock()):
+                return held.access_token
+            registry = self._registry()
+            server = registry.server(account.oauth)
+            client = registry.client(account.oauth)
+            if server is None or client is None:
+                raise SendError(
+                    ErrorKind.AUTH_FAILED,
+                    registry.why_not(account)
+                    or f"Composer does not know how to sign in {account.name} (its sign-in "
+                    f"“{account.oauth}” is not set up). Choose another login in Accounts.",
+                )
+            stored = self._refresh_token(account, held)
+            try:
+                tokens = refresh(server, client, stored)
+            except SignInNeeded as error:
+                self.forget(account.id)
+                raise SendError(
+                    ErrorKind.SIGN_IN_NEEDED,
+                    f"{server.name} no longer accepts the sign-in of {account.name}: {error} "
+                    "Sign in again (Accounts ▸ Sign In); the message is kept.",
+                ) from error
+            except SignInFailed as error:
+                raise _not_asked(error) from error
+            if tokens.refresh_token != stored:
+                self._store(account, tokens.refresh_token)
+            with self._lock:
+                self._tokens[account.id] = tokens
+            return tokens.access_token
+
+    def _refresh_token(self, account: Account, held: Tokens | None) -> str:
+        """The keyring's refresh token; else that of a sign-in not yet saved in Accounts."""
+        from composer.mail.secrets import KeyringUnavailable
+
+        try:
+            stored = self._secrets.get(oauth_secret_key(account.id))
+        except KeyringUnavailable as error:
+            if held is not None and held.refresh_token:
+                return held.refresh_token
+            raise SendError(
+                ErrorKind.KEYRING,
+                f"Could not read the sign-in of {account.name} from the system keyring "
+                f"({error}). Unlock the keyring, or sign in again in Accounts.",
+            ) from error
+        if not stored and held is not None:
+            stored = held.refresh_token
+        if not stored:
+            raise SendError(
+                ErrorKind.SIGN_IN_NEEDED,
+                f"{account.name} is not signed in. Sign in again (Accounts ▸ Sign In); the "
+                "message is kept.",
+            )
+        return stored
+
+    def _store(self, account: Account, refresh_token: str) -> None:
+        """Keep a rotated refresh token: the old one may no longer work."""
+        from composer.mail.secrets import KeyringUnavailable
+
+        key = oauth_secret_key(account.id)
+        try:
+            self._secrets.set(key, refresh_token)
+        except KeyringUnavailable:
+            self._secrets.keep_for_session(key, refresh_token)
+
+
+class _Unavailable(SignInFailed):
+    """The provider could not be asked (the network, its certificate, time): a later try may
+    work."""
+
+    def __init__(self, text: str, kind: ErrorKind) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
+def _not_asked(error: SignInFailed) -> SendError:
+    kind = error.kind if isinstance(error, _Unavailable) else ErrorKind.AUTH_FAILED
+    return SendError(kind, str(error))
+
+
+def shown(text: str) -> str:
+    """Text from a provider, as one line with its control characters escaped."""
+    return server_reply(-1, text)
+
+
+def _session(
+    server: OAuthServer,
+    client: OAuthClient,
+    redirect_uri: str | None,
+    *,
+    timeout: float = HTTP_TIMEOUT,
+) -> OAuth2Client:
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    return OAuth2Client(
+        client_id=client.client_id,
+        client_secret=client.client_secret or None,
+        # A public client (Microsoft's desktop registrations) proves itself by PKCE alone.
+        token_endpoint_auth_method="client_secret_post" if client.client_secret else "none",
+        revocation_endpoint_auth_method="client_secret_post" if client.client_secret else "none",
+        scope=" ".join(server.scopes),
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        verify=verifying_context(),
+        timeout=timeout,
+        # Like SMTP, no proxy from the environment; and no other CA file than Composer's.
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+def _asking(server: OAuthServer, request: Callable[[], Any]) -> Any:
+    """request()'s result; its failure as a SignInFailed in words."""
+    import httpx
+    from authlib.integrations.base_client import OAuthError
+
+    host = urllib.parse.urlsplit(server.token_endpoint).hostname or server.token_endpoint
+    try:
+        return request()
+    except OAuthError as error:
+        code = str(error.error or "")
+        said = shown(str(error.description or "")[:300])
+        if code == "invalid_grant":
+            raise SignInNeeded(
+                "the permission Composer was given has been withdrawn or has expired"
+                + (f" ({said})." if said else ".")
+            ) from error
+        if code in ("invalid_client", "unauthorized_client"):
+            raise SignInFailed(
+                f"{server.name} does not accept Composer's client registration "
+                f"({shown(code)}{': ' + said if said else ''}). Check the client ID "
+                "(see “Sign in with Google or Microsoft” in the README)."
+            ) from error
+        raise SignInFailed(
+            f"{server.name} refused the sign-in ({shown(code[:60])}"
+            f"{': ' + said if said else ''}). Try again."
+        ) from error
+    except httpx.TimeoutException as error:
+        raise _Unavailable(
+            f"{host} did not answer in time. Check your internet connection and try again.",
+            ErrorKind.TIMEOUT,
+        ) from error
+    except httpx.HTTPStatusError as error:
+        raise _Unavailable(
+            f"{host} answered with an error (HTTP {error.response.status_code}). Try again later.",
+            ErrorKind.SERVER_ERROR,
+        ) from error
+    except httpx.HTTPError as error:
+        raise _Unavailable(_network_words(host, error), ErrorKind.UNREACHABLE) from error
+    except ValueError as error:  # a reply that is no JSON object
+        raise _Unavailable(
+            f"{host} did not answer as a sign-in server does. Try again later.",
+            ErrorKind.SERVER_ERROR,
+        ) from error
+
+
+def _network_words(host: str, error: BaseException) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"The certificate of {host} could not be verified "
+                f"({shown(cause.verify_message or 'untrusted')}), so Composer did not "
+                "sign in there. Check the computer's date and network; a network that "
+                "intercepts secure connections can cause this."
+            )
+        cause = cause.__cause__ or cause.__context__
+    return f"Could not reach {host} to sign in. Check your internet connection and try again."
+
+
+def _error_of(response: Any) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+def _tokens(token: Any, previous_refresh: str) -> Tokens:
+    access = token.get("access_token") if isinstance(token, dict) else None
+    if not isinstance(access, str) or not access:
+        raise _Unavailable(
+            "The sign-in server answered without an access token. Try again later.",
+            ErrorKind.SERVER_ERROR,
+        )
+    refresh_token = token.get("refresh_token")
+    try:  # a number, or a string of one from some servers
+        seconds: float | None = float(token.get("expires_in"))
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is not None and not 0 < seconds < 10**8:
+        seconds = None
+    return Tokens(
+        access_token=access,
+        refresh_token=refresh_token
+        if isinstance(refresh_token, str) and refresh_token
+        else previous_refresh,
+        expires_at=time.time() + (seconds if seconds is not None else _DEFAULT_LIFETIME),
+    )
