@@ -2,7 +2,7 @@
 the access tokens a send logs in with.
 
 authlib does the protocol (the authorization URL, the S256 challenge, the token, refresh and
-revocation requests and their error replies) over httpx, which takes Composer's own verifying
+revocation requests and their error replies) over httpx2, which takes Composer's own verifying
 TLS context. Everything here blocks: it runs on worker threads. The refresh token lives only
 in the keyring (``oauth_secret_key``), the access token only in memory.
 """
@@ -335,7 +335,7 @@ def _session(
 
 def _asking(server: OAuthServer, request: Callable[[], Any]) -> Any:
     """request()'s result; its failure as a SignInFailed in words."""
-    import httpx
+    import httpx2
     from authlib.integrations.base_client import OAuthError
 
     host = urllib.parse.urlsplit(server.token_endpoint).hostname or server.token_endpoint
@@ -359,17 +359,17 @@ def _asking(server: OAuthServer, request: Callable[[], Any]) -> Any:
             f"{server.name} refused the sign-in ({shown(code[:60])}"
             f"{': ' + said if said else ''}). Try again."
         ) from error
-    except httpx.TimeoutException as error:
+    except httpx2.TimeoutException as error:
         raise _Unavailable(
             f"{host} did not answer in time. Check your internet connection and try again.",
             ErrorKind.TIMEOUT,
         ) from error
-    except httpx.HTTPStatusError as error:
+    except httpx2.HTTPStatusError as error:
         raise _Unavailable(
             f"{host} answered with an error (HTTP {error.response.status_code}). Try again later.",
             ErrorKind.SERVER_ERROR,
         ) from error
-    except httpx.HTTPError as error:
+    except httpx2.HTTPError as error:
         raise _Unavailable(_network_words(host, error), ErrorKind.UNREACHABLE) from error
     except ValueError as error:  # a reply that is no JSON object
         raise _Unavailable(

@@ -126,11 +126,8 @@ class OAuthRegistry:
             known = _whole_server(key, changes)
             if known is None:
                 return None
-        # An empty revocation endpoint says the server has none; any other field must be set.
-        texts = {
-            n: changes[n] for n in _SERVER_TEXTS if changes.get(n) or n == "revocation_endpoint"
-        }
-        texts.setdefault("revocation_endpoint", known.revocation_endpoint)
+        # An empty revocation endpoint says the server has none; the others must be set.
+        texts = {n: changes[n] for n in _SERVER_TEXTS if changes.get(n)}
         if "revocation_endpoint" in changes:
             texts["revocation_endpoint"] = changes["revocation_endpoint"]
         scopes = tuple(changes["scopes"]) if changes.get("scopes") else known.scopes
