@@ -245,6 +245,10 @@ class OAuthHandler(Handler):
     A refused token gets what Gmail and RFC 7628 §3.2.2 answer: a 334 challenge carrying a
     JSON status; the client must end the exchange (an empty line for XOAUTH2, ^A for
     OAUTHBEARER) and only then hears 535. Any other answer there gets 501.
+
+    aiosmtpd reads an AUTH line of at most 512 bytes (its command_size_limit), which the
+    short tokens of tests.oauth_server fit; real providers' tokens, a JWT of 1-2 kB from
+    Microsoft, would not, so this server cannot show a client handling those.
     """
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
