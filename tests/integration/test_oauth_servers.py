@@ -159,7 +159,12 @@ def test_any_loopback_port_is_a_redirect_uri(oauth_server: OAuthServer, client: 
 
 @pytest.mark.parametrize(
     "redirect_uri",
-    ["https://127.0.0.1:9/", "http://localhost:9/", "http://example.org:9/", "http://127.0.0.1:x/"],
+    [
+        "https://127.0.0.1:9/",
+        "http://example.org:9/",
+        "http://localhost.example.org:9/",
+        "http://127.0.0.1:x/",
+    ],
 )
 def test_other_redirect_uris_are_refused_without_a_redirect(
     oauth_server: OAuthServer, client: Client, redirect_uri: str
