@@ -33,6 +33,7 @@ from composer.mail.transcript import Transcript
 from composer.send_service import SendService
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.account_sign_in import AccountSignIn
 from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
 from composer.ui.plain_text import question
@@ -48,9 +49,11 @@ class AccountsDialog(QDialog):
     Signals:
         warned(str): something the user must know after the dialog has closed (a password
             that could not be deleted from the keyring).
+        signed_in(str): an account (its id) was signed in with its provider and saved.
     """
 
     warned = Signal(str)
+    signed_in = Signal(str)
 
     def __init__(
         self, context: AppContext, sending: SendService, parent: QWidget | None = None
@@ -63,6 +66,7 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._imap_passwords: dict[str, str] = {}  # typed on the Sent Copy tab
         self._removed: dict[str, str] = {}
+        self._before: tuple[Account, ...] = ()  # the accounts as they were when Save began
         self._check: Task | None = None
         self._saving: Task | None = None  # Save, while it writes
         self._check_cancelled = False
@@ -107,6 +111,8 @@ class AccountsDialog(QDialog):
         self.search.found.connect(self._on_found)
         self.form.auto_configure.clicked.connect(self.auto_configure)
         self.form.auto_configure_cancel.clicked.connect(self.search.cancel)
+        self.sign_ins = AccountSignIn(self.form, self._context, self._sending, self.current, self)
+        self.sign_ins.signed_in.connect(self.signed_in)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -174,6 +180,7 @@ class AccountsDialog(QDialog):
             typed_password=self._passwords.get(account.id, ""),
             typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
+        self.sign_ins.show(account)
         # Showing which account is the default is not choosing it.
         with QSignalBlocker(self.default_box):
             self.default_box.setChecked(account.id == self._effective_default())
@@ -187,6 +194,8 @@ class AccountsDialog(QDialog):
     def _store_fields(self) -> None:
         account = self.current()
         if account is not None:
+            # The login offered follows the address and host; the account follows the login.
+            self.sign_ins.show(self.form.apply(account))
             edited = without_unused_certificate(self.form.apply(account))
             self._replace_current(edited)
             if edited.security is Security.NONE and account.security is not Security.NONE:
@@ -238,6 +247,7 @@ class AccountsDialog(QDialog):
         self._removed[removed.id] = removed.name
         self._passwords.pop(removed.id, None)
         self._imap_passwords.pop(removed.id, None)
+        self.sign_ins.forget(removed.id)
         self.account_list.takeItem(row)
         self._load_current()
 
@@ -363,6 +373,7 @@ class AccountsDialog(QDialog):
             typed_password=self._passwords.get(account.id, ""),
             typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
+        self.sign_ins.show(account)
         self.certificate.show_account(account)
 
     # --- the SMTP transcript of a check ----------------------------------------------------
@@ -405,6 +416,7 @@ class AccountsDialog(QDialog):
                 self.hint.setText(f"Account “{account.name}” needs {', '.join(problems)}.")
                 return
         accounts, default_id = tuple(self._accounts), self._effective_default()
+        self._before = self._context.settings.accounts
         saved = self._context.save_settings(
             lambda current: dataclasses.replace(current, accounts=accounts, default_id=default_id)
         )
@@ -433,7 +445,37 @@ class AccountsDialog(QDialog):
             imap_password = self._imap_passwords.get(account.id)
             if imap_password:
                 self._store_secret(account, imap_password, key=imap_secret_key(account.id))
+        self.sign_ins.withdraw(self._accounts, self._before)
+        task = self.sign_ins.store(self._accounts)
+        if task is None:
+            super().accept()
+            return
+        # The keyring may take a while (a locked collection asks to be unlocked): waited for
+        # on a worker, with the dialog answering meanwhile.
+        self._saving = task
+        task.succeeded.connect(self._on_sign_ins_stored)
+        task.failed.connect(self._on_sign_ins_stored)
+        self._show_saving(True)
+        self.hint.setText("Saving the sign-in in the system keyring…")
+
+    @Slot(object)
+    def _on_sign_ins_stored(self, refused: object) -> None:
+        self._saving = None
+        self._show_saving(False)
+        self.sign_ins.kept(refused)
         super().accept()
+
+    def sign_in_again(self, account_id: str) -> None:
+        """Show the account account_id and start its sign-in in the browser at once."""
+        rows = [i for i, a in enumerate(self._accounts) if a.id == account_id]
+        if not rows:
+            self.hint.setText("That account is no longer set up.")
+            return
+        self.account_list.setCurrentRow(rows[0])
+        self.form.setCurrentIndex(0)  # the Server tab, where the sign-in is
+        account = self.current()
+        if account is not None and account.oauth:
+            self.sign_ins.start(account)
 
     def _not_saved(self, error: object) -> str:
         where = f"Could not save the accounts in {self._context.paths.settings_file}"
@@ -491,6 +533,7 @@ class AccountsDialog(QDialog):
         if self._saving is not None:
             return  # Escape or the close button while Save writes: its outcome decides
         self.search.forget()
+        self.sign_ins.discard()  # after Save, only what was not saved
         if self._check is not None:
             # The check ends on its own within a moment; its outcome no longer matters here.
             self._check.cancel()
