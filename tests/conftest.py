@@ -16,6 +16,7 @@ from composer.mail.sandbox import SandboxServer
 from tests.config_servers import dns, documents, plain_documents  # noqa: F401
 from tests.dovecot import Dovecot, needs_dovecot, running_dovecot
 from tests.keyrings import MemoryKeyring
+from tests.oauth_server import oauth_server, oauth_smtp_server  # noqa: F401
 from tests.servers import (
     SilentServer,
     SmtpServer,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import dataclasses
 import email.policy
+import json
 import random
 import socket
 import ssl
@@ -13,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
@@ -29,6 +32,10 @@ PASSWORD = "s3cret-pässwörd"  # non-ASCII on purpose: smtplib alone only encod
 # leaves or the server stops), or keep it and close the connection without a word.
 HANG = "hang"
 CLOSE = "close"
+# What SmtpServer(mechanisms=...) chooses from: aiosmtpd's own two, and OAuthHandler's.
+MECHANISMS = frozenset({"PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"})
+OAUTH_MECHANISMS = ("OAUTHBEARER", "XOAUTH2")
+OAUTH_SCOPE = "https://mail.google.com/"
 
 
 async def _wait_for_the_client_to_leave() -> None:
@@ -165,6 +172,108 @@ class EndlessLoginHandler(Handler):
         return AuthResult(success=False, handled=False)
 
 
+class TokenChecker(Protocol):
+    """What tells whom an access token was issued to: tests.oauth_server.OAuthServer."""
+
+    def check_access_token(self, token: str) -> str | None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SaslAttempt:
+    """One AUTH with a token: what the client sent, and whether the server took it."""
+
+    mechanism: str  # XOAUTH2 or OAUTHBEARER
+    user: str  # "" when an OAUTHBEARER client named nobody
+    token: str
+    accepted: bool
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """key=value fields, each ended by ^A (the final ^A already cut off)."""
+    pairs = (field.partition("=") for field in text.split("\x01"))
+    return {key: value for key, _, value in pairs}
+
+
+def _bearer(value: str) -> str:
+    scheme, _, token = value.partition(" ")
+    return token if scheme.lower() == "bearer" else ""
+
+
+def _parse_xoauth2(text: str) -> tuple[str, str] | None:
+    """(user, token) of "user=U^Aauth=Bearer T^A^A", None if it is not that."""
+    if not text.endswith("\x01\x01"):
+        return None
+    fields = _pairs(text[:-2])
+    user, token = fields.get("user", ""), _bearer(fields.get("auth", ""))
+    return (user, token) if user and token else None
+
+
+def _parse_oauthbearer(text: str) -> tuple[str, str] | None:
+    """(user, token) of RFC 7628's "n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A"."""
+    if not text.endswith("\x01\x01"):
+        return None
+    header, _, rest = text[:-2].partition("\x01")
+    flag, _, after_flag = header.partition(",")
+    authzid, comma, tail = after_flag.partition(",")
+    # No channel binding ("p=..."); authzid is empty or "a=" and a saslname (RFC 5801).
+    if flag not in ("n", "y") or not comma or tail or (authzid and authzid[:2] != "a="):
+        return None
+    user = authzid[2:].replace("=2C", ",").replace("=3D", "=")
+    token = _bearer(_pairs(rest).get("auth", ""))
+    return (user, token) if token else None
+
+
+async def _client_response(server: Any, args: list[str]) -> bytes | None:
+    """The initial response after AUTH <mechanism>, or the answer to an empty challenge if
+    there was none; None when the client gave up or sent no base64 (already answered)."""
+    if len(args) == 1:
+        answer = await server.challenge_auth("")
+        return None if answer is MISSING else bytes(answer)
+    if args[1] == "=":  # RFC 4954: an empty initial response
+        return b""
+    try:
+        return base64.b64decode(args[1], validate=True)
+    except binascii.Error:
+        await server.push("501 5.5.2 Can't decode base64")
+        return None
+
+
+class OAuthHandler(Handler):
+    """AUTH XOAUTH2 and OAUTHBEARER (RFC 7628), taking a token that the SmtpServer's
+    ``oauth`` server issued to the user the client names, and still valid.
+
+    A refused token gets what Gmail and RFC 7628 §3.2.2 answer: a 334 challenge carrying a
+    JSON status; the client must end the exchange (an empty line for XOAUTH2, ^A for
+    OAUTHBEARER) and only then hears 535. Any other answer there gets 501.
+    """
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        return await self._token_login(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> AuthResult:
+        return await self._token_login(server, args, "OAUTHBEARER")
+
+    async def _token_login(self, server: Any, args: list[str], mechanism: str) -> AuthResult:
+        payload = await _client_response(server, args)
+        if payload is None:
+            return AuthResult(success=False, handled=True)
+        parse = _parse_xoauth2 if mechanism == "XOAUTH2" else _parse_oauthbearer
+        parsed = parse(payload.decode("utf-8", "replace"))
+        if parsed is None:
+            await server.push(f"501 5.5.2 Malformed {mechanism} response")
+            return AuthResult(success=False, handled=True)
+        user, token = parsed
+        if self._server._token_accepted(mechanism, user, token):
+            return AuthResult(success=True, auth_data=user)
+        answer = await server.challenge_auth(json.dumps(self._server._token_error(mechanism)))
+        if answer is MISSING or server._reader.at_eof():
+            return AuthResult(success=False, handled=True)
+        if answer != (b"" if mechanism == "XOAUTH2" else b"\x01"):
+            await server.push("501 5.5.2 Expected the end of the exchange after the error")
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False)  # aiosmtpd's 535 5.7.8
+
+
 class _TrackedSMTP(SMTP):
     """aiosmtpd's protocol, telling its SmtpServer when a connection opens and closes."""
 
@@ -237,6 +346,13 @@ class SmtpServer:
     kept (accepted, or read before a HANG or CLOSE), ``messages_read`` counts every one read
     to its final dot, and ``sessions`` the connections on which the client said EHLO (the
     server's own start-up check does not).
+
+    With ``oauth`` (an authorization server), the handler is OAuthHandler and the server
+    offers XOAUTH2 and OAUTHBEARER; ``mechanisms`` chooses what it offers of MECHANISMS
+    (aiosmtpd's PLAIN and LOGIN, without oauth). ``auth_attempts`` lists the user names and
+    passwords of each PLAIN or LOGIN, ``sasl_attempts`` each token login (a SaslAttempt),
+    ``logins`` the mechanism of each successful AUTH; a refused token's challenge names
+    ``oauth_scope``.
     """
 
     def __init__(
@@ -248,6 +364,8 @@ class SmtpServer:
         handler: type[Handler] = Handler,
         greeting: str = "",
         hide_extensions: Iterable[str] = (),
+        oauth: TokenChecker | None = None,
+        mechanisms: Iterable[str] | None = None,
         **smtp_options: Any,
     ) -> None:
         self.host = HOST
@@ -277,6 +395,17 @@ class SmtpServer:
         self.advertise_size: str | None = None  # advertised as "SIZE <this>" instead
         self.commands: list[str] = []
         self.login_rounds = 0  # answers to EndlessLoginHandler's challenges
+        self.oauth = oauth
+        self.oauth_scope = OAUTH_SCOPE
+        self.sasl_attempts: list[SaslAttempt] = []
+        self.logins: list[str] = []
+        if oauth is not None:
+            handler = OAuthHandler if handler is Handler else handler
+            mechanisms = OAUTH_MECHANISMS if mechanisms is None else mechanisms
+        if mechanisms is not None:
+            offered = {name.upper() for name in mechanisms}
+            excluded = set(smtp_options.pop("auth_exclude_mechanism", ()))
+            smtp_options["auth_exclude_mechanism"] = sorted(excluded | (MECHANISMS - offered))
         self._handler_class = handler
         self.lock = threading.Lock()
         self._connections: set[SMTP] = set()
@@ -306,7 +435,26 @@ class SmtpServer:
         with self.lock:
             self.auth_attempts.append((login, password))
         ok = (login, password) == (self.username, self.password)
+        if ok:
+            with self.lock:
+                self.logins.append(mechanism)
         return AuthResult(success=ok, handled=False)
+
+    def _token_accepted(self, mechanism: str, user: str, token: str) -> bool:
+        owner = self.oauth.check_access_token(token) if self.oauth is not None else None
+        # An OAUTHBEARER client may leave the user to the token (RFC 7628 §3.1).
+        accepted = owner is not None and user in (owner, "")
+        with self.lock:
+            self.sasl_attempts.append(SaslAttempt(mechanism, user, token, accepted))
+            if accepted:
+                self.logins.append(mechanism)
+        return accepted
+
+    def _token_error(self, mechanism: str) -> dict[str, str]:
+        """The JSON status of a refused token: Google's for XOAUTH2, RFC 7628's otherwise."""
+        if mechanism == "XOAUTH2":
+            return {"status": "401", "schemes": "bearer", "scope": self.oauth_scope}
+        return {"status": "invalid_token", "scope": self.oauth_scope}
 
     def start(self, port: int = 0) -> SmtpServer:
         """Start on port, or on a free one (0); a server stopped earlier can come back on
