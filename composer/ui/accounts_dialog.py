@@ -173,7 +173,7 @@ class AccountsDialog(QDialog):
                 "real mail, press Add, type your email address and press Find Settings."
             )
             return
-        self.hint.setText("Passwords are kept in your system keyring, never in a file.")
+        self.hint.setText("Passwords and sign-ins are kept in your system keyring, never in a file.")
         self.form.load(
             account,
             saved=self._context.settings.find(account.id) is not None,

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QToolButton
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+)
 from pytestqt.qtbot import QtBot
 
 import composer.ui.account_sign_in
@@ -30,7 +38,7 @@ from tests.browser import BrowserResult, follow_later, visit
 from tests.keyrings import MemoryKeyring
 from tests.oauth_server import DESKTOP_CLIENT_ID, DESKTOP_CLIENT_SECRET, OAuthServer
 from tests.servers import SmtpServer
-from tests.windows import fill, send, snapshot
+from tests.windows import AnswerQuestions, fill, send, snapshot
 
 ADDRESS = "ann@gmail.com"
 
@@ -558,3 +566,28 @@ def test_with_no_browser_the_address_is_shown_to_copy(
 
     qtbot.waitUntil(lambda: status(dialog).text().startswith("Signed in as"), timeout=15_000)
     assert not address.isVisible()
+
+
+def test_without_a_keyring_the_sign_in_is_kept_for_this_session_only(
+    qtbot: QtBot,
+    owner: Session,
+    config_dir: Path,
+    google: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    browser: Browser,
+    no_keyring: object,
+    answer_questions: AnswerQuestions,
+) -> None:
+    asked = answer_questions(QMessageBox.StandardButton.Yes)
+    window = signed_in_window(qtbot, owner, browser, oauth_smtp_server)
+
+    assert asked == ["No keyring available"]
+    account = owner.context.settings.accounts[0]
+    refresh_token = google.refresh_tokens_issued[-1]
+    assert owner.context.secrets.get(oauth_secret_key(account.id)) == refresh_token
+    google.expire_access_tokens()
+    fill(window, to="bob@example.org", subject="This session", body="Hello")
+    assert send(qtbot, window) is True  # refreshed with the token kept in memory
+    owner.context.writer.flush(5)
+    for secret in google.refresh_tokens_issued:
+        assert files_containing(config_dir, secret) == []
