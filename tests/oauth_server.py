@@ -17,6 +17,7 @@ import binascii
 import contextlib
 import http.server
 import json
+import secrets
 import ssl
 import threading
 import time
@@ -38,6 +39,7 @@ PUBLIC_CLIENT_ID = "composer-public"
 # Like Google's desktop client, whose "secret" is shipped with the program.
 DESKTOP_CLIENT_ID = "composer-desktop.apps.example.test"
 DESKTOP_CLIENT_SECRET = "desktop-secret-not-so-secret"
+ACCESS_TOKEN_BYTES = 1500
 GRANT_TYPES = ("authorization_code", "refresh_token")
 # (headers, body, status), as oauthlib's endpoints answer.
 _Response = tuple[dict[str, str], str | None, int]
@@ -73,13 +75,14 @@ class _Client:
 
 
 def _is_loopback_redirect(uri: str) -> bool:
-    """RFC 8252 §7.3: http on 127.0.0.1, any port, any path."""
+    """RFC 8252 §7.3: http on 127.0.0.1, any port, any path; or localhost, as Microsoft
+    Entra registers desktop apps."""
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return False
-    return parts.scheme == "http" and parts.hostname == HOST
+    return parts.scheme == "http" and parts.hostname in (HOST, "localhost")
 
 
 def _basic_credentials(request: Any) -> tuple[str, str] | None:
@@ -303,7 +306,12 @@ class OAuthServer:
         self._refresh: dict[str, _Grant] = {}
         self._access: dict[str, _Access] = {}
         self._endpoint = WebApplicationServer(
-            _Validator(self), token_expires_in=lambda request: self.access_lifetime
+            _Validator(self),
+            token_expires_in=lambda request: self.access_lifetime,
+            # Microsoft's access tokens are JWTs of 1.5 to 2.5 kB: as long as those, so that
+            # what carries them (an AUTH line of about 2 kB in base64) is tested at real size.
+            token_generator=lambda request: secrets.token_urlsafe(ACCESS_TOKEN_BYTES),
+            refresh_token_generator=lambda request: secrets.token_urlsafe(32),
         )
         self._endpoint.auth_grant.custom_validators.post_auth.append(_require_s256)
         self._http = _HttpServer((HOST, 0), _Handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import contextlib
 import dataclasses
 import email.policy
@@ -245,6 +246,9 @@ class OAuthHandler(Handler):
     A refused token gets what Gmail and RFC 7628 §3.2.2 answer: a 334 challenge carrying a
     JSON status; the client must end the exchange (an empty line for XOAUTH2, ^A for
     OAUTHBEARER) and only then hears 535. Any other answer there gets 501.
+
+    The tokens of tests.oauth_server are as long as Microsoft's (about 2 kB): the AUTH line
+    that carries one is allowed RFC 4954's 12288 octets (_TrackedSMTP), not aiosmtpd's 512.
     """
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
@@ -279,6 +283,13 @@ class _TrackedSMTP(SMTP):
 
     def __init__(self, handler: Any, *, owner: SmtpServer, implicit_tls: bool, **kwargs: Any):
         super().__init__(handler, **kwargs)
+        if owner.oauth is not None:
+            # RFC 4954 §4: an AUTH line may be 12288 octets; aiosmtpd allows 512, too few
+            # for an access token of real size sent with the command. Per connection:
+            # aiosmtpd's own table is shared by every connection of every server.
+            self.command_size_limits = collections.defaultdict(
+                lambda: SMTP.command_size_limit, {"AUTH": _AUTH_LINE}
+            )
         self._owner = owner
         self._greeted = False
         if implicit_tls:
@@ -317,6 +328,16 @@ class _TrackedSMTP(SMTP):
             self._owner._closed(self)
 
 
+_AUTH_LINE = 12288
+
+
+class _LongAuthSMTP(_TrackedSMTP):
+    """Reads lines of up to an AUTH line's length (aiosmtpd's reader stops at 1001 bytes,
+    whatever the command): for the servers that take access tokens."""
+
+    line_length_limit = _AUTH_LINE + 2
+
+
 class _Controller(Controller):
     def __init__(self, owner: SmtpServer, *args: Any, **kwargs: Any) -> None:
         self._owner = owner
@@ -324,9 +345,8 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         implicit_tls = self.ssl_context is not None
-        return _TrackedSMTP(
-            self.handler, owner=self._owner, implicit_tls=implicit_tls, **self.SMTP_kwargs
-        )
+        kind = _TrackedSMTP if self._owner.oauth is None else _LongAuthSMTP
+        return kind(self.handler, owner=self._owner, implicit_tls=implicit_tls, **self.SMTP_kwargs)
 
 
 class SmtpServer:

@@ -89,7 +89,9 @@ class SignIn:
         self._state = random_tokens.token_urlsafe(32)
         # 86 characters of the unreserved set: within RFC 7636's 43 to 128.
         self._verifier = random_tokens.token_urlsafe(64)
-        self._redirect = LoopbackRedirect(self._state, timeout=timeout)
+        self._redirect = LoopbackRedirect(
+            self._state, timeout=timeout, host_name=server.redirect_host
+        )
         extra = dict(server.extra_params)
         if login_hint:
             extra["login_hint"] = login_hint

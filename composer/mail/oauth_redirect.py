@@ -39,7 +39,10 @@ class LoopbackRedirect:
     code, an error, or the wrong state; or until the time is up or cancelled() says so.
     """
 
-    def __init__(self, state: str, *, timeout: float) -> None:
+    def __init__(self, state: str, *, timeout: float, host_name: str = "127.0.0.1") -> None:
+        # It listens on 127.0.0.1 whatever the name: "localhost" may also mean ::1, or
+        # whatever a hosts file says, and only 127.0.0.1 is sure to be this computer.
+        self._host_name = host_name
         self._state = state
         self._timeout = timeout
         self._ended = threading.Event()
@@ -58,7 +61,11 @@ class LoopbackRedirect:
 
     @property
     def redirect_uri(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        port = self._server.server_address[1]
+        if self._host_name == "localhost":
+            # As Entra registers it and Microsoft's own library sends it: no path at all.
+            return f"http://localhost:{port}"
+        return f"http://127.0.0.1:{port}/"
 
     def wait(self, cancelled: Callable[[], bool]) -> str:
         """The URL the browser came back to (with its code); raises SignInFailed."""
@@ -122,9 +129,7 @@ class LoopbackRedirect:
                     "The provider came back without a sign-in code. Try again."
                 )
                 return 400, _DECLINED
-            self._callback = urllib.parse.urlunsplit(
-                ("http", f"127.0.0.1:{self._server.server_address[1]}", "/", parts.query, "")
-            )
+            self._callback = f"{self.redirect_uri}?{parts.query}"
             return 200, _DONE
 
 

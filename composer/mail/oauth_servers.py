@@ -10,9 +10,10 @@ Sources (December 2026):
   (the /common endpoints take work, school and personal accounts; public clients send no
   secret; offline_access for a refresh token), https://learn.microsoft.com/exchange/
   client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-
-  using-oauth (scope https://outlook.office.com/SMTP.Send, XOAUTH2). Microsoft offers no
-  RFC 7009 revocation endpoint: a refresh token is withdrawn from the account's security
-  page, so removing such an account only deletes it here.
+  using-oauth (scope https://outlook.office.com/SMTP.Send, XOAUTH2); https://learn.microsoft.com/
+  entra/identity-platform/reply-url (http://localhost for desktop apps, the port ignored).
+  Microsoft offers no RFC 7009 revocation endpoint: a refresh token is withdrawn from the
+  account's security page, so removing such an account only deletes it here.
 """
 
 # Token endpoints are addresses, not secrets.
@@ -35,6 +36,10 @@ class OAuthServer:
     scopes: tuple[str, ...]
     # Further parameters of the authorization request (Google's for a refresh token).
     extra_params: tuple[tuple[str, str], ...] = ()
+    # The name the redirect URI gives the listener on 127.0.0.1. Microsoft Entra registers
+    # only http://localhost for desktop apps (its portal refuses 127.0.0.1; any port
+    # matches), so its redirect says localhost; the browser reaches 127.0.0.1 by that name.
+    redirect_host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -66,5 +71,6 @@ OAUTH_SERVERS: dict[str, OAuthServer] = {
         token_endpoint="https://login.microsoftonline.com/common/oauth2/v2.0/token",
         revocation_endpoint="",
         scopes=("https://outlook.office.com/SMTP.Send", "offline_access"),
+        redirect_host="localhost",
     ),
 }

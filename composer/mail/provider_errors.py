@@ -123,18 +123,17 @@ _OUTBOX = "Nothing was sent; the Outbox tries again by itself, or send it again 
 def _google_login(_reply: Reply, who: Who) -> str:
     return (
         f"Could not log in to {who.name}: Google does not take your Google Account's own "
-        "password from mail programs. Turn on 2-Step Verification for the account, create an "
-        "app password at https://myaccount.google.com/apppasswords, and enter it as this "
-        "account's password in Accounts. (Signing in with Google needs OAuth2, which Composer "
-        "does not offer yet; until then, an app password is the way.)"
+        "password from mail programs. In Accounts, choose Sign in with Google as the login; or "
+        "turn on 2-Step Verification for the account, create an app password at "
+        "https://myaccount.google.com/apppasswords, and enter it as this account's password."
     )
 
 
 def _outlook_oauth_only(_reply: Reply, who: Who) -> str:
     return (
         f"Could not log in to {who.name}: Outlook.com no longer takes passwords from mail "
-        "programs, only a sign-in with Microsoft (OAuth2), which Composer does not offer yet. "
-        "Until it does, this account cannot send through Outlook.com."
+        "programs, only a sign-in with Microsoft: choose Sign in with Microsoft as the login "
+        "in Accounts."
     )
 
 
@@ -144,7 +143,7 @@ def _basic_auth_disabled(_reply: Reply, who: Who) -> str:
         f"Could not log in to {who.name}: logins with a password (basic authentication) are "
         "turned off for SMTP on this mailbox or in its organisation. Microsoft turns them "
         "off by default at the end of December 2026; the supported way is a sign-in with "
-        "Microsoft (OAuth2), which Composer does not offer yet. Until it does, your "
+        "Microsoft: choose Sign in with Microsoft as the login in Accounts. Or your "
         "organisation's administrator can turn SMTP AUTH back on for your mailbox "
         "(Microsoft 365 admin center ▸ the user ▸ Mail ▸ Manage email apps ▸ Authenticated "
         "SMTP)."
@@ -156,8 +155,8 @@ def _microsoft_wrong_password(_reply: Reply, who: Who) -> str:
         f"Could not log in to {who.name}: Microsoft did not take the user name and password. "
         "Check both in Accounts (the user name is your full email address). If they are "
         "right, SMTP AUTH is probably turned off for your mailbox: your organisation's "
-        "administrator can turn it on (Authenticated SMTP); a sign-in with Microsoft "
-        "(OAuth2) is not offered by Composer yet."
+        "administrator can turn it on (Authenticated SMTP), or choose Sign in with "
+        "Microsoft as the login in Accounts."
     )
 
 

@@ -95,18 +95,22 @@ SPAM = (
         (
             "534-5.7.9 Application-specific password required.\r\n534 5.7.9 Learn more",
             "ann@googlemail.com",
-            ["Gmail", "myaccount.google.com/apppasswords", "OAuth2"],
+            ["Gmail", "myaccount.google.com/apppasswords", "Sign in with Google"],
         ),
         (
             MICROSOFT_139,
             "ann@example.org",
-            ["Microsoft", "December 2026", "OAuth2", "administrator"],
+            ["Microsoft", "December 2026", "Sign in with Microsoft", "administrator"],
         ),
-        (MICROSOFT_139, "ann@outlook.com", ["Outlook.com (127.0.0.1)", "OAuth2", "no longer"]),
+        (
+            MICROSOFT_139,
+            "ann@outlook.com",
+            ["Outlook.com (127.0.0.1)", "Sign in with Microsoft", "no longer"],
+        ),
         (
             "535 5.7.3 Authentication unsuccessful [DB8PR04CA0001.outlook.com]",
             "ann@hotmail.co.uk",
-            ["Outlook.com (127.0.0.1)", "OAuth2", "no longer takes passwords"],
+            ["Outlook.com (127.0.0.1)", "Sign in with Microsoft", "no longer takes passwords"],
         ),
         (ICLOUD_535, "ann@icloud.com", ["iCloud Mail (127.0.0.1)", "app-specific password"]),
         (

@@ -71,7 +71,7 @@ def test_without_a_provider_the_host_is_named():
 def test_microsofts_basic_auth_refusals_say_oauth2_and_the_admin(reply):
     words = explain(reply, who(None, "smtp.office365.example"))
     assert words is not None
-    assert "OAuth2" in words
+    assert "Sign in with Microsoft" in words
     assert "administrator" in words
 
 
