@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -122,20 +122,6 @@ class BrowserSignIn(QObject):
     def _on_finished(self) -> None:
         self.finished.emit()
         self.deleteLater()
-
-
-def store_sign_ins(context: AppContext, pending: Mapping[str, Tokens]) -> dict[str, str]:
-    """Write each refresh token (by account id) to the keyring; on a worker thread.
-
-    Returns why, by account id, for those the keyring could not take.
-    """
-    refused: dict[str, str] = {}
-    for account_id, tokens in pending.items():
-        try:
-            context.secrets.set(oauth_secret_key(account_id), tokens.refresh_token)
-        except KeyringUnavailable as error:
-            refused[account_id] = str(error)
-    return refused
 
 
 def resume_held(outbox: Outbox, account_ids: Iterable[str]) -> list[str]:

@@ -8,16 +8,15 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.oauth import SIGN_IN_TIMEOUT, Tokens, oauth_secret_key
 from composer.send_service import SendService
-from composer.sign_in import BrowserSignIn, resume_held, store_sign_ins, withdraw
-from composer.tasks import Task
+from composer.sign_in import BrowserSignIn, withdraw
 from composer.ui.account_form import AccountForm
-from composer.ui.plain_text import question
+from composer.ui.account_secrets import SecretWrite
 from composer.ui.sign_in_panel import NO_OFFER, LoginOffer
 
 _WAITING = "Finish signing in in your browser…"
@@ -57,9 +56,8 @@ class AccountSignIn(QObject):
         self._signed_in_as: dict[str, str] = {}
         self._said: dict[str, str] = {}  # the last outcome, by account, until the next try
         self._chosen: set[str] = set()  # accounts whose login the user chose in this dialog
-        # What store() is writing, for kept() to finish.
+        # What writes() handed to Save, for saved() to finish.
         self._stored: dict[str, Tokens] = {}
-        self._stored_accounts: dict[str, Account] = {}
         form.sign_in.button.clicked.connect(self.start_current)
         form.sign_in.cancel_button.clicked.connect(self.cancel)
         form.login_chosen.connect(self._on_login_chosen)
@@ -239,44 +237,26 @@ class AccountSignIn(QObject):
 
             self._sending.run(job)
 
-    def store(self, accounts: Sequence[Account]) -> Task | None:
-        """After Save: write the refresh tokens signed in here to the keyring, and send the
-        messages held for want of a sign-in again, in the background. None when there is
-        nothing to store; else the task (succeeded: kept(refused)) to wait for."""
-        signing_in = {a.id: a for a in accounts if a.oauth}
-        pending = {i: t for i, t in self._pending.items() if i in signing_in}
-        if not pending:
-            return None
-        context = self._context
+    def writes(self, accounts: Sequence[Account]) -> list[SecretWrite]:
+        """After Save: the refresh token of each account signed in here that still signs
+        in, for the keyring (saved() follows once they are written)."""
+        names = {a.id: a.name for a in accounts if a.oauth}
+        self._stored = {i: t for i, t in self._pending.items() if i in names}
+        return [
+            SecretWrite(oauth_secret_key(i), t.refresh_token, names[i], "sign-in")
+            for i, t in self._stored.items()
+        ]
 
-        def job() -> object:
-            refused = store_sign_ins(context, pending)
-            resume_held(context.outbox, pending)
-            return refused
+    def signing_in(self) -> set[str]:
+        """The accounts whose sign-in writes() handed to Save."""
+        return set(self._stored)
 
-        self._stored = pending
-        self._stored_accounts = signing_in
-        return self._sending.run(job)
-
-    def kept(self, refused: object) -> None:
-        """The keyring's answer to store(): for each sign-in it could not take, ask whether
-        to keep it for this session; then the held messages go."""
-        pending, accounts = self._stored, self._stored_accounts
-        for account_id, why in (refused if isinstance(refused, dict) else {}).items():
-            account = accounts[account_id]
-            answer = question(
-                self._dialog,
-                "No keyring available",
-                f"Composer cannot store the sign-in of “{account.name}” safely: {why}.\n\n"
-                "Keep it for this session only? It will be forgotten when Composer quits, "
-                "and it is never written to a file.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.Yes,
-            )
-            if answer == QMessageBox.StandardButton.Yes:
-                key = oauth_secret_key(account_id)
-                self._context.secrets.keep_for_session(key, pending[account_id].refresh_token)
+    def saved(self) -> None:
+        """The sign-ins are in the keyring (or kept for this session): what waited for them
+        goes now, and each account is said to be signed in."""
+        stored, self._stored = self._stored, {}
         self._pending.clear()
-        self._sending.flush_due()
-        for account_id in pending:
+        if stored:
+            self._sending.flush_due()
+        for account_id in stored:
             self.signed_in.emit(account_id)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -28,15 +27,22 @@ from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout
 from composer.mail.mailbox_copy import imap_secret_key
 from composer.mail.progress import Progress
-from composer.mail.secrets import KeyringUnavailable
 from composer.mail.transcript import Transcript
 from composer.send_service import SendService
+from composer.sign_in import resume_held
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.account_secrets import (
+    KeyringOutcome,
+    SecretDelete,
+    SecretWrite,
+    keep_refused,
+    not_deleted_text,
+    write_secrets,
+)
 from composer.ui.account_sign_in import AccountSignIn
 from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
-from composer.ui.plain_text import question
 from composer.ui.server_search import ServerSearch, with_found
 from composer.ui.text_view import TextViewDialog
 
@@ -173,7 +179,9 @@ class AccountsDialog(QDialog):
                 "real mail, press Add, type your email address and press Find Settings."
             )
             return
-        self.hint.setText("Passwords and sign-ins are kept in your system keyring, never in a file.")
+        self.hint.setText(
+            "Passwords and sign-ins are kept in your system keyring, never in a file."
+        )
         self.form.load(
             account,
             saved=self._context.settings.find(account.id) is not None,
@@ -435,34 +443,54 @@ class AccountsDialog(QDialog):
         if outcome is not None:  # the OSError, or the SendError of an unexpected failure
             self.hint.setText(self._not_saved(outcome))
             return
-        for account_id, name in self._removed.items():
-            self._delete_secret(account_id, name)
-            self._delete_secret(imap_secret_key(account_id), name)
-        for account in self._accounts:
-            password = self._passwords.get(account.id)
-            if password:
-                self._store_secret(account, password)
-            imap_password = self._imap_passwords.get(account.id)
-            if imap_password:
-                self._store_secret(account, imap_password, key=imap_secret_key(account.id))
         self.sign_ins.withdraw(self._accounts, self._before)
-        task = self.sign_ins.store(self._accounts)
-        if task is None:
-            super().accept()
+        writes = [*self._password_writes(), *self.sign_ins.writes(self._accounts)]
+        deletes = [
+            SecretDelete(key, name)
+            for account_id, name in self._removed.items()
+            for key in (account_id, imap_secret_key(account_id))
+        ]
+        if not writes and not deletes:
+            self._on_secrets_written(KeyringOutcome())
             return
-        # The keyring may take a while (a locked collection asks to be unlocked): waited for
+        secrets, outbox = self._context.secrets, self._context.outbox
+        signed_in = self.sign_ins.signing_in()
+
+        def job() -> object:
+            outcome = write_secrets(secrets, writes, deletes)
+            resume_held(outbox, signed_in)  # once their sign-in is where sends look for it
+            return outcome
+
+        # A keyring may take seconds (a locked collection asks to be unlocked): waited for
         # on a worker, with the dialog answering meanwhile.
-        self._saving = task
-        task.succeeded.connect(self._on_sign_ins_stored)
-        task.failed.connect(self._on_sign_ins_stored)
+        self._saving = task = self._sending.run(job)
+        task.succeeded.connect(self._on_secrets_written)
+        task.failed.connect(self._on_secrets_written)
         self._show_saving(True)
-        self.hint.setText("Saving the sign-in in the system keyring…")
+        self.hint.setText("Saving passwords and sign-ins in the system keyring…")
+
+    def _password_writes(self) -> list[SecretWrite]:
+        writes: list[SecretWrite] = []
+        for account in self._accounts:
+            for key, typed in (
+                (account.id, self._passwords.get(account.id)),
+                (imap_secret_key(account.id), self._imap_passwords.get(account.id)),
+            ):
+                if typed:
+                    writes.append(SecretWrite(key, typed, account.name, "password"))
+        return writes
 
     @Slot(object)
-    def _on_sign_ins_stored(self, refused: object) -> None:
+    def _on_secrets_written(self, outcome: object) -> None:
         self._saving = None
         self._show_saving(False)
-        self.sign_ins.kept(refused)
+        if not isinstance(outcome, KeyringOutcome):  # a fault in Composer: said, and logged
+            self.warned.emit(f"The passwords could not all be stored: {outcome}")
+            outcome = KeyringOutcome()
+        for delete, why in outcome.not_deleted:
+            self.warned.emit(not_deleted_text(self._context.secrets.service, delete, why))
+        keep_refused(self, self._context.secrets, outcome)
+        self.sign_ins.saved()
         super().accept()
 
     def sign_in_again(self, account_id: str) -> None:
@@ -501,33 +529,6 @@ class AccountsDialog(QDialog):
             add.setEnabled(editable)
         self.remove_button.setEnabled(editable and self.current() is not None)
         self.form.setEnabled(editable and self.current() is not None)
-
-    def _store_secret(self, account: Account, password: str, *, key: str = "") -> None:
-        try:
-            self._context.secrets.set(key or account.id, password)
-        except KeyringUnavailable as error:
-            answer = question(
-                self,
-                "No keyring available",
-                f"Composer cannot store the password of “{account.name}” safely: {error}.\n\n"
-                "Keep it for this session only? It will be forgotten when Composer quits, "
-                "and it is never written to a file.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.Yes,
-            )
-            if answer == QMessageBox.StandardButton.Yes:
-                self._context.secrets.keep_for_session(key or account.id, password)
-
-    def _delete_secret(self, account_id: str, name: str) -> None:
-        try:
-            self._context.secrets.delete(account_id)
-        except KeyringUnavailable as error:
-            self.warned.emit(
-                f"The account “{name}” was removed, but its password is still in the system "
-                f"keyring: deleting it failed ({error}). Remove the entry for service "
-                f"“{self._context.secrets.service}”, user “{account_id}” with your keyring "
-                "manager (for example Passwords and Keys)."
-            )
 
     def done(self, result: int) -> None:
         if self._saving is not None:
