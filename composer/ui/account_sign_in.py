@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 from composer.context import AppContext
 from composer.mail.accounts import Account
 from composer.mail.oauth import SIGN_IN_TIMEOUT, Tokens, oauth_secret_key
+from composer.mail.secrets import KeyringUnavailable
 from composer.send_service import SendService
 from composer.sign_in import BrowserSignIn, withdraw
 from composer.ui.account_form import AccountForm
@@ -56,6 +57,9 @@ class AccountSignIn(QObject):
         self._signed_in_as: dict[str, str] = {}
         self._said: dict[str, str] = {}  # the last outcome, by account, until the next try
         self._chosen: set[str] = set()  # accounts whose login the user chose in this dialog
+        # Whether the keyring holds the sign-in of a saved account, as read on a worker.
+        self._in_keyring: dict[str, bool] = {}
+        self._closed = False
         # What writes() handed to Save, for saved() to finish.
         self._stored: dict[str, Tokens] = {}
         form.sign_in.button.clicked.connect(self.start_current)
@@ -98,7 +102,7 @@ class AccountSignIn(QObject):
         elif account.id in self._pending:
             text = f"Signed in as {self._signed_in_as[account.id]} (not yet saved)"
         elif self._saved_signed_in(account):
-            text = "Signed in"
+            text = "Signed in" if self._is_in_keyring(account.id) else "Not signed in"
         else:
             text = "Not signed in"
         panel.show_state(text, available=self.offer(account).available)
@@ -106,6 +110,28 @@ class AccountSignIn(QObject):
     def _saved_signed_in(self, account: Account) -> bool:
         saved = self._context.settings.find(account.id)
         return saved is not None and bool(saved.oauth) and saved.oauth == account.oauth
+
+    def _is_in_keyring(self, account_id: str) -> bool:
+        """Whether the keyring holds the account's sign-in; True until it has been read."""
+        if account_id not in self._in_keyring:
+            self._in_keyring[account_id] = True
+            secrets, key = self._context.secrets, oauth_secret_key(account_id)
+
+            def job() -> object:
+                try:
+                    return secrets.get(key) is not None
+                except KeyringUnavailable:
+                    return True  # not known: sending will say what is wrong
+
+            task = self._sending.run(job)
+            task.succeeded.connect(lambda found: self._on_keyring_read(account_id, found))
+        return self._in_keyring[account_id]
+
+    def _on_keyring_read(self, account_id: str, found: object) -> None:
+        if self._closed:
+            return  # the dialog has gone
+        self._in_keyring[account_id] = bool(found)
+        self._refresh(account_id)
 
     def _on_login_chosen(self, _signing_in: bool) -> None:
         account = self._current()
@@ -207,7 +233,8 @@ class AccountSignIn(QObject):
         self._said.pop(account_id, None)
 
     def discard(self) -> None:
-        """The dialog closes without saving: nothing signed in here is kept."""
+        """The dialog closes: a sign-in under way stops, and what was not saved is let go."""
+        self._closed = True
         if self._running is not None:
             self._running.cancel()
             self._running = None

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 import composer.ui.account_sign_in
-from composer.mail.accounts import Account, AccountSettings, AccountStore
+from composer.mail.accounts import Account, AccountSettings, AccountStore, Security
 from composer.mail.errors import ErrorKind
 from composer.mail.oauth import oauth_secret_key
 from composer.mail.oauth_servers import OAuthClient
@@ -91,9 +91,11 @@ def save_settings(
     )
 
 
-def start(qtbot: QtBot, config_dir: Path, server: OAuthServer, *, client: bool = True) -> Session:
+def start(
+    qtbot: QtBot, config_dir: Path, server: OAuthServer, *accounts: Account, client: bool = True
+) -> Session:
     """A running Composer over config_dir whose settings point Google at server."""
-    save_settings(config_dir, server, client=client)
+    save_settings(config_dir, server, *accounts, client=client)
     session = Session(Paths.under(config_dir))
     session.window_opened.connect(qtbot.addWidget)
     return session
@@ -591,3 +593,35 @@ def test_without_a_keyring_the_sign_in_is_kept_for_this_session_only(
     owner.context.writer.flush(5)
     for secret in google.refresh_tokens_issued:
         assert files_containing(config_dir, secret) == []
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_saved_account_says_whether_the_keyring_holds_its_sign_in(
+    qtbot: QtBot,
+    config_dir: Path,
+    google: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    memory_keyring: MemoryKeyring,
+    stored: bool,
+) -> None:
+    account = Account(
+        name="Gmail",
+        email=ADDRESS,
+        host=oauth_smtp_server.host,
+        port=oauth_smtp_server.port,
+        security=Security.STARTTLS,
+        username=ADDRESS,
+        oauth="google",
+    )
+    if stored:
+        memory_keyring.set_password(SERVICE, oauth_secret_key(account.id), "a-refresh-token")
+    owner = start(qtbot, config_dir, google, account)
+    dialog = open_dialog(qtbot, open_window(qtbot, owner))
+
+    expected = "Signed in" if stored else "Not signed in"
+    qtbot.waitUntil(lambda: status(dialog).text() == expected, timeout=10_000)
+    assert dialog.findChild(QComboBox, "loginMethod").currentText() == "Sign in with Google"
+    assert dialog.form.username.text() == ""  # the address, shown as the placeholder
+    assert dialog.form.username.placeholderText() == "Your email address"
+    qtbot.wait(200)
+    assert status(dialog).text() == expected
