@@ -625,3 +625,28 @@ def test_a_saved_account_says_whether_the_keyring_holds_its_sign_in(
     assert dialog.form.username.placeholderText() == "Your email address"
     qtbot.wait(200)
     assert status(dialog).text() == expected
+
+
+def test_closing_the_dialog_while_waiting_stops_the_sign_in(
+    qtbot: QtBot,
+    owner: Session,
+    google: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    browser: Browser,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    window = open_window(qtbot, owner)
+    dialog = open_dialog(qtbot, window)
+    enter_gmail(dialog, oauth_smtp_server)
+    dialog.findChild(QPushButton, "signInButton").click()
+    url = wait_for_browser(qtbot, dialog, browser, 0)
+
+    dialog.reject()
+    qtbot.waitUntil(lambda: not owner.sending.is_busy(), timeout=10_000)
+
+    late = follow_later(url)
+    qtbot.waitUntil(late.done, timeout=15_000)
+    assert late.exception() is not None or late.result().status != 200
+    assert google.token_requests == []
+    assert memory_keyring.passwords == {}
+    assert window.isVisible()
