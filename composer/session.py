@@ -303,7 +303,7 @@ class Session(QObject):
     @Slot(str)
     def _on_signed_in(self, account_id: str) -> None:
         for window in self._windows:
-            window.signed_in_again(account_id)
+            window.hide_sign_in_again(account_id)
 
     def _draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
         """From the writer thread: queue it for the GUI thread."""

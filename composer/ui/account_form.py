@@ -314,7 +314,10 @@ class AccountForm(QTabWidget):
     def _on_login_chosen(self, signing_in: bool) -> None:
         if not self._loading:
             self.show_login(self._offer, signing_in=signing_in)
-            self.login_chosen.emit(signing_in)
+            self.login_chosen.emit(signing_in)  # first: the edits below keep to the choice
+            if not signing_in and not self.username.text():
+                # The address was the user name while signing in; a password logs in as it too.
+                self.username.setText(self.email.text().strip())
             self.edited.emit()
 
     @Slot(int)

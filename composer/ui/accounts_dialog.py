@@ -472,8 +472,10 @@ class AccountsDialog(QDialog):
     def _password_writes(self) -> list[SecretWrite]:
         writes: list[SecretWrite] = []
         for account in self._accounts:
+            # An account that signs in has no use for an SMTP password typed before.
+            smtp_password = "" if account.oauth else self._passwords.get(account.id)
             for key, typed in (
-                (account.id, self._passwords.get(account.id)),
+                (account.id, smtp_password),
                 (imap_secret_key(account.id), self._imap_passwords.get(account.id)),
             ):
                 if typed:

@@ -362,8 +362,8 @@ class ComposeWindow(QMainWindow):
         self._sign_in_account = account_id
         self.sign_in_again_button.setVisible(True)
 
-    def signed_in_again(self, account_id: str = "") -> None:
-        """The account was signed in (or, with "", another send began): no more offer."""
+    def hide_sign_in_again(self, account_id: str = "") -> None:
+        """No more Sign In Again: the account was signed in (or, with "", a send began)."""
         if not account_id or account_id == self._sign_in_account:
             self._sign_in_account = ""
             self.sign_in_again_button.setVisible(False)

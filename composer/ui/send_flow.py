@@ -134,7 +134,7 @@ class SendFlow(QObject):
             draft_key=self._window.draft_key(),
         )
         self.submission = submission
-        self._window.signed_in_again()  # what this send needs, it says anew
+        self._window.hide_sign_in_again()  # what this send needs, it says anew
         submission.queued.connect(self._on_queued)
         submission.progressed.connect(self._on_progress)
         submission.sent.connect(self._on_sent)

@@ -650,3 +650,30 @@ def test_closing_the_dialog_while_waiting_stops_the_sign_in(
     assert google.token_requests == []
     assert memory_keyring.passwords == {}
     assert window.isVisible()
+
+
+def test_choosing_password_for_a_signed_in_account_withdraws_its_sign_in(
+    qtbot: QtBot,
+    owner: Session,
+    google: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    browser: Browser,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    window = signed_in_window(qtbot, owner, browser, oauth_smtp_server)
+    account = owner.context.settings.accounts[0]
+    key = (SERVICE, oauth_secret_key(account.id))
+    token = memory_keyring.passwords[key]
+
+    dialog = open_dialog(qtbot, window)
+    method = dialog.findChild(QComboBox, "loginMethod")
+    method.setCurrentIndex(1)
+    method.activated.emit(1)
+    dialog.form.password.setText("an app password")
+    save(qtbot, dialog)
+
+    saved = owner.context.settings.accounts[0]
+    assert (saved.oauth, saved.username) == ("", ADDRESS)
+    qtbot.waitUntil(lambda: key not in memory_keyring.passwords, timeout=15_000)
+    assert token in google.revocations
+    assert memory_keyring.passwords == {(SERVICE, account.id): "an app password"}
