@@ -224,6 +224,10 @@ class AccountForm(QTabWidget):
         """Whether the account shown logs in by signing in with its provider."""
         return bool(self._offer.key) and self.login.signing_in()
 
+    def sign_in_name(self) -> str:
+        """The provider the account shown signs in with ("" when it logs in with a password)."""
+        return self._offer.name if self.signs_in() else ""
+
     def add_server_row(self, label: str | QWidget, field: QWidget) -> None:
         """Append a row of the owner's own widgets (not part of an Account) to the Server tab."""
         self._server_rows.addRow(label, field)

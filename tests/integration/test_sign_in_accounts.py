@@ -677,3 +677,20 @@ def test_choosing_password_for_a_signed_in_account_withdraws_its_sign_in(
     qtbot.waitUntil(lambda: key not in memory_keyring.passwords, timeout=15_000)
     assert token in google.revocations
     assert memory_keyring.passwords == {(SERVICE, account.id): "an app password"}
+
+
+def test_find_settings_for_gmail_says_to_sign_in(
+    qtbot: QtBot, owner: Session, oauth_smtp_server: SmtpServer
+) -> None:
+    dialog = open_dialog(qtbot, open_window(qtbot, owner))
+    dialog.findChild(QPushButton, "addAccount").click()
+    dialog.findChild(QLineEdit, "email").setText(ADDRESS)
+    dialog.findChild(QPushButton, "autoConfigure").click()
+    result = dialog.findChild(QLabel, "autoConfigureResult")
+    qtbot.waitUntil(lambda: "Found" in result.text(), timeout=10_000)
+
+    assert dialog.form.host.text() == "smtp.gmail.com"
+    assert "press Sign In with Google…" in result.text()
+    assert dialog.findChild(QComboBox, "loginMethod").currentText() == "Sign in with Google"
+    assert dialog.current().oauth == "google"
+    assert dialog.current().username == ADDRESS
