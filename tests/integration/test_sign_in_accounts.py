@@ -36,7 +36,12 @@ from composer.ui.accounts_dialog import AccountsDialog
 from composer.ui.compose_window import ComposeWindow
 from tests.browser import BrowserResult, follow_later, visit
 from tests.keyrings import MemoryKeyring
-from tests.oauth_server import DESKTOP_CLIENT_ID, DESKTOP_CLIENT_SECRET, OAuthServer
+from tests.oauth_server import (
+    DESKTOP_CLIENT_ID,
+    DESKTOP_CLIENT_SECRET,
+    PUBLIC_CLIENT_ID,
+    OAuthServer,
+)
 from tests.servers import SmtpServer
 from tests.windows import AnswerQuestions, fill, send, snapshot
 
@@ -694,3 +699,47 @@ def test_find_settings_for_gmail_says_to_sign_in(
     assert dialog.findChild(QComboBox, "loginMethod").currentText() == "Sign in with Google"
     assert dialog.current().oauth == "google"
     assert dialog.current().username == ADDRESS
+
+
+def test_removing_a_microsoft_account_deletes_its_sign_in_with_nothing_to_revoke(
+    qtbot: QtBot,
+    config_dir: Path,
+    oauth_server: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    browser: Browser,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    oauth_server.user = "ann@outlook.com"
+    oauth = OAuthSettings(
+        servers={
+            "microsoft": {
+                "authorization_endpoint": oauth_server.authorization_endpoint,
+                "token_endpoint": oauth_server.token_endpoint,
+            }
+        },
+        clients={"microsoft": OAuthClient(PUBLIC_CLIENT_ID)},
+    )
+    AccountStore(config_dir / "settings.json").save(AccountSettings(oauth=oauth))
+    owner = Session(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    window = open_window(qtbot, owner)
+    dialog = open_dialog(qtbot, window)
+    enter_gmail(dialog, oauth_smtp_server)
+    dialog.form.email.setText("ann@outlook.com")
+    assert dialog.findChild(QComboBox, "loginMethod").currentText() == "Sign in with Microsoft"
+    assert dialog.findChild(QPushButton, "signInButton").text() == "Sign In with Microsoft…"
+    seen = len(browser.opened)
+    dialog.findChild(QPushButton, "signInButton").click()
+    page = follow_in_browser(qtbot, wait_for_browser(qtbot, dialog, browser, seen))
+    assert page.status == 200
+    qtbot.waitUntil(lambda: status(dialog).text().startswith("Signed in as"), timeout=15_000)
+    save(qtbot, dialog)
+    key = (SERVICE, oauth_secret_key(owner.context.settings.accounts[0].id))
+    assert key in memory_keyring.passwords
+
+    dialog = open_dialog(qtbot, window)
+    dialog.remove_button.click()
+    save(qtbot, dialog)
+
+    qtbot.waitUntil(lambda: key not in memory_keyring.passwords, timeout=15_000)
+    assert oauth_server.revocations == []
