@@ -510,9 +510,10 @@ class SendService(QObject):
         self._start(task)
         return task
 
-    def run(self, job: Callable[[], object]) -> Task:
-        """Any other background work for a window (message source, .eml), on a worker thread."""
-        task = Task(lambda _report: job(), self)
+    def run(self, job: Callable[[], object], *, cancel: Callable[[], None] | None = None) -> Task:
+        """Any other background work for a window (message source, .eml, a sign-in), on a
+        worker thread; cancel (any thread) asks job to stop, as cancel_all() does at exit."""
+        task = Task(lambda _report: job(), self, cancel=cancel)
         self._start(task)
         return task
 

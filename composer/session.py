@@ -219,6 +219,7 @@ class Session(QObject):
         window.draft_key = lambda: keeper.key
         window.new_window_requested.connect(self._on_new_window_requested)
         window.quit_requested.connect(self.quit)
+        window.signed_in.connect(self._on_signed_in)
         window.closed.connect(self._on_window_closed)
         self.folders.watch(window)
 
@@ -285,6 +286,10 @@ class Session(QObject):
         elif isinstance(outcome, OutboxEntry):
             level = Level.INFO if outcome.state is EntryState.WAITING else Level.WARNING
             self.bridge.post(describe_entry(outcome), level)
+            if outcome.last_error_kind == ErrorKind.SIGN_IN_NEEDED.value:
+                # Kept in the Outbox until the account is signed in again (Accounts).
+                for window in self._windows:
+                    window.offer_sign_in_again(outcome.account_id)
         elif (
             isinstance(outcome, SendError)
             and outcome.kind is not ErrorKind.CANCELLED
@@ -294,6 +299,11 @@ class Session(QObject):
             # fixed, kept under the draft it was typed in.
             window = self.open_window(submission.draft, draft_key=submission.draft_key)
             window.show_status(f"This message was not sent: {outcome.message}")
+
+    @Slot(str)
+    def _on_signed_in(self, account_id: str) -> None:
+        for window in self._windows:
+            window.hide_sign_in_again(account_id)
 
     def _draft_not_saved(self, key: str, draft: Draft, text: str) -> None:
         """From the writer thread: queue it for the GUI thread."""

@@ -23,6 +23,7 @@ from composer.ui.naming import named
 from composer.ui.rich_text import document_parts
 from composer.ui.security_warning import SECURITIES, SecurityWarning, in_clear_elsewhere
 from composer.ui.sent_copy_form import SentCopyForm
+from composer.ui.sign_in_panel import NO_OFFER, LoginChoice, LoginOffer, SignInPanel
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 _MB = 1000 * 1000
@@ -38,11 +39,14 @@ class AccountForm(QTabWidget):
         edited: the user changed a field that apply() reads.
         password_edited: the user changed the password; carries the text typed.
         needs_room: a row appeared (the security warning) that may need a larger window.
+        login_chosen(bool): the user chose how the account logs in; True for signing in
+            with its provider (edited follows).
     """
 
     edited = Signal()
     password_edited = Signal(str)
     needs_room = Signal()
+    login_chosen = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +64,10 @@ class AccountForm(QTabWidget):
         self.username = named("username", QLineEdit())
         self.password = named("password", QLineEdit())
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        # Shown only for an account whose provider signs in (see show_login).
+        self.login = LoginChoice()
+        self.sign_in = SignInPanel()
+        self._offer = NO_OFFER
         self.timeout = named("timeout", QSpinBox(minimum=1, maximum=600, suffix=" s"))
         self.size_limit = named("sizeLimit", QSpinBox(minimum=0, maximum=2000, suffix=" MB"))
         self.size_limit.setSpecialValueText("No limit")
@@ -82,8 +90,10 @@ class AccountForm(QTabWidget):
             ("SMTP &host:", self.host),
             ("&Port:", self.port),
             ("&Security:", self.security),
+            ("Log in &with:", self.login),
             ("&User name:", self.username),
             ("Pass&word:", self.password),
+            ("Sign-in:", self.sign_in),
             ("T&imeout:", self.timeout),
             ("Size &limit:", self.size_limit),
         )
@@ -99,6 +109,7 @@ class AccountForm(QTabWidget):
         )
         self._add_sent_copy_tab()
         self._connect()
+        self.show_login(NO_OFFER, signing_in=False)
 
     def _add_sent_copy_tab(self) -> None:
         """The IMAP server that keeps a copy of each message sent, on a tab of its own."""
@@ -193,6 +204,29 @@ class AccountForm(QTabWidget):
             spin.valueChanged.connect(self._on_changed)
         self.security.currentIndexChanged.connect(self._on_security_changed)
         self.password.textChanged.connect(self._on_password_changed)
+        self.login.chosen.connect(self._on_login_chosen)
+
+    def show_login(self, offer: LoginOffer, *, signing_in: bool) -> None:
+        """Offer the login choice for offer's server (none when offer.key is ""); with
+        signing_in, the sign-in rows take the password's place."""
+        self._offer = offer
+        offered = bool(offer.key)
+        if offered:
+            self.login.show_offer(offer, signing_in=signing_in)
+            self.sign_in.show_server(offer.name)
+        signs_in = offered and signing_in
+        self._server_rows.setRowVisible(self.login, offered)
+        self._server_rows.setRowVisible(self.password, not signs_in)
+        self._server_rows.setRowVisible(self.sign_in, signs_in)
+        self.username.setPlaceholderText("Your email address" if signs_in else "")
+
+    def signs_in(self) -> bool:
+        """Whether the account shown logs in by signing in with its provider."""
+        return bool(self._offer.key) and self.login.signing_in()
+
+    def sign_in_name(self) -> str:
+        """The provider the account shown signs in with ("" when it logs in with a password)."""
+        return self._offer.name if self.signs_in() else ""
 
     def add_server_row(self, label: str | QWidget, field: QWidget) -> None:
         """Append a row of the owner's own widgets (not part of an Account) to the Server tab."""
@@ -218,7 +252,9 @@ class AccountForm(QTabWidget):
             self.host.setText(account.host)
             self.security.setCurrentIndex(SECURITIES.index(account.security))
             self.port.setValue(account.port)
-            self.username.setText(account.username)
+            # Signing in, the user name is the address unless another one is typed.
+            by_address = bool(account.oauth) and account.username == account.email
+            self.username.setText("" if by_address else account.username)
             self.password.setText(typed_password)
             self.password.setPlaceholderText(
                 "Saved in the keyring; type to replace" if saved else ""
@@ -238,15 +274,18 @@ class AccountForm(QTabWidget):
     def apply(self, account: Account) -> Account:
         """A copy of account with every field the form shows taken from the widgets."""
         signature, is_html = self._signature()
+        email = self.email.text().strip()
+        oauth = self._offer.key if self.signs_in() else ""
         return dataclasses.replace(
             self.sent_copy.apply(account),
             name=self.account_name.text().strip(),
             display_name=self.display_name.text().strip(),
-            email=self.email.text().strip(),
+            email=email,
             host=self.host.text().strip(),
             port=self.port.value(),
             security=SECURITIES[self.security.currentIndex()],
-            username=self.username.text(),
+            username=self.username.text() or (email if oauth else ""),
+            oauth=oauth,
             timeout=self.timeout.value(),
             size_limit=self.size_limit.value() * _MB,
             reply_to=self.reply_to.text().strip(),
@@ -274,6 +313,16 @@ class AccountForm(QTabWidget):
     def _on_password_changed(self, text: str) -> None:
         if not self._loading:
             self.password_edited.emit(text)
+
+    @Slot(bool)
+    def _on_login_chosen(self, signing_in: bool) -> None:
+        if not self._loading:
+            self.show_login(self._offer, signing_in=signing_in)
+            self.login_chosen.emit(signing_in)  # first: the edits below keep to the choice
+            if not signing_in and not self.username.text():
+                # The address was the user name while signing in; a password logs in as it too.
+                self.username.setText(self.email.text().strip())
+            self.edited.emit()
 
     @Slot(int)
     def _on_security_changed(self, index: int) -> None:

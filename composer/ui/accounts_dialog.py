@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -28,14 +27,22 @@ from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout
 from composer.mail.mailbox_copy import imap_secret_key
 from composer.mail.progress import Progress
-from composer.mail.secrets import KeyringUnavailable
 from composer.mail.transcript import Transcript
 from composer.send_service import SendService
+from composer.sign_in import resume_held
 from composer.tasks import Task
 from composer.ui.account_form import AccountForm
+from composer.ui.account_secrets import (
+    KeyringOutcome,
+    SecretDelete,
+    SecretWrite,
+    keep_refused,
+    not_deleted_text,
+    write_secrets,
+)
+from composer.ui.account_sign_in import AccountSignIn
 from composer.ui.certificate_trust import CertificateTrust
 from composer.ui.naming import named
-from composer.ui.plain_text import question
 from composer.ui.server_search import ServerSearch, with_found
 from composer.ui.text_view import TextViewDialog
 
@@ -48,9 +55,11 @@ class AccountsDialog(QDialog):
     Signals:
         warned(str): something the user must know after the dialog has closed (a password
             that could not be deleted from the keyring).
+        signed_in(str): an account (its id) was signed in with its provider and saved.
     """
 
     warned = Signal(str)
+    signed_in = Signal(str)
 
     def __init__(
         self, context: AppContext, sending: SendService, parent: QWidget | None = None
@@ -63,6 +72,7 @@ class AccountsDialog(QDialog):
         self._passwords: dict[str, str] = {}
         self._imap_passwords: dict[str, str] = {}  # typed on the Sent Copy tab
         self._removed: dict[str, str] = {}
+        self._before: tuple[Account, ...] = ()  # the accounts as they were when Save began
         self._check: Task | None = None
         self._saving: Task | None = None  # Save, while it writes
         self._check_cancelled = False
@@ -107,6 +117,8 @@ class AccountsDialog(QDialog):
         self.search.found.connect(self._on_found)
         self.form.auto_configure.clicked.connect(self.auto_configure)
         self.form.auto_configure_cancel.clicked.connect(self.search.cancel)
+        self.sign_ins = AccountSignIn(self.form, self._context, self._sending, self.current, self)
+        self.sign_ins.signed_in.connect(self.signed_in)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -167,13 +179,16 @@ class AccountsDialog(QDialog):
                 "real mail, press Add, type your email address and press Find Settings."
             )
             return
-        self.hint.setText("Passwords are kept in your system keyring, never in a file.")
+        self.hint.setText(
+            "Passwords and sign-ins are kept in your system keyring, never in a file."
+        )
         self.form.load(
             account,
             saved=self._context.settings.find(account.id) is not None,
             typed_password=self._passwords.get(account.id, ""),
             typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
+        self.sign_ins.show(account)
         # Showing which account is the default is not choosing it.
         with QSignalBlocker(self.default_box):
             self.default_box.setChecked(account.id == self._effective_default())
@@ -187,6 +202,8 @@ class AccountsDialog(QDialog):
     def _store_fields(self) -> None:
         account = self.current()
         if account is not None:
+            # The login offered follows the address and host; the account follows the login.
+            self.sign_ins.show(self.form.apply(account))
             edited = without_unused_certificate(self.form.apply(account))
             self._replace_current(edited)
             if edited.security is Security.NONE and account.security is not Security.NONE:
@@ -238,6 +255,7 @@ class AccountsDialog(QDialog):
         self._removed[removed.id] = removed.name
         self._passwords.pop(removed.id, None)
         self._imap_passwords.pop(removed.id, None)
+        self.sign_ins.forget(removed.id)
         self.account_list.takeItem(row)
         self._load_current()
 
@@ -363,6 +381,7 @@ class AccountsDialog(QDialog):
             typed_password=self._passwords.get(account.id, ""),
             typed_imap_password=self._imap_passwords.get(account.id, ""),
         )
+        self.sign_ins.show(account)
         self.certificate.show_account(account)
 
     # --- the SMTP transcript of a check ----------------------------------------------------
@@ -405,6 +424,7 @@ class AccountsDialog(QDialog):
                 self.hint.setText(f"Account “{account.name}” needs {', '.join(problems)}.")
                 return
         accounts, default_id = tuple(self._accounts), self._effective_default()
+        self._before = self._context.settings.accounts
         saved = self._context.save_settings(
             lambda current: dataclasses.replace(current, accounts=accounts, default_id=default_id)
         )
@@ -423,17 +443,69 @@ class AccountsDialog(QDialog):
         if outcome is not None:  # the OSError, or the SendError of an unexpected failure
             self.hint.setText(self._not_saved(outcome))
             return
-        for account_id, name in self._removed.items():
-            self._delete_secret(account_id, name)
-            self._delete_secret(imap_secret_key(account_id), name)
+        self.sign_ins.withdraw(self._accounts, self._before)
+        writes = [*self._password_writes(), *self.sign_ins.writes(self._accounts)]
+        deletes = [
+            SecretDelete(key, name)
+            for account_id, name in self._removed.items()
+            for key in (account_id, imap_secret_key(account_id))
+        ]
+        if not writes and not deletes:
+            self._on_secrets_written(KeyringOutcome())
+            return
+        secrets, outbox = self._context.secrets, self._context.outbox
+        signed_in = self.sign_ins.signing_in()
+
+        def job() -> object:
+            outcome = write_secrets(secrets, writes, deletes)
+            resume_held(outbox, signed_in)  # once their sign-in is where sends look for it
+            return outcome
+
+        # A keyring may take seconds (a locked collection asks to be unlocked): waited for
+        # on a worker, with the dialog answering meanwhile.
+        self._saving = task = self._sending.run(job)
+        task.succeeded.connect(self._on_secrets_written)
+        task.failed.connect(self._on_secrets_written)
+        self._show_saving(True)
+        self.hint.setText("Saving passwords and sign-ins in the system keyring…")
+
+    def _password_writes(self) -> list[SecretWrite]:
+        writes: list[SecretWrite] = []
         for account in self._accounts:
-            password = self._passwords.get(account.id)
-            if password:
-                self._store_secret(account, password)
-            imap_password = self._imap_passwords.get(account.id)
-            if imap_password:
-                self._store_secret(account, imap_password, key=imap_secret_key(account.id))
+            # An account that signs in has no use for an SMTP password typed before.
+            smtp_password = "" if account.oauth else self._passwords.get(account.id)
+            for key, typed in (
+                (account.id, smtp_password),
+                (imap_secret_key(account.id), self._imap_passwords.get(account.id)),
+            ):
+                if typed:
+                    writes.append(SecretWrite(key, typed, account.name, "password"))
+        return writes
+
+    @Slot(object)
+    def _on_secrets_written(self, outcome: object) -> None:
+        self._saving = None
+        self._show_saving(False)
+        if not isinstance(outcome, KeyringOutcome):  # a fault in Composer: said, and logged
+            self.warned.emit(f"The passwords could not all be stored: {outcome}")
+            outcome = KeyringOutcome()
+        for delete, why in outcome.not_deleted:
+            self.warned.emit(not_deleted_text(self._context.secrets.service, delete, why))
+        keep_refused(self, self._context.secrets, outcome)
+        self.sign_ins.saved()
         super().accept()
+
+    def sign_in_again(self, account_id: str) -> None:
+        """Show the account account_id and start its sign-in in the browser at once."""
+        rows = [i for i, a in enumerate(self._accounts) if a.id == account_id]
+        if not rows:
+            self.hint.setText("That account is no longer set up.")
+            return
+        self.account_list.setCurrentRow(rows[0])
+        self.form.setCurrentIndex(0)  # the Server tab, where the sign-in is
+        account = self.current()
+        if account is not None and account.oauth:
+            self.sign_ins.start(account)
 
     def _not_saved(self, error: object) -> str:
         where = f"Could not save the accounts in {self._context.paths.settings_file}"
@@ -460,37 +532,11 @@ class AccountsDialog(QDialog):
         self.remove_button.setEnabled(editable and self.current() is not None)
         self.form.setEnabled(editable and self.current() is not None)
 
-    def _store_secret(self, account: Account, password: str, *, key: str = "") -> None:
-        try:
-            self._context.secrets.set(key or account.id, password)
-        except KeyringUnavailable as error:
-            answer = question(
-                self,
-                "No keyring available",
-                f"Composer cannot store the password of “{account.name}” safely: {error}.\n\n"
-                "Keep it for this session only? It will be forgotten when Composer quits, "
-                "and it is never written to a file.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.Yes,
-            )
-            if answer == QMessageBox.StandardButton.Yes:
-                self._context.secrets.keep_for_session(key or account.id, password)
-
-    def _delete_secret(self, account_id: str, name: str) -> None:
-        try:
-            self._context.secrets.delete(account_id)
-        except KeyringUnavailable as error:
-            self.warned.emit(
-                f"The account “{name}” was removed, but its password is still in the system "
-                f"keyring: deleting it failed ({error}). Remove the entry for service "
-                f"“{self._context.secrets.service}”, user “{account_id}” with your keyring "
-                "manager (for example Passwords and Keys)."
-            )
-
     def done(self, result: int) -> None:
         if self._saving is not None:
             return  # Escape or the close button while Save writes: its outcome decides
         self.search.forget()
+        self.sign_ins.discard()  # after Save, only what was not saved
         if self._check is not None:
             # The check ends on its own within a moment; its outcome no longer matters here.
             self._check.cancel()

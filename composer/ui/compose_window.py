@@ -58,6 +58,8 @@ class ComposeWindow(QMainWindow):
         new_window_requested(str): the user asked for another compose window, with this
             account (its id) in From.
         quit_requested(): the user asked to quit Composer.
+        signed_in(str): an account (its id) was signed in with its provider and saved in
+            Accounts opened here.
         closed(): the window has closed; the application lets go of it.
     """
 
@@ -68,6 +70,7 @@ class ComposeWindow(QMainWindow):
     restored = Signal(object)
     new_window_requested = Signal(str)
     quit_requested = Signal()
+    signed_in = Signal(str)
     closed = Signal()
 
     def __init__(
@@ -111,6 +114,13 @@ class ComposeWindow(QMainWindow):
         self.setup_button.setText("Set Up Email Account…")
         self.setup_button.clicked.connect(self.set_up_account)
         self.statusBar().addPermanentWidget(self.setup_button)
+        # After a send refused for want of a sign-in (see offer_sign_in_again).
+        self.sign_in_again_button = named("signInAgainButton", QToolButton())
+        self.sign_in_again_button.setText("Sign In Again…")
+        self.sign_in_again_button.setVisible(False)
+        self.sign_in_again_button.clicked.connect(self.sign_in_again)
+        self.statusBar().addPermanentWidget(self.sign_in_again_button)
+        self._sign_in_account = ""
         self.send_flow = SendFlow(self, context, sending)
         self._fill_accounts()
         self.form.identity.start(self.form.account())
@@ -347,6 +357,23 @@ class ComposeWindow(QMainWindow):
         """Accounts with a new account, ready for a name, an address and Find Settings."""
         self._accounts_dialog().add_account()
 
+    def offer_sign_in_again(self, account_id: str) -> None:
+        """Offer Sign In Again for account_id: its provider no longer takes its sign-in."""
+        self._sign_in_account = account_id
+        self.sign_in_again_button.setVisible(True)
+
+    def hide_sign_in_again(self, account_id: str = "") -> None:
+        """No more Sign In Again: the account was signed in (or, with "", a send began)."""
+        if not account_id or account_id == self._sign_in_account:
+            self._sign_in_account = ""
+            self.sign_in_again_button.setVisible(False)
+
+    @Slot()
+    def sign_in_again(self) -> None:
+        """Accounts on the account to sign in, with its sign-in started in the browser."""
+        if self._sign_in_account:
+            self._accounts_dialog().sign_in_again(self._sign_in_account)
+
     def _accounts_dialog(self) -> AccountsDialog:
         # Imported on first use, to keep the window's start-up short.
         from composer.ui.accounts_dialog import AccountsDialog
@@ -354,6 +381,7 @@ class ComposeWindow(QMainWindow):
         dialog = AccountsDialog(self._context, self._sending, self)
         dialog.finished.connect(lambda _result: self._fill_accounts())
         dialog.warned.connect(lambda text: self.show_message(Message(text, Level.WARNING)))
+        dialog.signed_in.connect(self.signed_in)
         dialog.open()
         return dialog
 

@@ -134,6 +134,7 @@ class SendFlow(QObject):
             draft_key=self._window.draft_key(),
         )
         self.submission = submission
+        self._window.hide_sign_in_again()  # what this send needs, it says anew
         submission.queued.connect(self._on_queued)
         submission.progressed.connect(self._on_progress)
         submission.sent.connect(self._on_sent)
@@ -205,9 +206,12 @@ class SendFlow(QObject):
 
     @Slot(object)
     def _on_failed(self, error: SendError) -> None:
-        if not self._is_current():
+        if not self._is_current() or self.submission is None:
             return
+        account_id = self.submission.account.id
         self._finish()
+        if error.kind is ErrorKind.SIGN_IN_NEEDED:
+            self._window.offer_sign_in_again(account_id)
         self._window.given_back.emit()
         self._window.show_status(error.message)
         if error.kind is ErrorKind.SIZE_UNCHECKED and confirm_large(self._window, error.message):

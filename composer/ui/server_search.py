@@ -65,13 +65,15 @@ class ServerSearch(QObject):
         self._task = None
         if isinstance(outcome, Discovery):
             self.found.emit(self._account_id, outcome)
-            self._form.show_discovery(found_text(outcome))
+            # The account shows what was found by now, its login choice included.
+            self._form.show_discovery(found_text(outcome, self._form.sign_in_name()))
         else:
             self._form.show_discovery(str(outcome))
 
 
-def found_text(found: Discovery) -> str:
-    """What was found and where from, for the user to check (host names are the network's)."""
+def found_text(found: Discovery, sign_in: str = "") -> str:
+    """What was found and where from, for the user to check (host names are the network's);
+    sign_in: the name of the provider the account signs in with, "" for a password."""
     smtp = found.smtp
     lines = [
         f"Found in {found.source}: {smtp.host}, port {smtp.port}, {smtp.security.label}, "
@@ -82,7 +84,12 @@ def found_text(found: Discovery) -> str:
         lines.append(f"IMAP: {imap.host}, port {imap.port}, {imap.security.label}.")
     if found.provider is not None and found.provider.password:
         lines.append(f"{found.provider.name} takes {found.provider.password}.")
-    lines.append("Check the settings, enter your password, then Test Connection and Save.")
+    if sign_in:
+        lines.append(
+            f"Check the settings, press Sign In with {sign_in}…, then Test Connection and Save."
+        )
+    else:
+        lines.append("Check the settings, enter your password, then Test Connection and Save.")
     return "\n".join(lines)
 
 
