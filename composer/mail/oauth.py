@@ -244,8 +244,8 @@ class AccessTokens:
                 self.forget(account.id)
                 raise SendError(
                     ErrorKind.SIGN_IN_NEEDED,
-                    f"{server.name} no longer accepts the sign-in of {account.name}: {error} "
-                    "Sign in again (Accounts ▸ Sign In); the message is kept.",
+                    f"Sign in again to {server.name} for {account.name}: {error} Press Sign "
+                    "In Again, or Sign In in Settings ▸ SMTP Accounts.",
                 ) from error
             except SignInFailed as error:
                 raise _not_asked(error) from error
@@ -274,8 +274,8 @@ class AccessTokens:
         if not stored:
             raise SendError(
                 ErrorKind.SIGN_IN_NEEDED,
-                f"{account.name} is not signed in. Sign in again (Accounts ▸ Sign In); the "
-                "message is kept.",
+                f"Sign in again for {account.name}: it is not signed in on this computer. "
+                "Press Sign In Again, or Sign In in Settings ▸ SMTP Accounts.",
             )
         return stored
 
