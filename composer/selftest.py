@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -47,7 +48,44 @@ def run_self_test(config_dir: Path | None = None) -> int:
         if outcome != [True]:
             print(f"self-test failed: {status or 'no answer in time'}", file=sys.stderr)
             return 1
+        signing_in = _check_sign_in()
+        if signing_in is None:
+            return 1
+        print(signing_in)
         return _check_delivery(directory, status)
+
+
+def _check_sign_in() -> str | None:
+    """The sign-in's parts are in the build (authlib, httpx2, the listener): an authorization
+    URL is made and the listener binds and closes. Says which client registrations it found,
+    for a distributor who built some in; None (and why, on stderr) when a part is missing."""
+    from composer.mail.errors import SignInFailed
+    from composer.mail.oauth import SignIn
+    from composer.mail.oauth_servers import OAUTH_SERVERS, OAuthClient
+    from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+
+    try:
+        sign_in = SignIn(OAUTH_SERVERS["google"], OAuthClient("self-test"), timeout=5)
+        sign_in.cancel()
+        with contextlib.suppress(SignInFailed):  # cancelled, as asked
+            sign_in.finish()
+        # The httpx2 transport is imported on first use: load it here, where a missing
+        # module is a build's fault.
+        import authlib.integrations.httpx_client  # noqa: F401
+        import httpx2  # noqa: F401
+    except Exception as error:  # any missing piece of the build
+        print(f"self-test failed: signing in cannot work: {error!r}", file=sys.stderr)
+        return None
+    if "code_challenge_method=S256" not in sign_in.url:
+        print("self-test failed: the sign-in asks for no PKCE challenge", file=sys.stderr)
+        return None
+    registry = OAuthRegistry(OAuthSettings())
+    found = [
+        f"{server.name}: {'client ' + client.client_id if client else 'no client ID'}"
+        for key, server in OAUTH_SERVERS.items()
+        for client in [registry.client(key)]
+    ]
+    return "self-test: signing in works (" + "; ".join(found) + ")"
 
 
 def _check_delivery(directory: Path, status: str) -> int:

@@ -55,8 +55,12 @@ def test_object_names_are_the_published_contract(qtbot: QtBot, tmp_path: Path) -
     dialog.reject()
 
 
-def run_composer(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+def run_composer(
+    *arguments: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # Client registrations only from what the test gives, not from the developer's session.
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSER_")}
+    env = dict(kept, QT_QPA_PLATFORM="offscreen", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "composer", *arguments],
         capture_output=True,
@@ -75,6 +79,18 @@ def test_version_option(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"Composer {__version__}"
 
 
+def test_self_test_names_the_client_registrations_it_finds(tmp_path: Path) -> None:
+    result = run_composer(
+        "--self-test",
+        "--config-dir",
+        str(tmp_path / "state"),
+        cwd=tmp_path,
+        env={"COMPOSER_MICROSOFT_CLIENT_ID": "00001111-aaaa"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Microsoft: client 00001111-aaaa)" in result.stdout
+
+
 def test_self_test_sends_through_the_sandbox_under_config_dir(tmp_path: Path) -> None:
     config = tmp_path / "state"
 
@@ -82,6 +98,7 @@ def test_self_test_sends_through_the_sandbox_under_config_dir(tmp_path: Path) ->
 
     assert result.returncode == 0, result.stderr
     assert "self-test passed" in result.stdout
+    assert "signing in works (Google: no client ID; Microsoft: no client ID)" in result.stdout
     delivered = list((config / "sandbox" / "Maildir" / "new").iterdir())
     assert len(delivered) == 1
     message = BytesParser(policy=email.policy.default).parsebytes(delivered[0].read_bytes())
