@@ -10,14 +10,39 @@ from email.headerregistry import Address
 from composer.mail.text import has_encoded_word, has_line_break
 
 # Local part and domain as people use them; stricter than RFC 5322 on purpose, since a
-# typo such as "ann@example" or "ann example.org" should be caught before sending.
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\U0010ffff]+$")
-_DOMAIN = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9\u0080-\U0010ffff]([A-Za-z0-9\-\u0080-\U0010ffff]{0,61}"
-    r"[A-Za-z0-9\u0080-\U0010ffff])?\.)+[A-Za-z\u0080-\U0010ffff]"
-    # The top-level label, like the others, must not end with a hyphen.
-    r"([A-Za-z0-9\-\u0080-\U0010ffff]{0,61}[A-Za-z0-9\u0080-\U0010ffff])?$"
+# typo such as "ann@example" or "ann example.org" should be caught before sending. Checked
+# character by character: the equivalent regular expression over all of Unicode took a
+# tenth of the window's start-up to compile.
+_LOCAL_ASCII = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~.-"
 )
+_LABEL_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+_DIGITS = frozenset("0123456789")
+
+
+def is_local_part(text: str) -> bool:
+    """Letters, digits, the RFC 5322 atom characters, dots, or anything beyond ASCII."""
+    return bool(text) and all(c in _LOCAL_ASCII or c >= "\x80" for c in text)
+
+
+def is_domain(text: str) -> bool:
+    """Two or more labels of letters, digits, hyphens (not at either end) or anything beyond
+    ASCII, each at most 63 characters, 253 in all; the last label does not start with a
+    digit."""
+    if not 1 <= len(text) <= 253:
+        return False
+    labels = text.split(".")
+    if len(labels) < 2 or labels[-1][:1] in _DIGITS:
+        return False
+    return all(
+        1 <= len(label) <= 63
+        and label[0] != "-"
+        and label[-1] != "-"
+        and all(c in _LABEL_ASCII or c >= "\x80" for c in label)
+        for label in labels
+    )
+
+
 # What separates the addresses typed in one field.
 SEPARATORS = ",;"
 # What a single-line field can hold only when it came from a paste or a drop.
@@ -83,7 +108,7 @@ def parse_address(text: str) -> Address | None:
     else:
         name, spec = "", text
     local, at, domain = spec.rpartition("@")
-    if not at or not _LOCAL.match(local) or not _DOMAIN.match(domain):
+    if not at or not is_local_part(local) or not is_domain(domain):
         return None
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return None

@@ -17,9 +17,13 @@ import ssl
 import string
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# cryptography is loaded by describe(), the first time a certificate is shown to someone:
+# its x509 module costs about a seventh of the window's start-up.
 
 MINIMUM_TLS = ssl.TLSVersion.TLSv1_2
 # What a certificate shows of a name Composer did not write: a subject can be any length.
@@ -132,6 +136,8 @@ class CertificateInfo:
 
 def describe(der: bytes) -> CertificateInfo:
     """Read a DER certificate; raises ValueError when it cannot be parsed."""
+    from cryptography import x509
+
     cert = x509.load_der_x509_certificate(der)
     key, weak = _key(cert)
     return CertificateInfo(
@@ -147,6 +153,8 @@ def describe(der: bytes) -> CertificateInfo:
 
 
 def _key(cert: x509.Certificate) -> tuple[str, bool]:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
     try:
         public = cert.public_key()
     except (ValueError, TypeError):  # an algorithm cryptography does not know
@@ -161,6 +169,8 @@ def _key(cert: x509.Certificate) -> tuple[str, bool]:
 
 
 def _names(cert: x509.Certificate) -> tuple[str, ...]:
+    from cryptography import x509
+
     try:
         extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (x509.ExtensionNotFound, ValueError):
