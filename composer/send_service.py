@@ -22,7 +22,6 @@ from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
 from composer.context import AppContext
 from composer.mail.accounts import Account
-from composer.mail.discovery import discover
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
@@ -505,6 +504,10 @@ class SendService(QObject):
         the search stop before its next step; each step is bounded by the settings' timeout.
         """
         stop = threading.Event()
+        # Loaded on the first search: dnspython and the XML parser cost the window's start-up
+        # about a tenth of a second otherwise.
+        from composer.mail.discovery import discover
+
         settings = self._context.settings.discovery
         task = Task(lambda _report: discover(address, settings, stop.is_set), self, cancel=stop.set)
         self._start(task)
