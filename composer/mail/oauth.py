@@ -9,6 +9,7 @@ in the keyring (``oauth_secret_key``), the access token only in memory.
 
 from __future__ import annotations
 
+import logging
 import secrets as random_tokens
 import ssl
 import threading
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from composer.mail.accounts import Account
     from composer.mail.oauth_settings import OAuthRegistry
     from composer.mail.secrets import SecretStore
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AccessTokens",
@@ -202,16 +205,37 @@ class AccessTokens:
         self._lock = threading.Lock()
         self._tokens: dict[str, Tokens] = {}
         self._account_locks: dict[str, threading.Lock] = {}
+        # Accounts removed (or switched to a password): nothing of theirs is kept again.
+        self._retired: set[str] = set()
 
     def remember(self, account_id: str, tokens: Tokens) -> None:
         """Keep the access token of a sign-in just finished (the refresh token is the
         keyring's: the caller stores it)."""
         with self._lock:
             self._tokens[account_id] = tokens
+            self._retired.discard(account_id)
 
     def forget(self, account_id: str) -> None:
         with self._lock:
             self._tokens.pop(account_id, None)
+
+    def held_refresh_token(self, account_id: str) -> str:
+        """The refresh token held in memory for account_id ("" if none): what can still be
+        revoked when the keyring cannot be read."""
+        with self._lock:
+            held = self._tokens.get(account_id)
+        return held.refresh_token if held is not None else ""
+
+    def retire(self, account_id: str) -> str:
+        """The account no longer signs in here (removed, or a password chosen): forget its
+        tokens, wait for a refresh under way, and never store one for it again. Returns the
+        refresh token held in memory, if any, for revoking."""
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account_id, threading.Lock())
+        with account_lock, self._lock:
+            self._retired.add(account_id)
+            held = self._tokens.pop(account_id, None)
+        return held.refresh_token if held is not None else ""
 
     def get(self, account: Account, *, fresh: bool = False) -> str:
         """An access token for account; fresh: not the one held (the server refused it).
@@ -225,6 +249,9 @@ class AccessTokens:
         with account_lock:
             with self._lock:
                 held = self._tokens.get(account.id)
+                retired = account.id in self._retired
+            if retired:
+                raise _retired(account)
             if held is not None and not fresh and held.fresh(self._clock()):
                 return held.access_token
             registry = self._registry()
@@ -242,13 +269,19 @@ class AccessTokens:
                 tokens = refresh(server, client, stored)
             except SignInNeeded as error:
                 self.forget(account.id)
+                # A refresh token the provider refuses is worth nothing: Accounts must say
+                # the account is not signed in, not find it and say it is.
+                self._discard(account, stored)
                 raise SendError(
                     ErrorKind.SIGN_IN_NEEDED,
-                    f"Sign in again to {server.name} for {account.name}: {error} Press Sign "
-                    "In Again, or Sign In in Settings ▸ SMTP Accounts.",
+                    f"Sign in again to {server.name} for {account.name}: {error}",
                 ) from error
             except SignInFailed as error:
                 raise _not_asked(error) from error
+            with self._lock:
+                retired = account.id in self._retired
+            if retired:  # removed while the refresh was under way
+                raise _retired(account)
             if tokens.refresh_token != stored:
                 self._store(account, tokens.refresh_token)
             with self._lock:
@@ -274,10 +307,19 @@ class AccessTokens:
         if not stored:
             raise SendError(
                 ErrorKind.SIGN_IN_NEEDED,
-                f"Sign in again for {account.name}: it is not signed in on this computer. "
-                "Press Sign In Again, or Sign In in Settings ▸ SMTP Accounts.",
+                f"Sign in again for {account.name}: it is not signed in on this computer.",
             )
         return stored
+
+    def _discard(self, account: Account, refused: str) -> None:
+        from composer.mail.secrets import KeyringUnavailable
+
+        key = oauth_secret_key(account.id)
+        try:
+            if self._secrets.get(key) == refused:  # not a newer sign-in saved meanwhile
+                self._secrets.delete(key)
+        except KeyringUnavailable:
+            log.warning("could not delete a withdrawn sign-in from the keyring")
 
     def _store(self, account: Account, refresh_token: str) -> None:
         """Keep a rotated refresh token: the old one may no longer work."""
@@ -288,6 +330,13 @@ class AccessTokens:
             self._secrets.set(key, refresh_token)
         except KeyringUnavailable:
             self._secrets.keep_for_session(key, refresh_token)
+
+
+def _retired(account: Account) -> SendError:
+    return SendError(
+        ErrorKind.SIGN_IN_NEEDED,
+        f"Sign in again for {account.name}: its sign-in was removed on this computer.",
+    )
 
 
 class _Unavailable(SignInFailed):
@@ -414,7 +463,9 @@ def _tokens(token: Any, previous_refresh: str) -> Tokens:
         seconds: float | None = float(token.get("expires_in"))
     except (TypeError, ValueError):
         seconds = None
-    if seconds is not None and not 0 < seconds < 10**8:
+    if seconds is not None and seconds <= 0:
+        seconds = 0.0  # said to be over already: refreshed before its next use
+    elif seconds is not None and seconds >= 10**8:
         seconds = None
     return Tokens(
         access_token=access,
