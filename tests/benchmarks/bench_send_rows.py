@@ -36,6 +36,7 @@ class Sends:
 
     seconds: list[float] = field(default_factory=list)
     growth_mib: list[float] = field(default_factory=list)
+    peak_mib: list[float] = field(default_factory=list)  # the whole process's; peers only
     before_connect: list[float] = field(default_factory=list)  # start to connection, s
     in_data: list[float] = field(default_factory=list)  # 354 to 250, s
     sizes: list[int] = field(default_factory=list)
@@ -52,6 +53,9 @@ class Sends:
 
     def memory(self) -> float:
         return statistics.median(self.growth_mib)
+
+    def peak(self) -> float:
+        return statistics.median(self.peak_mib)
 
 
 @dataclass
@@ -96,6 +100,7 @@ def _msmtp_idle_kib(port: int, folder: Path, sink: SinkLog) -> int:
 
 def _add(sends: Sends, peer: PeerRun, delivery: Delivery) -> None:
     sends.add(peer.start, delivery, peer.peak_growth_kib / 1024)
+    sends.peak_mib.append(peer.peak_kib / 1024)
 
 
 def measure_sizes(port: int, sink: SinkLog, folder: Path) -> list[SizeRuns]:
@@ -167,22 +172,23 @@ def _memory_row(runs: SizeRuns) -> Row:
     wire_mib = runs.wire / MIB
     return Row(
         f"peak memory above idle during that send ({wire_mib:.1f} MiB on the wire)",
-        f"+{composer:.1f} MiB, {composer / wire_mib:.2f}× the wire size",
+        f"{composer:+.1f} MiB, {composer / wire_mib:.2f}× the wire size",
         "≤ 0.5× the wire size, and below smtplib",
         composer <= 0.5 * wire_mib and composer < plain,
-        peer=f"msmtp +{sends['msmtp'].memory():.1f} MiB; smtplib +{plain:.1f} MiB",
+        peer=f"msmtp {sends['msmtp'].memory():+.1f} MiB ({sends['msmtp'].peak():.1f} MiB in all); "
+        f"smtplib {plain:+.1f} MiB",
     )
 
 
 def _size_row(runs: SizeRuns) -> Row:
     def who(name: str) -> str:
         s = runs.sends[name]
-        return f"{name} {s.time():.2f} s, +{s.memory():.1f} MiB"
+        return f"{name} {s.time():.2f} s, {s.memory():+.1f} MiB"
 
     composer = runs.sends["Composer"]
     return Row(
         f"cost at {runs.mib} MiB ({runs.wire / MB:.1f} MB, {len(runs.composer)} runs)",
-        f"{composer.time():.2f} s, stall {runs.stall():.0f} ms, +{composer.memory():.1f} MiB",
+        f"{composer.time():.2f} s, stall {runs.stall():.0f} ms, {composer.memory():+.1f} MiB",
         peer=f"{who('msmtp')}; {who('smtplib')}",
     )
 
@@ -218,13 +224,13 @@ def _growth_rows(sizes: list[SizeRuns]) -> list[Row]:
         ),
         Row(
             f"cost growth, memory: {SIZES_MIB[0]} → {SIZES_MIB[-1]} MiB",
-            " → ".join(f"+{g:.1f}" for g in growth) + " MiB",
+            " → ".join(f"{g:+.1f}" for g in growth) + " MiB",
             f"flat: ≤ 1.5× that at {SIZES_MIB[0]} MiB + {MEMORY_SLACK_MIB} MiB (+{allowed:.1f})",
             growth[-1] <= allowed,
             peer="msmtp "
-            + " → ".join(f"+{r.sends['msmtp'].memory():.1f}" for r in sizes)
+            + " → ".join(f"{r.sends['msmtp'].memory():+.1f}" for r in sizes)
             + "; smtplib "
-            + " → ".join(f"+{r.sends['smtplib'].memory():.0f}" for r in sizes)
+            + " → ".join(f"{r.sends['smtplib'].memory():+.0f}" for r in sizes)
             + " MiB",
         ),
     ]
@@ -234,7 +240,9 @@ def _sizes_note(sizes: list[SizeRuns]) -> str:
     """What the sink received per sender, to show all three sent the same message."""
     lines = []
     for runs in sizes:
-        got = ", ".join(f"{name} {statistics.median(runs.sends[name].sizes)}" for name in SENDERS)
+        got = ", ".join(
+            f"{name} {statistics.median_low(runs.sends[name].sizes)}" for name in SENDERS
+        )
         lines.append(f"{runs.mib} MiB: .eml {runs.wire} bytes; the sink counted {got}")
     return "\n".join(lines)
 

@@ -71,6 +71,8 @@ def startup_rows() -> list[Row]:
                 f"{_times(measure_frozen(FROZEN, RUNS))}; {size / 2**20:.0f} MiB on disk",
             )
         )
+    else:
+        rows.append(Row("frozen program (dist/composer)", "skipped: not built (make dist)"))
     return rows
 
 
