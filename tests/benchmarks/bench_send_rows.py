@@ -118,12 +118,8 @@ def measure_sizes(port: int, sink: SinkLog, folder: Path) -> list[SizeRuns]:
                 raise RuntimeError(f"Composer's send of {mib} MiB failed")
             runs.composer.append(run)
             runs.sends["Composer"].add(run.sent_at, _one(sink, "Composer"), run.peak_growth)
-            peer: PeerRun = smtplib_send(port, [eml])
-            runs.sends["smtplib"].add(
-                peer.start, _one(sink, "smtplib"), peer.peak_growth_kib / 1024
-            )
-            peer = msmtp_send(port, eml, msmtp_idle)
-            runs.sends["msmtp"].add(peer.start, _one(sink, "msmtp"), peer.peak_growth_kib / 1024)
+            _add(runs.sends["smtplib"], smtplib_send(port, [eml]), _one(sink, "smtplib"))
+            _add(runs.sends["msmtp"], msmtp_send(port, eml, msmtp_idle), _one(sink, "msmtp"))
         attachment.unlink()
         eml.unlink()
         measured.append(runs)
