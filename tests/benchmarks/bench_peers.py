@@ -45,6 +45,14 @@ def smtplib_send(port: int, files: list[Path]) -> PeerRun:
     return PeerRun(float(report["start"]), peak - idle, peak)
 
 
+def check_peers() -> None:
+    """Raise, saying what to install, when msmtp or GNU time is missing."""
+    missing = [p for p in ("msmtp", _TIME) if shutil.which(p) is None]
+    if missing:
+        names = " ".join("time" if p == _TIME else p for p in missing)
+        raise RuntimeError(f"{', '.join(missing)} not found: as root, apt-get install {names}")
+
+
 def msmtp_version() -> str:
     """msmtp's version line, or why there is none."""
     if shutil.which("msmtp") is None:

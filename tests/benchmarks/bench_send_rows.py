@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.benchmarks.bench_message import write_eml
-from tests.benchmarks.bench_peers import PeerRun, msmtp_send, smtplib_send
+from tests.benchmarks.bench_peers import PeerRun, check_peers, msmtp_send, smtplib_send
 from tests.benchmarks.bench_report import Row
 from tests.benchmarks.bench_send import STALL_MS, SendRun, run_send
 from tests.benchmarks.bench_server import Delivery, SinkLog
@@ -105,6 +105,7 @@ def _add(sends: Sends, peer: PeerRun, delivery: Delivery) -> None:
 
 def measure_sizes(port: int, sink: SinkLog, folder: Path) -> list[SizeRuns]:
     """Every sender at every size, interleaved run by run."""
+    check_peers()
     sink.new_deliveries()
     msmtp_idle = _msmtp_idle_kib(port, folder, sink)
     measured = []
