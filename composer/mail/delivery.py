@@ -16,6 +16,7 @@ from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import Sendable, build_message
 from composer.mail.oauth import AccessTokens
 from composer.mail.progress import ProgressCallback, SendResult
+from composer.mail.request_guard import Stop
 from composer.mail.sandbox import FULL_CODE, SANDBOX_LOGIN, SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
 from composer.mail.transcript import Transcript
@@ -52,6 +53,8 @@ class Delivery:
         self._lock = threading.Lock()
         self._cancelled = False
         self._transport: SmtpTransport | None = None
+        # Ends a token refresh under way when the send is cancelled.
+        self._stop = Stop()
 
     def send(self, draft: Draft, *, large_ok: bool = False) -> SendResult:
         """Build draft into a message and send it; raises SendError.
@@ -119,6 +122,7 @@ class Delivery:
         return self._transport_for_account().check()
 
     def cancel(self) -> None:
+        self._stop.set()
         with self._lock:
             self._cancelled = True
             transport = self._transport
@@ -150,7 +154,7 @@ class Delivery:
         tokens = self._access_tokens
         if not account.oauth or account.is_sandbox or tokens is None:
             return None
-        return lambda fresh: tokens.get(account, fresh=fresh)
+        return lambda fresh: tokens.get(account, fresh=fresh, stop=self._stop)
 
     def _sandbox_login(self, account: Account) -> tuple[Account, str]:
         """The sandbox account as this run's sandbox server takes it: its port and login."""

@@ -9,6 +9,7 @@ in the keyring (``oauth_secret_key``), the access token only in memory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets as random_tokens
 import ssl
@@ -22,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 from composer.mail.certificates import verifying_context
 from composer.mail.errors import ErrorKind, SendError, SignInFailed, SignInNeeded, server_reply
 from composer.mail.oauth_servers import OAuthClient, OAuthServer
+from composer.mail.request_guard import ReplyTooLarge, Stop
 
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
 
     from composer.mail.accounts import Account
     from composer.mail.oauth_settings import OAuthRegistry
+    from composer.mail.request_guard import RequestGuard
     from composer.mail.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,7 @@ class SignIn:
 
         self.server = server
         self._client = client
-        self._cancelled = threading.Event()
+        self._stop = Stop()
         self._state = random_tokens.token_urlsafe(32)
         # 86 characters of the unreserved set: within RFC 7636's 43 to 128.
         self._verifier = random_tokens.token_urlsafe(64)
@@ -111,25 +114,28 @@ class SignIn:
         return self._redirect.redirect_uri
 
     def cancel(self) -> None:
-        """Stop waiting; finish() raises SignInFailed within a moment. Any thread."""
-        self._cancelled.set()
+        """Stop waiting, or the token request under way; finish() raises SignInFailed
+        within a moment. Any thread."""
+        self._stop.set()
 
     def finish(self, cancelled: Callable[[], bool] = lambda: False) -> Tokens:
         """Wait for the browser to come back, then trade its code for tokens; raises
         SignInFailed (a wrong state, an error, the time up, cancelled, a refusal)."""
-        callback = self._redirect.wait(lambda: self._cancelled.is_set() or cancelled())
+        callback = self._redirect.wait(lambda: self._stop.is_set() or cancelled())
         server = self.server
-        with _session(server, self._client, self._redirect.redirect_uri) as session:
-            token = _asking(
-                server,
-                lambda: session.fetch_token(
-                    server.token_endpoint,
-                    authorization_response=callback,
-                    state=self._state,
-                    code_verifier=self._verifier,
-                ),
-            )
-        if self._cancelled.is_set() or cancelled():
+        token = _request(
+            server,
+            self._client,
+            lambda session: session.fetch_token(
+                server.token_endpoint,
+                authorization_response=callback,
+                state=self._state,
+                code_verifier=self._verifier,
+            ),
+            stop=self._stop,
+            redirect_uri=self._redirect.redirect_uri,
+        )
+        if self._stop.is_set() or cancelled():
             raise SignInFailed("Signing in was cancelled.")
         tokens = _tokens(token, "")
         if not tokens.refresh_token:
@@ -142,20 +148,33 @@ class SignIn:
 
 
 def refresh(
-    server: OAuthServer, client: OAuthClient, refresh_token: str, *, timeout: float = HTTP_TIMEOUT
+    server: OAuthServer,
+    client: OAuthClient,
+    refresh_token: str,
+    *,
+    timeout: float = HTTP_TIMEOUT,
+    stop: Stop | None = None,
 ) -> Tokens:
     """A new access token (and maybe a new refresh token); raises SignInNeeded when the
-    grant was withdrawn or has expired, SignInFailed otherwise."""
-    with _session(server, client, None, timeout=timeout) as session:
-        token = _asking(
-            server,
-            lambda: session.refresh_token(server.token_endpoint, refresh_token=refresh_token),
-        )
+    grant was withdrawn or has expired, SignInFailed otherwise (within timeout seconds,
+    or at once when stop is set)."""
+    token = _request(
+        server,
+        client,
+        lambda session: session.refresh_token(server.token_endpoint, refresh_token=refresh_token),
+        timeout=timeout,
+        stop=stop,
+    )
     return _tokens(token, refresh_token)
 
 
 def revoke(
-    server: OAuthServer, client: OAuthClient, token: str, *, timeout: float = HTTP_TIMEOUT
+    server: OAuthServer,
+    client: OAuthClient,
+    token: str,
+    *,
+    timeout: float = HTTP_TIMEOUT,
+    stop: Stop | None = None,
 ) -> bool:
     """Withdraw the grant behind token (RFC 7009); False when the server offers no way to.
 
@@ -163,15 +182,17 @@ def revoke(
     """
     if not server.revocation_endpoint:
         return False
-    with _session(server, client, None, timeout=timeout) as session:
-        response = _asking(
-            server,
-            lambda: session.revoke_token(
-                server.revocation_endpoint,
-                token=token,
-                token_type_hint="refresh_token",  # noqa: S106 (a kind of token)
-            ),
-        )
+    response = _request(
+        server,
+        client,
+        lambda session: session.revoke_token(
+            server.revocation_endpoint,
+            token=token,
+            token_type_hint="refresh_token",  # noqa: S106 (a kind of token)
+        ),
+        timeout=timeout,
+        stop=stop,
+    )
     # RFC 7009 §2.2: 200 also for a token the server no longer knows; 400 invalid_token
     # from Google for one already withdrawn. Either way nothing is left to withdraw.
     status = int(response.status_code)
@@ -237,8 +258,9 @@ class AccessTokens:
             held = self._tokens.pop(account_id, None)
         return held.refresh_token if held is not None else ""
 
-    def get(self, account: Account, *, fresh: bool = False) -> str:
-        """An access token for account; fresh: not the one held (the server refused it).
+    def get(self, account: Account, *, fresh: bool = False, stop: Stop | None = None) -> str:
+        """An access token for account; fresh: not the one held (the server refused it);
+        stop ends a refresh under way (the send was cancelled).
 
         Raises SendError: SIGN_IN_NEEDED when only signing in again can help, KEYRING,
         UNREACHABLE or TIMEOUT when the provider could not be asked (retryable), AUTH_FAILED
@@ -266,7 +288,7 @@ class AccessTokens:
                 )
             stored = self._refresh_token(account, held)
             try:
-                tokens = refresh(server, client, stored)
+                tokens = refresh(server, client, stored, stop=stop)
             except SignInNeeded as error:
                 self.forget(account.id)
                 # A refresh token the provider refuses is worth nothing: Accounts must say
@@ -350,6 +372,8 @@ class _Unavailable(SignInFailed):
 
 def _not_asked(error: SignInFailed) -> SendError:
     kind = error.kind if isinstance(error, _Unavailable) else ErrorKind.AUTH_FAILED
+    if kind is ErrorKind.CANCELLED:
+        return SendError(kind, "Sending was cancelled. Your message is unchanged.")
     return SendError(kind, str(error))
 
 
@@ -358,12 +382,37 @@ def shown(text: str) -> str:
     return server_reply(-1, text)
 
 
+def _request(
+    server: OAuthServer,
+    client: OAuthClient,
+    call: Callable[[OAuth2Client], Any],
+    *,
+    timeout: float = HTTP_TIMEOUT,
+    stop: Stop | None = None,
+    redirect_uri: str | None = None,
+) -> Any:
+    """call(session)'s result, within timeout seconds for the whole request and a bounded
+    reply; its failure as a SignInFailed in words."""
+    from composer.mail.request_guard import RequestGuard
+
+    guard = RequestGuard(timeout)
+    try:
+        with (
+            stop.watching(guard) if stop is not None else contextlib.nullcontext(),
+            _session(server, client, redirect_uri, timeout=timeout, hooks=guard.hooks()) as session,
+        ):
+            return _asking(server, guard, lambda: call(session))
+    finally:
+        guard.close()
+
+
 def _session(
     server: OAuthServer,
     client: OAuthClient,
     redirect_uri: str | None,
     *,
     timeout: float = HTTP_TIMEOUT,
+    hooks: dict[str, list[Callable[[Any], None]]] | None = None,
 ) -> OAuth2Client:
     from authlib.integrations.httpx_client import OAuth2Client
 
@@ -381,52 +430,78 @@ def _session(
         # Like SMTP, no proxy from the environment; and no other CA file than Composer's.
         trust_env=False,
         follow_redirects=False,
+        event_hooks=hooks or {},
     )
 
 
-def _asking(server: OAuthServer, request: Callable[[], Any]) -> Any:
+def _asking(server: OAuthServer, guard: RequestGuard, request: Callable[[], Any]) -> Any:
     """request()'s result; its failure as a SignInFailed in words."""
+    try:
+        return request()
+    except Exception as error:
+        worded = _worded(server, guard, error)
+        if worded is None:
+            raise
+        raise worded from error
+
+
+def _worded(server: OAuthServer, guard: RequestGuard, error: Exception) -> SignInFailed | None:
+    """What error means for the user; None for a fault of Composer's own."""
     import httpx2
     from authlib.integrations.base_client import OAuthError
 
     host = urllib.parse.urlsplit(server.token_endpoint).hostname or server.token_endpoint
-    try:
-        return request()
-    except OAuthError as error:
+    # The guard ended it (by shutting the socket): that, not the read that broke, is why.
+    if guard.ended == "cancelled":
+        return _Unavailable("Signing in was cancelled.", ErrorKind.CANCELLED)
+    if guard.ended == "time":
+        return _Unavailable(
+            f"{host} did not finish answering within {guard.seconds:g} seconds. Check your "
+            "internet connection and try again.",
+            ErrorKind.TIMEOUT,
+        )
+    if isinstance(error, ReplyTooLarge):
+        return _Unavailable(
+            f"{host} sent a reply far larger than a sign-in server's, so Composer stopped "
+            "reading it. Try again later.",
+            ErrorKind.SERVER_ERROR,
+        )
+    if isinstance(error, OAuthError):
         code = str(error.error or "")
         said = shown(str(error.description or "")[:300])
         if code == "invalid_grant":
-            raise SignInNeeded(
+            return SignInNeeded(
                 "the permission Composer was given has been withdrawn or has expired"
                 + (f" ({said})." if said else ".")
-            ) from error
+            )
         if code in ("invalid_client", "unauthorized_client"):
-            raise SignInFailed(
+            return SignInFailed(
                 f"{server.name} does not accept Composer's client registration "
                 f"({shown(code)}{': ' + said if said else ''}). Check the client ID "
                 "(see “Sign in with Google or Microsoft” in the README)."
-            ) from error
-        raise SignInFailed(
+            )
+        return SignInFailed(
             f"{server.name} refused the sign-in ({shown(code[:60])}"
             f"{': ' + said if said else ''}). Try again."
-        ) from error
-    except httpx2.TimeoutException as error:
-        raise _Unavailable(
+        )
+    if isinstance(error, httpx2.TimeoutException):
+        return _Unavailable(
             f"{host} did not answer in time. Check your internet connection and try again.",
             ErrorKind.TIMEOUT,
-        ) from error
-    except httpx2.HTTPStatusError as error:
-        raise _Unavailable(
+        )
+    if isinstance(error, httpx2.HTTPStatusError):
+        return _Unavailable(
             f"{host} answered with an error (HTTP {error.response.status_code}). Try again later.",
             ErrorKind.SERVER_ERROR,
-        ) from error
-    except httpx2.HTTPError as error:
-        raise _Unavailable(_network_words(host, error), ErrorKind.UNREACHABLE) from error
-    except ValueError as error:  # a reply that is no JSON object
-        raise _Unavailable(
+        )
+    if isinstance(error, httpx2.HTTPError):
+        return _Unavailable(_network_words(host, error), ErrorKind.UNREACHABLE)
+    if isinstance(error, ValueError):  # a reply that is no JSON object
+        return _Unavailable(
             f"{host} did not answer as a sign-in server does. Try again later.",
             ErrorKind.SERVER_ERROR,
-        ) from error
+        )
+    return None
 
 
 def _network_words(host: str, error: BaseException) -> str:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hmac
 import html
 import http.server
@@ -22,9 +24,15 @@ log = logging.getLogger(__name__)
 # hold a handler thread for long.
 _REQUEST_TIMEOUT = 10.0
 _POLL = 0.1
+_MAX_CONNECTIONS = 16
+_BIND_ATTEMPTS = 20
 _MAX_DESCRIPTION = 300
 
-_DONE = "You are signed in. You can close this tab and go back to Composer."
+# Said before the code is traded for tokens, which can still fail: Composer says how it went.
+_DONE = (
+    "Composer has your sign-in. You can close this tab and go back to Composer, which says "
+    "whether it worked."
+)
 _REFUSED = (
     "Composer was not waiting for this sign-in. Nothing was signed in; you can close this tab."
 )
@@ -49,19 +57,26 @@ class LoopbackRedirect:
         self._lock = threading.Lock()
         self._callback = ""
         self._failure: SignInFailed | None = None
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.redirect = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _POLL},
-            name="sign-in redirect",
-            daemon=True,
-        )
-        self._thread.start()
+        self._servers = _bind(host_name == "localhost")
+        self._threads: list[threading.Thread] = []
+        for server in self._servers:
+            server.redirect = self
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": _POLL},
+                name="sign-in redirect",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    @property
+    def port(self) -> int:
+        return int(self._servers[0].server_address[1])
 
     @property
     def redirect_uri(self) -> str:
-        port = self._server.server_address[1]
+        port = self.port
         if self._host_name == "localhost":
             # As Entra registers it and Microsoft's own library sends it: no path at all.
             return f"http://localhost:{port}"
@@ -94,10 +109,11 @@ class LoopbackRedirect:
             if not self._ended.is_set():
                 self._failure = self._failure or SignInFailed("Signing in was cancelled.")
                 self._ended.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        for server, thread in zip(self._servers, self._threads, strict=True):
+            if thread.is_alive() and threading.current_thread() is not thread:
+                server.shutdown()
+                thread.join()
+            server.server_close()
 
     def answer(self, target: str) -> tuple[int, str]:
         """What the browser is told about the request for target; ends the wait if conclusive."""
@@ -149,19 +165,87 @@ def _declined(error: str, description: str) -> SignInFailed:
     return SignInFailed(text + " Try again, or check the account's settings with its provider.")
 
 
+def _bind(with_ipv6: bool) -> list[_Server]:
+    """A listener on 127.0.0.1 at a free port; with_ipv6, on ::1 at the same port too.
+
+    A browser may look "localhost" up as ::1 first: had Composer left [::1]:PORT free, any
+    program of any user could listen there and be sent the code (useless to it without the
+    PKCE verifier, but the sign-in would hang, and it would show the page).
+    """
+    for _ in range(_BIND_ATTEMPTS):
+        ipv4 = _Server(("127.0.0.1", 0), _Handler)
+        if not with_ipv6:
+            return [ipv4]
+        try:
+            ipv6 = _Server6(("::1", ipv4.server_address[1]), _Handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                ipv4.server_close()
+                continue  # taken on ::1: another port for both
+            return [ipv4]  # no IPv6 loopback here: nothing can listen there either
+        return [ipv4, ipv6]
+    raise SignInFailed(
+        "Composer could not find a free port on this computer for the browser to come back "
+        "to. Try again."
+    )
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     redirect: LoopbackRedirect
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        self._active = 0
+        self._active_lock = threading.Lock()
+        super().__init__(address, handler)
 
     def server_bind(self) -> None:
         # Only this computer can reach it; no port is shared with another listener.
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
         super().server_bind()
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Any program on this computer can connect: a few at a time, the rest turned away
+        # (a browser opens two or three).
+        with self._active_lock:
+            full = self._active >= _MAX_CONNECTIONS
+            if not full:
+                self._active += 1
+        if full:
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active -= 1
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
-    timeout = _REQUEST_TIMEOUT
+    timeout = _REQUEST_TIMEOUT  # for each read
+
+    def setup(self) -> None:
+        super().setup()
+        # And for the whole request: a byte every few seconds must not hold a thread.
+        self._deadline = threading.Timer(_REQUEST_TIMEOUT, _shut, (self.connection,))
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
 
     def do_GET(self) -> None:
         status, text = self.server.redirect.answer(self.path)
@@ -179,6 +263,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the query holds the code: never logged
+
+
+def _shut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 def _page(text: str) -> str:

@@ -133,6 +133,10 @@ class Canceller:
                     sock.bind(source)
                 sock.connect(address)
                 sock.settimeout(timeout)  # the TLS handshake and the replies get their own
+                # Every write is a whole command or a large piece of a message: held back
+                # by Nagle's algorithm, the final "." waited for the server's delayed ACK,
+                # some 40 ms per message.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return sock
             except OSError as failure:
                 error = failure

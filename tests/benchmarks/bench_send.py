@@ -1,6 +1,9 @@
 """One send from a real ComposeWindow in a fresh process: GUI stall and peak memory growth.
 
-Run as ``python -m tests.benchmarks.bench_send PORT FILE``; prints one JSON line.
+Run as ``python -m tests.benchmarks.bench_send PORT FILE``; prints one JSON line. Before the
+send, the same 5 ms timer runs for IDLE_MS on the shown, idle window: that is the floor the
+stall is measured against. The send's start is time.monotonic() just before Send is
+triggered; the parent matches it with the sink's stamp of its 250.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import faulthandler
 import gc
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -21,11 +25,13 @@ from typing import TYPE_CHECKING, TextIO
 from tests.benchmarks.bench_memory import peak_kib, reset_peak, rss_kib
 
 if TYPE_CHECKING:
+    from composer.mail.accounts import Account
     from composer.ui.compose_window import ComposeWindow
 
 TICK_MS = 5
 STALL_MS = 50  # a tick this late makes faulthandler dump every thread's stack
 TIMEOUT_MS = 180_000
+IDLE_MS = 1500
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class SendRun:
     """What one send measured; times in milliseconds, memory in MiB."""
 
     ok: bool
+    idle_worst_gap: float  # the same timer on the same window, before the send
+    idle_p99_gap: float
+    sent_at: float  # time.monotonic() just before Send was triggered
     worst_gap: float
     p99_gap: float
     worst_at: float  # when the worst gap ended, counted from the trigger
@@ -61,13 +70,11 @@ def run_send(port: int, attachment: Path) -> SendRun:
     return SendRun(**{**run.__dict__, "exit_problem": problem})
 
 
-def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow:
-    from PySide6.QtTest import QTest
-
-    from composer.app import create_main_window
+def bench_account(port: int, config_dir: Path) -> Account:
+    """Save, in config_dir, the one account every bench send uses, and return it."""
     from composer.mail.accounts import Account, AccountSettings, AccountStore, Security
 
-    # Plain SMTP, no login, and no size limit of the account's own: 50 MiB must go out.
+    # Plain SMTP, no login, and no size limit of the account's own: 100 MiB must go out.
     account = Account(
         name="Bench",
         email="ann@example.org",
@@ -77,8 +84,18 @@ def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow
         timeout=60,
         size_limit=0,
     )
-    settings = AccountSettings((account,), default_id=account.id)
+    # No undo-send delay (5 s by default): the send is timed from Send to the server's 250.
+    settings = AccountSettings((account,), default_id=account.id, undo_send_seconds=0)
     AccountStore(config_dir / "settings.json").save(settings)
+    return account
+
+
+def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow:
+    from PySide6.QtTest import QTest
+
+    from composer.app import create_main_window
+
+    bench_account(port, config_dir)
     window = create_main_window(config_dir)
     window.show()
     QTest.qWaitForWindowExposed(window)
@@ -88,6 +105,35 @@ def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow
     window.attach_files([attachment])
     QTest.qWait(300)  # let whatever the window does after attaching settle first
     return window
+
+
+def _idle_gaps() -> list[float]:
+    """Gaps of the 5 ms timer while the window only waits, in milliseconds; each tick does
+    what a tick during the send does (read RSS, re-arm faulthandler)."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    ticks: list[float] = []
+    with open(os.devnull, "w") as nowhere:
+
+        def tick() -> None:
+            ticks.append(time.perf_counter())
+            rss_kib()
+            faulthandler.dump_traceback_later(STALL_MS / 1000, file=nowhere)
+
+        loop = QEventLoop()
+        timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=TICK_MS)
+        timer.timeout.connect(tick)
+        QTimer.singleShot(IDLE_MS, loop.quit)
+        timer.start()
+        tick()
+        loop.exec()
+        timer.stop()
+        faulthandler.cancel_dump_traceback_later()
+    return [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
+
+
+def _p99(gaps: list[float]) -> float:
+    return statistics.quantiles(gaps, n=100, method="inclusive")[98] if len(gaps) > 1 else gaps[0]
 
 
 def _send(window: ComposeWindow, stacks: TextIO) -> SendRun:
@@ -113,12 +159,14 @@ def _send(window: ComposeWindow, stacks: TextIO) -> SendRun:
         loop.quit()
 
     window.send_finished.connect(finished)
+    idle = _idle_gaps()
     QTimer.singleShot(TIMEOUT_MS, loop.quit)
     gc.collect()
     reset_peak()
     before = rss_kib()
     timer.start()
     tick()  # the first gap includes the trigger's own work
+    sent_at = time.monotonic()
     window.action_send.trigger()
     triggered = time.perf_counter()
     loop.exec()
@@ -132,8 +180,11 @@ def _send(window: ComposeWindow, stacks: TextIO) -> SendRun:
     worst = max(range(len(gaps)), key=gaps.__getitem__)
     return SendRun(
         ok=outcome == [True],
+        idle_worst_gap=max(idle),
+        idle_p99_gap=_p99(idle),
+        sent_at=sent_at,
         worst_gap=gaps[worst],
-        p99_gap=statistics.quantiles(gaps, n=100)[98] if len(gaps) > 1 else gaps[0],
+        p99_gap=_p99(gaps),
         worst_at=(ticks[worst + 1] - ticks[0]) * 1000,
         trigger=(triggered - ticks[0]) * 1000,
         duration=(ticks[-1] - ticks[0]) * 1000,

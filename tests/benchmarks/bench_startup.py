@@ -1,32 +1,51 @@
-"""Start-up time: process start to the first painted frame, bare PySide6 versus Composer.
+"""Start-up: process start to the compose window shown, Composer against a bare PySide6 window.
 
-What is counted: from just before the parent starts ``python -c PROBE`` (interpreter start,
-imports, QApplication, building and showing the window) until the first paint of the
-top-level window has been flushed to the offscreen backing store. The child stamps that
-moment with time.perf_counter_ns(), which on Linux is CLOCK_MONOTONIC and so shared with the
-parent. Process exit is not counted. Every run uses a fresh process and, for Composer, a
-fresh empty config directory; the OS file cache and Python's bytecode cache are warm, as on
-any launch after the first. (This environment sets PYTHONDONTWRITEBYTECODE, which would make
-every launch compile Composer's ~40 modules from source; the probes get a bytecode cache of
-their own in a temporary PYTHONPYCACHEPREFIX instead, so nothing is written into the tree.)
+Where "start" is taken: time.monotonic() in this process just before subprocess starts the
+child (fork and exec, interpreter start, imports, QApplication, building and showing the
+window all count). Where "shown" is taken: the child's event filter sees the first Paint
+event of a top-level window, then a zero-time timer runs once that whole frame has been
+painted and flushed (to the offscreen backing store, or to the X server under Xvfb); the
+child prints time.monotonic() there. CLOCK_MONOTONIC is one clock for every process on
+Linux, so the difference is the start-up. Process exit is not counted. IDLE_MS after that
+the child prints its resident memory: the idle window's memory.
+
+Every run is a fresh process and, for Composer, a fresh empty config directory; the OS file
+cache and Python's bytecode cache are warm, as on any launch after the first. (This
+environment sets PYTHONDONTWRITEBYTECODE, which would make every launch compile Composer's
+modules from source; the probes get a bytecode cache of their own in a temporary
+PYTHONPYCACHEPREFIX instead, so nothing is written into the tree.) Variants interleave, so
+drift in the machine's load hits all alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 RUNS = 10
+IDLE_MS = 500
 
-# The same filter and event loop for every variant; only the window differs. The filter on
-# the application costs a Python call per event, in every variant alike.
+# The same filter and event loop for every variant; only the window differs.
 _PROBE = """
 import sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
+def rss():
+    with open("/proc/self/statm") as statm:
+        print(int(statm.read().split()[1]) * 4, flush=True)
+    QApplication.quit()
+def report():
+    print(time.monotonic(), flush=True)
+    QTimer.singleShot({idle}, rss)
 class FirstPaint(QObject):
     seen = False
     def eventFilter(self, watched, event):
@@ -35,21 +54,33 @@ class FirstPaint(QObject):
                 self.seen = True
                 QTimer.singleShot(0, report)  # runs once the whole frame is painted and flushed
         return False
-def report():
-    print(time.perf_counter_ns(), flush=True)
-    QApplication.quit()
 app = QApplication(sys.argv[:1])
 app.installEventFilter(FirstPaint(app))
 {window}
-"""
+""".replace("{idle}", str(IDLE_MS))
 
+# The compose window's fields, menus and tool bar, with nothing behind them.
 _BARE = """
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QLineEdit, QMainWindow, QTextEdit, QVBoxLayout, QWidget)
 window = QMainWindow()
+window.setWindowTitle("New Message")
+for menu in ("&File", "&Edit", "&View", "&Settings", "&Help"):
+    window.menuBar().addMenu(menu)
+window.addToolBar("Compose").addAction("Send")
 fields = QWidget()
+form = QFormLayout()
+sender = QComboBox()
+sender.addItem("Ann Lee <ann@example.org>")
+form.addRow("From:", sender)
+for label in ("To:", "Cc:", "Bcc:", "Subject:"):
+    form.addRow(label, QLineEdit())
 layout = QVBoxLayout(fields)
-for _ in range(4):
-    layout.addWidget(QLineEdit())
+layout.addLayout(form)
+layout.addWidget(QTextEdit(), 1)
 window.setCentralWidget(fields)
+window.statusBar().showMessage("Ready")
+window.resize(720, 560)
 window.show()
 app.exec()
 """
@@ -67,33 +98,118 @@ from composer.app import main
 main(["--config-dir", sys.argv[1]])
 """
 
-VARIANTS = {
-    "bare PySide6": _BARE,
-    "create_main_window": _COMPOSER,
-    "composer main()": _COMPOSER_MAIN,
-}
+BARE = "bare PySide6 window"
+COMPOSER = "Composer, create_main_window"
+COMPOSER_MAIN = "Composer, main()"
+VARIANTS = {BARE: _BARE, COMPOSER: _COMPOSER, COMPOSER_MAIN: _COMPOSER_MAIN}
 
 
-def _launch(window_code: str, env: dict[str, str]) -> float:
-    """Milliseconds from starting the process to its first painted frame."""
+@dataclass
+class Launches:
+    """Milliseconds to shown and idle resident KiB, run by run, for one variant."""
+
+    times: list[float] = field(default_factory=list)
+    idle_kib: list[int] = field(default_factory=list)
+
+
+def _launch(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Milliseconds from starting the process to its window shown; its idle RSS in KiB."""
     with tempfile.TemporaryDirectory(prefix="composer-bench-") as config_dir:
-        command = [sys.executable, "-c", _PROBE.replace("{window}", window_code), config_dir]
-        start = time.perf_counter_ns()
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
-    if not done.stdout.strip():  # a later failure, at exit say, does not spoil the stamp
+        start = time.monotonic()
+        done = subprocess.run(
+            [*command, config_dir], capture_output=True, text=True, timeout=60, env=env
+        )
+    lines = done.stdout.split()
+    if len(lines) < 2:  # a later failure, at exit say, does not spoil the stamps
         raise RuntimeError(f"start-up probe failed ({done.returncode}):\n{done.stderr}")
-    return (int(done.stdout.split()[-1]) - start) / 1e6
+    return (float(lines[-2]) - start) * 1000, int(lines[-1])
 
 
-def measure_startup(runs: int = RUNS) -> dict[str, list[float]]:
-    """Milliseconds per run for each variant; runs interleave so drift hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+def _probe(window_code: str) -> list[str]:
+    return [sys.executable, "-c", _PROBE.replace("{window}", window_code)]
+
+
+def _environment(bytecode: str, display: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = bytecode
+    if display is None:
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    else:
+        env["QT_QPA_PLATFORM"] = "xcb"
+        env["DISPLAY"] = display
+    return env
+
+
+def measure_startup(display: str | None, runs: int = RUNS) -> dict[str, Launches]:
+    """Each variant's launches, offscreen (display None) or on the X display given."""
+    launches = {name: Launches() for name in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="composer-bench-pyc-") as bytecode:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = bytecode
+        env = _environment(bytecode, display)
         for code in VARIANTS.values():
-            _launch(code, env)  # fills the file and bytecode caches; not counted
+            _launch(_probe(code), env)  # fills the file and bytecode caches; not counted
         for _ in range(runs):
             for name, code in VARIANTS.items():
-                times[name].append(_launch(code, env))
+                elapsed, idle = _launch(_probe(code), env)
+                launches[name].times.append(elapsed)
+                launches[name].idle_kib.append(idle)
+    return launches
+
+
+def measure_frozen(program: Path, runs: int = RUNS) -> list[float]:
+    """Milliseconds from start to exit of the frozen program's `--version`, run by run.
+
+    The probe cannot be put inside a frozen program, so this bounds only what comes before
+    the window: the bootloader unpacking and starting its interpreter.
+    """
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run([str(program), "--version"], capture_output=True, check=True, timeout=60)
+        times.append((time.monotonic() - start) * 1000)
     return times
+
+
+@contextlib.contextmanager
+def xvfb() -> Iterator[str | None]:
+    """An Xvfb display of its own for the duration, or None when Xvfb is not installed."""
+    if shutil.which("Xvfb") is None:
+        yield None
+        return
+    number = 100 + random.randrange(100)
+    while Path(f"/tmp/.X11-unix/X{number}").exists():
+        number += 1
+    command = ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.05)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def import_costs(top: int = 12) -> list[tuple[str, int, int]]:
+    """`python -X importtime` of what create_main_window imports: (module, self µs,
+    cumulative µs) for the top modules by self time, bytecode cache warm."""
+    code = "import composer.app, composer.session"
+    with tempfile.TemporaryDirectory(prefix="composer-bench-pyc-") as bytecode:
+        env = _environment(bytecode, None)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)  # warm the cache
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        rows.append((name.strip(), int(own), int(cumulative)))
+    return sorted(rows, key=lambda row: row[1], reverse=True)[:top]

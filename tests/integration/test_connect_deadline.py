@@ -141,3 +141,16 @@ def test_cancel_ends_a_lookup_that_hangs_at_once(slow_resolver: SlowResolver) ->
     [(error, _)] = outcome
     assert isinstance(error, ConnectionAbortedError)
     assert time.monotonic() - cancelled_at < 0.5
+
+
+def test_a_connection_sends_each_write_at_once() -> None:
+    # Without TCP_NODELAY the final "." of each message waited for the server's delayed ACK
+    # (about 40 ms a message: 20 messages a second from the Outbox).
+    with socket.create_server((HOST, 0)) as listener:
+        canceller = Canceller()
+        sock = canceller.connect(HOST, listener.getsockname()[1], 5, None)
+        try:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            sock.close()
+            canceller.close()

@@ -124,3 +124,86 @@ def test_a_connection_that_sends_nothing_does_not_hold_up_the_real_one() -> None
         assert "url" in ended(outcome)
     finally:
         idle.close()
+
+
+def test_the_browser_is_not_told_it_is_signed_in_before_composer_knows() -> None:
+    redirect = LoopbackRedirect("st", timeout=30)
+    outcome = waiting(redirect)
+    page = get(redirect.redirect_uri, "/?code=c&state=st")[1]
+    assert "signed in" not in page.lower().replace("sign-in", "")
+    assert "which says whether it worked" in page
+    ended(outcome)
+
+
+def test_idle_connections_from_other_programs_hold_a_few_threads_at_most() -> None:
+    redirect = LoopbackRedirect("st", timeout=30)
+    port = urllib.parse.urlsplit(redirect.redirect_uri).port or 0
+    before = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+    try:
+        time.sleep(0.5)
+        assert threading.active_count() - before <= 16 * 2  # a handler and its deadline each
+    finally:
+        for connection in idle:
+            connection.close()
+    redirect.close()
+
+
+def test_a_request_that_trickles_in_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from composer.mail import oauth_redirect
+
+    monkeypatch.setattr(oauth_redirect, "_REQUEST_TIMEOUT", 1.0)
+    redirect = LoopbackRedirect("st", timeout=30)
+    port = urllib.parse.urlsplit(redirect.redirect_uri).port or 0
+    slow = socket.create_connection(("127.0.0.1", port))
+    started = time.monotonic()
+    try:
+        closed = False
+        for byte in b"GET /?state=st&code=c HTTP/1.1\r\n" * 10:
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            slow.settimeout(0.2)
+            try:
+                if slow.recv(1) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+        assert closed
+        assert time.monotonic() - started < 20  # the whole trickle would take over a minute
+    finally:
+        slow.close()
+        redirect.close()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_a_localhost_redirect_holds_the_same_port_on_ipv6_too() -> None:
+    redirect = LoopbackRedirect("st", timeout=30, host_name="localhost")
+    assert redirect.redirect_uri.startswith("http://localhost:")
+    port = urllib.parse.urlsplit(redirect.redirect_uri).port or 0
+    outcome = waiting(redirect)
+    squatter = socket.socket(socket.AF_INET6)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            squatter.bind(("::1", port))
+    finally:
+        squatter.close()
+    connection = http.client.HTTPConnection("::1", port, timeout=5)
+    try:
+        connection.request("GET", "/?code=c&state=st")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+    assert ended(outcome)["url"] == f"http://localhost:{port}?code=c&state=st"

@@ -58,6 +58,9 @@ class AddressLineEdit(QLineEdit):
         self._completer.setMaxVisibleItems(max_suggestions)
         self._completer.activated.connect(self._on_activated)
         self._rewriting = False
+        # QCompleter builds its popup (a list view) when first asked for it: not before
+        # there is something to suggest, since three of them cost the window's start-up.
+        self._popup_made = False
         self._previous_text = ""
         self.textEdited.connect(self._on_text_edited)
         self.textChanged.connect(self._on_text_changed)
@@ -122,6 +125,7 @@ class AddressLineEdit(QLineEdit):
         suggestions = suggestions[: self._max_suggestions]
         self._insert_texts = {format_address(a): str(a) for a in suggestions}
         self._model.setStringList(list(self._insert_texts))
+        self._popup_made = True
         popup = self._completer.popup()
         if suggestions and popup is not None:
             self._completer.complete()
@@ -131,6 +135,8 @@ class AddressLineEdit(QLineEdit):
             self._hide_popup()
 
     def _hide_popup(self) -> None:
+        if not self._popup_made:
+            return  # nothing shown yet
         popup = self._completer.popup()
         if popup is not None:
             popup.hide()
