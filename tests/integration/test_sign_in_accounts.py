@@ -174,7 +174,7 @@ def sign_in(qtbot: QtBot, dialog: AccountsDialog, browser: Browser, seen: int = 
     url = wait_for_browser(qtbot, dialog, browser, seen)
     page = follow_in_browser(qtbot, url)
     assert page.status == 200
-    assert "You are signed in" in page.body
+    assert "Composer has your sign-in" in page.body
     qtbot.waitUntil(lambda: status(dialog).text().startswith("Signed in"), timeout=15_000)
     # Who signed in is not known until the server has taken the token: no address claimed.
     assert status(dialog).text() == "Signed in (not yet saved)"
