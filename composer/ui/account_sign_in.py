@@ -237,6 +237,19 @@ class AccountSignIn(QObject):
         self._said[running.account_id] = text
         self._refresh(running.account_id)
 
+    def not_signed_in(self, account: Account) -> str:
+        """What to do first, when account signs in and is known not to be signed in here
+        ("" otherwise: signed in, or not known until the keyring has been read)."""
+        if not account.oauth or account.id in self._pending:
+            return ""
+        if self.is_waiting(account.id):
+            return "Finish signing in in your browser first."
+        if self._saved_signed_in(account) and self._is_in_keyring(account.id):
+            return ""
+        server = self._context.oauth().server(account.oauth)
+        button = f"Sign In with {server.name}…" if server is not None else "Sign In…"
+        return f"Not signed in: press {button} first, then test the connection."
+
     def is_waiting(self, account_id: str) -> bool:
         return self._running is not None and self._running.account_id == account_id
 

@@ -278,6 +278,12 @@ class AccountsDialog(QDialog):
         if problems:
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
             return False
+        # The mail layer would say to sign in "again", which reads wrong for an account
+        # never signed in; the Sign In button is right here.
+        first = self.sign_ins.not_signed_in(account)
+        if first:
+            self.test_result.setText(first)
+            return False
         typed = self._passwords.get(account.id) or None
         self._forget_transcript()
         self._recording = Transcript()

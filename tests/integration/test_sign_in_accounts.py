@@ -939,3 +939,18 @@ def test_opening_accounts_reads_no_file_on_the_gui_thread(
     finally:
         watching[0] = False
     assert opened == [], f"read on the GUI thread: {opened}"
+
+
+def test_test_connection_before_signing_in_says_to_sign_in_first(
+    qtbot: QtBot, owner: Session, google: OAuthServer, oauth_smtp_server: SmtpServer
+) -> None:
+    dialog = open_dialog(qtbot, open_window(qtbot, owner))
+    enter_gmail(dialog, oauth_smtp_server)
+
+    dialog.test_button.click()
+
+    assert dialog.test_result.text() == (
+        "Not signed in: press Sign In with Google… first, then test the connection."
+    )
+    assert dialog.test_button.isEnabled()
+    assert oauth_smtp_server.sasl_attempts == []
