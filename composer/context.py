@@ -96,6 +96,12 @@ class AppContext:
         self.on_draft_not_saved: Callable[[str, Draft, str], None] | None = None
         # Settings and drafts are written here, in order, never on the GUI thread.
         self.writer = SerialWorker("composer-writer", self._write_failed)
+        # The distributor's client registrations (a file in the package, read once and kept)
+        # are read here, at start, so that opening Accounts never reads them on the GUI thread.
+        self.oauth_clients_read = threading.Event()
+        threading.Thread(
+            target=self._read_oauth_clients, name="composer-oauth", daemon=True
+        ).start()
 
     def _recover(self) -> list[str]:
         """Tidy what a crash left, unless another Composer is using the files."""
@@ -163,6 +169,14 @@ class AppContext:
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts() if a.id == account_id), None)
+
+    def _read_oauth_clients(self) -> None:
+        try:
+            OAuthRegistry(self.settings.oauth)  # fills the registrations' cache
+        except Exception:
+            log.exception("could not read the built-in client registrations")
+        finally:
+            self.oauth_clients_read.set()
 
     def oauth(self) -> OAuthRegistry:
         """The authorization servers and client registrations in force now."""

@@ -142,34 +142,34 @@ def resume_held(outbox: Outbox, account_ids: Iterable[str]) -> list[str]:
 
 
 def withdraw(context: AppContext, account: Account) -> str:
-    """Revoke the account's refresh token at its provider (where it offers that), then
-    delete it from the keyring and forget the access token; on a worker thread.
+    """Retire the account's sign-in (no token refreshed or kept for it again), revoke its
+    refresh token at its provider (where it offers that), then delete it from the keyring;
+    on a worker thread.
 
     Returns what the user must know ("" when all went well): the keyring entry is deleted
     even when revoking failed.
     """
+    # First: a send or refresh under way must not store a token again after it is deleted.
+    held = context.access_tokens.retire(account.id)
     key = oauth_secret_key(account.id)
     said: list[str] = []
     registry = context.oauth()
     server, client = registry.server(account.oauth), registry.client(account.oauth)
+    unreadable = False
     try:
-        token = context.secrets.get(key)
+        token = context.secrets.get(key) or held
     except KeyringUnavailable:
-        token = None  # nothing can be read, so nothing revoked; deleting says more below
-    if token and server is not None and client is not None:
-        try:
-            revoke(server, client, token)
-        except SignInFailed as error:
-            text = str(error)
-            if "withdraw it yourself" not in text:
-                text += (
-                    f" You can withdraw it yourself in your {server.name} account's security "
-                    "settings."
-                )
-            said.append(
-                f"“{account.name}” no longer signs in with {server.name}, but Composer could "
-                f"not withdraw its permission there: {text}"
-            )
+        unreadable = True
+        token = held  # the one in memory, when this session signed in or refreshed
+    if server is not None and client is not None and token:
+        said.extend(_revoke(account, server, client, token))
+    elif unreadable and server is not None and server.revocation_endpoint:
+        said.append(
+            f"“{account.name}” no longer signs in with {server.name}, but the permission it "
+            f"gave Composer at {server.name} was not withdrawn: Composer could not read the "
+            f"sign-in from the system keyring. Withdraw it in your {server.name} account's "
+            "security settings (where the apps with access to your account are listed)."
+        )
     try:
         context.secrets.delete(key)
     except KeyringUnavailable as error:
@@ -178,5 +178,21 @@ def withdraw(context: AppContext, account: Account) -> str:
             f"failed ({error}). Remove the entry for service “{context.secrets.service}”, "
             f"user “{key}” with your keyring manager (for example Passwords and Keys)."
         )
-    context.access_tokens.forget(account.id)
     return " ".join(said)
+
+
+def _revoke(account: Account, server: OAuthServer, client: OAuthClient, token: str) -> list[str]:
+    """Withdraw the grant behind token; what the user must know when that failed."""
+    try:
+        revoke(server, client, token)
+    except SignInFailed as error:
+        text = str(error)
+        if "withdraw it yourself" not in text:
+            text += (
+                f" You can withdraw it yourself in your {server.name} account's security settings."
+            )
+        return [
+            f"“{account.name}” no longer signs in with {server.name}, but Composer could "
+            f"not withdraw its permission there: {text}"
+        ]
+    return []

@@ -58,8 +58,12 @@ def write_secrets(
     return KeyringOutcome(tuple(refused), tuple(not_deleted))
 
 
-def keep_refused(parent: QWidget, secrets: SecretStore, outcome: KeyringOutcome) -> None:
-    """Ask, for each secret the keyring refused, whether to keep it for this session."""
+def keep_refused(
+    parent: QWidget, secrets: SecretStore, outcome: KeyringOutcome
+) -> list[SecretWrite]:
+    """Ask, for each secret the keyring refused, whether to keep it for this session;
+    returns those the user chose to keep (the others are kept nowhere)."""
+    kept: list[SecretWrite] = []
     for write, why in outcome.refused:
         answer = question(
             parent,
@@ -72,6 +76,8 @@ def keep_refused(parent: QWidget, secrets: SecretStore, outcome: KeyringOutcome)
         )
         if answer == QMessageBox.StandardButton.Yes:
             secrets.keep_for_session(write.key, write.secret)
+            kept.append(write)
+    return kept
 
 
 def not_deleted_text(service: str, delete: SecretDelete, why: str) -> str:

@@ -4,7 +4,7 @@ the browser at a time, and the refresh tokens held until Save puts them in the k
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -15,7 +15,7 @@ from composer.mail.accounts import Account
 from composer.mail.oauth import SIGN_IN_TIMEOUT, Tokens, oauth_secret_key
 from composer.mail.secrets import KeyringUnavailable
 from composer.send_service import SendService
-from composer.sign_in import BrowserSignIn, withdraw
+from composer.sign_in import BrowserSignIn, resume_held, withdraw
 from composer.ui.account_form import AccountForm
 from composer.ui.account_secrets import SecretWrite
 from composer.ui.sign_in_panel import NO_OFFER, LoginOffer
@@ -28,12 +28,17 @@ class AccountSignIn(QObject):
 
     A refresh token signed in here is held (as a typed password is) until Save writes it to
     the keyring; the access token is remembered at once, so Test Connection works before.
+    Who signed in is not known here (the address typed is only a hint to the provider, and
+    the browser may sign in another account): the connection check that follows proves it.
 
     Signals:
         signed_in(str): the account (its id) signed in; saved with the accounts.
+        check_requested(str): the account (its id) just signed in: check its connection, so
+            that a sign-in of another account than its own is caught at once.
     """
 
     signed_in = Signal(str)
+    check_requested = Signal(str)
 
     def __init__(
         self,
@@ -54,7 +59,7 @@ class AccountSignIn(QObject):
         self._waiting = ""  # what the form says while the browser is open
         self._address = ""  # the sign-in page, when no browser could be opened
         self._pending: dict[str, Tokens] = {}
-        self._signed_in_as: dict[str, str] = {}
+        self._hint: dict[str, tuple[str, str]] = {}  # the address and provider signed in for
         self._said: dict[str, str] = {}  # the last outcome, by account, until the next try
         self._chosen: set[str] = set()  # accounts whose login the user chose in this dialog
         # Whether the keyring holds the sign-in of a saved account, as read on a worker.
@@ -100,7 +105,7 @@ class AccountSignIn(QObject):
         if account.id in self._said:
             text = self._said[account.id]
         elif account.id in self._pending:
-            text = f"Signed in as {self._signed_in_as[account.id]} (not yet saved)"
+            text = "Signed in (not yet saved)"
         elif self._saved_signed_in(account):
             text = "Signed in" if self._is_in_keyring(account.id) else "Not signed in"
         else:
@@ -208,7 +213,21 @@ class AccountSignIn(QObject):
         # Test Connection and sends use it at once; the refresh token waits for Save.
         self._context.access_tokens.remember(account_id, tokens)
         self._pending[account_id] = tokens
-        self._signed_in_as[account_id] = running.email
+        self._hint[account_id] = (running.email, running.server.name)
+        self._refresh(account_id)
+        self.check_requested.emit(account_id)
+
+    def refused(self, account_id: str) -> None:
+        """The mail server refused the sign-in just made for account_id: say the likely
+        reason (another account chosen in the browser) and what to do."""
+        if account_id not in self._pending or self.is_waiting(account_id):
+            return  # saved, forgotten, or signing in again already
+        email, name = self._hint.get(account_id, ("", "the provider"))
+        choosing = f", choosing {email}" if email else ""
+        self._said[account_id] = (
+            f"The mail server refused this sign-in. Your browser may have signed in another "
+            f"{name} account: sign in again{choosing}."
+        )
         self._refresh(account_id)
 
     def _on_failed(self, running: BrowserSignIn, text: str) -> None:
@@ -217,6 +236,19 @@ class AccountSignIn(QObject):
         self._running = None
         self._said[running.account_id] = text
         self._refresh(running.account_id)
+
+    def not_signed_in(self, account: Account) -> str:
+        """What to do first, when account signs in and is known not to be signed in here
+        ("" otherwise: signed in, or not known until the keyring has been read)."""
+        if not account.oauth or account.id in self._pending:
+            return ""
+        if self.is_waiting(account.id):
+            return "Finish signing in in your browser first."
+        if self._saved_signed_in(account) and self._is_in_keyring(account.id):
+            return ""
+        server = self._context.oauth().server(account.oauth)
+        button = f"Sign In with {server.name}…" if server is not None else "Sign In…"
+        return f"Not signed in: press {button} first, then test the connection."
 
     def is_waiting(self, account_id: str) -> bool:
         return self._running is not None and self._running.account_id == account_id
@@ -278,12 +310,29 @@ class AccountSignIn(QObject):
         """The accounts whose sign-in writes() handed to Save."""
         return set(self._stored)
 
-    def saved(self) -> None:
-        """The sign-ins are in the keyring (or kept for this session): what waited for them
-        goes now, and each account is said to be signed in."""
+    def saved(self, *, refused: Set[str] = frozenset(), kept: Set[str] = frozenset()) -> None:
+        """The sign-ins are in the keyring, except those whose keys the keyring refused;
+        of those, the user kept these keys for this session. What waited for a sign-in kept
+        goes now, and each such account is said to be signed in; one not kept is forgotten,
+        its access token too, so that nothing sends with it."""
         stored, self._stored = self._stored, {}
         self._pending.clear()
-        if stored:
-            self._sending.flush_due()
+        signed_in: list[str] = []
+        late: list[str] = []  # kept for this session: their held messages are due only now
         for account_id in stored:
+            key = oauth_secret_key(account_id)
+            if key in refused and key not in kept:
+                self._context.access_tokens.forget(account_id)
+                continue
+            signed_in.append(account_id)
+            if key in kept:
+                late.append(account_id)
+        if late:
+            sending, outbox = self._sending, self._context.outbox
+            task = sending.run(lambda: resume_held(outbox, late))
+            task.succeeded.connect(lambda _result: sending.flush_due())
+            task.failed.connect(lambda _error: sending.flush_due())
+        elif signed_in:
+            self._sending.flush_due()
+        for account_id in signed_in:
             self.signed_in.emit(account_id)

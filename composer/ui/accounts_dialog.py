@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
 from composer.context import AppContext
 from composer.mail.accounts import Account, Security, without_unused_certificate
 from composer.mail.autoconfig import Discovery
-from composer.mail.errors import SendError
+from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout
 from composer.mail.mailbox_copy import imap_secret_key
+from composer.mail.oauth import oauth_secret_key
 from composer.mail.progress import Progress
 from composer.mail.transcript import Transcript
 from composer.send_service import SendService
@@ -80,6 +81,10 @@ class AccountsDialog(QDialog):
         self._recording: Transcript | None = None
         self._transcript: Transcript | None = None
         self._checked_id = ""  # the account the running (or last) connection test is for
+        # Accounts just signed in whose connection is checked once they are shown, and the
+        # one whose running check was started so.
+        self._checks_wanted: set[str] = set()
+        self._checking_sign_in = ""
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("SMTP Accounts")
@@ -119,6 +124,7 @@ class AccountsDialog(QDialog):
         self.form.auto_configure_cancel.clicked.connect(self.search.cancel)
         self.sign_ins = AccountSignIn(self.form, self._context, self._sending, self.current, self)
         self.sign_ins.signed_in.connect(self.signed_in)
+        self.sign_ins.check_requested.connect(self._on_check_requested)
 
         # The default account and the connection test are the dialog's, but sit with the fields.
         self.default_box = named("defaultAccount", QCheckBox("Use for new messages"))
@@ -192,6 +198,7 @@ class AccountsDialog(QDialog):
         # Showing which account is the default is not choosing it.
         with QSignalBlocker(self.default_box):
             self.default_box.setChecked(account.id == self._effective_default())
+        self._start_wanted_check()
 
     def _replace_current(self, account: Account) -> None:
         row = self.account_list.currentRow()
@@ -262,12 +269,21 @@ class AccountsDialog(QDialog):
     @Slot()
     def test_connection(self) -> None:
         account = self.current()
-        if account is None or self._check is not None:
-            return
+        if account is not None and self._check is None:
+            self._start_check(account)
+
+    def _start_check(self, account: Account) -> bool:
+        """Check account's connection; False when it cannot be (fields missing)."""
         problems = account.problems()
         if problems:
             self.test_result.setText(f"Enter {', '.join(problems)} first.")
-            return
+            return False
+        # The mail layer would say to sign in "again", which reads wrong for an account
+        # never signed in; the Sign In button is right here.
+        first = self.sign_ins.not_signed_in(account)
+        if first:
+            self.test_result.setText(first)
+            return False
         typed = self._passwords.get(account.id) or None
         self._forget_transcript()
         self._recording = Transcript()
@@ -283,6 +299,7 @@ class AccountsDialog(QDialog):
         self.test_cancel_button.setEnabled(True)
         self.test_cancel_button.show()
         self.test_result.setText(f"Connecting to {account.host}…")
+        return True
 
     @Slot()
     def cancel_test(self) -> None:
@@ -308,8 +325,32 @@ class AccountsDialog(QDialog):
             self.test_result.setText("Test cancelled.")
         else:
             self.test_result.setText(str(outcome))
+        signed_in, self._checking_sign_in = self._checking_sign_in, ""
+        if (
+            signed_in
+            and not self._check_cancelled
+            and isinstance(outcome, SendError)
+            and outcome.kind in (ErrorKind.AUTH_FAILED, ErrorKind.SIGN_IN_NEEDED)
+        ):
+            self.sign_ins.refused(signed_in)
         self._offer_certificate(outcome)
         self._fit_soon()
+        self._start_wanted_check()
+
+    @Slot(str)
+    def _on_check_requested(self, account_id: str) -> None:
+        self._checks_wanted.add(account_id)
+        self._start_wanted_check()
+
+    def _start_wanted_check(self) -> None:
+        """Check the connection of the account shown if it was just signed in, as Test
+        Connection does: the server's answer is the only proof of who signed in."""
+        account = self.current()
+        if account is None or account.id not in self._checks_wanted or self._check is not None:
+            return
+        self._checks_wanted.discard(account.id)
+        if self._start_check(account):
+            self._checking_sign_in = account.id
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
@@ -318,7 +359,7 @@ class AccountsDialog(QDialog):
     @Slot()
     def _fit_soon(self) -> None:
         # Once the new text is laid out: a label's new height is known only then.
-        QTimer.singleShot(0, self._fit_contents)
+        QTimer.singleShot(0, self, self._fit_contents)  # not once deleted
 
     def _fit_contents(self) -> None:
         """Grow to show a long result whole: wrapped labels do not ask for room themselves."""
@@ -458,7 +499,10 @@ class AccountsDialog(QDialog):
 
         def job() -> object:
             outcome = write_secrets(secrets, writes, deletes)
-            resume_held(outbox, signed_in)  # once their sign-in is where sends look for it
+            # Once their sign-in is where sends look for it; one the keyring refused waits
+            # for the user's answer (kept for this session, or not kept at all).
+            refused = {write.key for write, _ in outcome.refused}
+            resume_held(outbox, (i for i in signed_in if oauth_secret_key(i) not in refused))
             return outcome
 
         # A keyring may take seconds (a locked collection asks to be unlocked): waited for
@@ -491,8 +535,10 @@ class AccountsDialog(QDialog):
             outcome = KeyringOutcome()
         for delete, why in outcome.not_deleted:
             self.warned.emit(not_deleted_text(self._context.secrets.service, delete, why))
-        keep_refused(self, self._context.secrets, outcome)
-        self.sign_ins.saved()
+        kept = keep_refused(self, self._context.secrets, outcome)
+        self.sign_ins.saved(
+            refused={write.key for write, _ in outcome.refused}, kept={write.key for write in kept}
+        )
         super().accept()
 
     def sign_in_again(self, account_id: str) -> None:
