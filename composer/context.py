@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from datetime import datetime
 
 from composer import logs
+from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
 from composer.mail.delivery import Delivery
@@ -19,7 +20,6 @@ from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
-from composer.mail.oauth import AccessTokens
 from composer.mail.oauth_settings import OAuthRegistry
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback

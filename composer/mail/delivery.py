@@ -8,13 +8,13 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from email.headerregistry import Address
 
+from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
 from composer.mail.addresses import mailbox_key
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import Sendable, build_message
-from composer.mail.oauth import AccessTokens
 from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.request_guard import Stop
 from composer.mail.sandbox import FULL_CODE, SANDBOX_LOGIN, SandboxServer

@@ -460,7 +460,7 @@ class SmtpTransport:
                         ErrorKind.AUTH_FAILED,
                         f"{host} refused the sign-in of {account.name}, also with a new "
                         f"access token ({server_reply(error.smtp_code, error.smtp_error)}). "
-                        "Sign in again in Accounts; if that does not help, the account may "
+                        "Sign in to the account again; if that does not help, the account may "
                         "not be allowed to send this way (in Microsoft 365, an administrator "
                         "turns on Authenticated SMTP for the mailbox).",
                         smtp_code=error.smtp_code,

@@ -63,7 +63,10 @@ class AccountSignIn(QObject):
         self._said: dict[str, str] = {}  # the last outcome, by account, until the next try
         self._chosen: set[str] = set()  # accounts whose login the user chose in this dialog
         # Whether the keyring holds the sign-in of a saved account, as read on a worker.
-        self._in_keyring: dict[str, bool] = {}
+        # Whether the keyring holds each saved account's sign-in: True, False, or None when
+        # the keyring could not be read; absent until read (a read under way: _reading).
+        self._in_keyring: dict[str, bool | None] = {}
+        self._reading: set[str] = set()
         self._closed = False
         # What writes() handed to Save, for saved() to finish.
         self._stored: dict[str, Tokens] = {}
@@ -107,7 +110,7 @@ class AccountSignIn(QObject):
         elif account.id in self._pending:
             text = "Signed in (not yet saved)"
         elif self._saved_signed_in(account):
-            text = "Signed in" if self._is_in_keyring(account.id) else "Not signed in"
+            text = _KEYRING_STATES[self._keyring_state(account.id)]
         else:
             text = "Not signed in"
         panel.show_state(text, available=self.offer(account).available)
@@ -117,25 +120,33 @@ class AccountSignIn(QObject):
         return saved is not None and bool(saved.oauth) and saved.oauth == account.oauth
 
     def _is_in_keyring(self, account_id: str) -> bool:
-        """Whether the keyring holds the account's sign-in; True until it has been read."""
-        if account_id not in self._in_keyring:
-            self._in_keyring[account_id] = True
+        """False only once the keyring was read and holds no sign-in for the account."""
+        return self._keyring_state(account_id) != "no"
+
+    def _keyring_state(self, account_id: str) -> str:
+        """ "reading", "yes", "no" or "unknown" (the keyring could not be read)."""
+        if account_id in self._in_keyring:
+            found = self._in_keyring[account_id]
+            return "unknown" if found is None else "yes" if found else "no"
+        if account_id not in self._reading:
+            self._reading.add(account_id)
             secrets, key = self._context.secrets, oauth_secret_key(account_id)
 
             def job() -> object:
                 try:
                     return secrets.get(key) is not None
                 except KeyringUnavailable:
-                    return True  # not known: sending will say what is wrong
+                    return None  # not known: sending will say what is wrong
 
             task = self._sending.run(job)
             task.succeeded.connect(lambda found: self._on_keyring_read(account_id, found))
-        return self._in_keyring[account_id]
+        return "reading"
 
     def _on_keyring_read(self, account_id: str, found: object) -> None:
         if self._closed:
             return  # the dialog has gone
-        self._in_keyring[account_id] = bool(found)
+        self._reading.discard(account_id)
+        self._in_keyring[account_id] = None if found is None else bool(found)
         self._refresh(account_id)
 
     def _on_login_chosen(self, _signing_in: bool) -> None:
@@ -336,3 +347,12 @@ class AccountSignIn(QObject):
             self._sending.flush_due()
         for account_id in signed_in:
             self.signed_in.emit(account_id)
+
+
+_KEYRING_STATES = {
+    "reading": "Checking the keyring…",
+    "yes": "Signed in",
+    "no": "Not signed in",
+    "unknown": "Signed in before, but the system keyring cannot be read now, so Composer "
+    "cannot tell whether the sign-in is still there.",
+}

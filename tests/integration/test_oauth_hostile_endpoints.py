@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 import pytest
 import trustme
 
+from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Security
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError, SignInFailed
-from composer.mail.oauth import AccessTokens, SignIn, oauth_secret_key, refresh
+from composer.mail.oauth import SignIn, oauth_secret_key, refresh
 from composer.mail.oauth_servers import OAuthClient, OAuthServer
 from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
 from composer.mail.request_guard import Stop

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
+from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account, Security
 from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.oauth import AccessTokens, SignIn, oauth_secret_key
+from composer.mail.oauth import SignIn, oauth_secret_key
 from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
 from composer.mail.secrets import SecretStore
 from composer.mail.transcript import Transcript

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import trustme
 
+from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account
 from composer.mail.errors import ErrorKind, SendError, SignInFailed, SignInNeeded
-from composer.mail.oauth import AccessTokens, SignIn, Tokens, oauth_secret_key, refresh, revoke
+from composer.mail.oauth import SignIn, Tokens, oauth_secret_key, refresh, revoke
 from composer.mail.oauth_servers import OAuthClient, OAuthServer
 from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
 from composer.mail.secrets import SecretStore

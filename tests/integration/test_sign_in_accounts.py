@@ -849,6 +849,44 @@ def test_accounts_says_not_signed_in_once_the_provider_refused_the_sign_in(
     qtbot.waitUntil(lambda: status(dialog).text() == "Not signed in", timeout=10_000)
 
 
+@pytest.mark.parametrize(
+    ("stored", "said"),
+    [
+        (True, "Signed in"),
+        (False, "Not signed in"),
+        (None, "the system keyring cannot be read now"),
+    ],
+    ids=["in-keyring", "not-in-keyring", "no-keyring"],
+)
+def test_accounts_says_what_the_keyring_holds_and_only_once_it_was_read(
+    qtbot: QtBot,
+    config_dir: Path,
+    google: OAuthServer,
+    oauth_smtp_server: SmtpServer,
+    memory_keyring: MemoryKeyring,
+    stored: bool | None,
+    said: str,
+) -> None:
+    account = Account(
+        name="Gmail",
+        email=ADDRESS,
+        host=oauth_smtp_server.host,
+        port=oauth_smtp_server.port,
+        security=Security.STARTTLS,
+        username=ADDRESS,
+        oauth="google",
+    )
+    if stored:
+        memory_keyring.set_password(SERVICE, oauth_secret_key(account.id), "a-refresh-token")
+    if stored is None:
+        keyring.set_keyring(keyring.backends.fail.Keyring())
+    owner = start(qtbot, config_dir, google, account)
+    dialog = open_dialog(qtbot, open_window(qtbot, owner))
+    # Never "Signed in" on a guess: until the worker has read the keyring, it says so.
+    assert status(dialog).text() in ("Checking the keyring…", said)
+    qtbot.waitUntil(lambda: said in status(dialog).text(), timeout=10_000)
+
+
 def test_removing_an_account_when_the_keyring_cannot_be_read_revokes_the_token_in_memory(
     qtbot: QtBot,
     owner: Session,
