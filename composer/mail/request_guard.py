@@ -85,6 +85,7 @@ class RequestGuard:
             _shut(sock)
 
     def close(self) -> None:
+        """The request is over (httpx2 closes its sockets): stop the clock."""
         self._timer.cancel()
 
     def _on_request(self, request: Any) -> None:
