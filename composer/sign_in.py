@@ -174,9 +174,8 @@ def withdraw(context: AppContext, account: Account) -> str:
         context.secrets.delete(key)
     except KeyringUnavailable as error:
         said.append(
-            f"The sign-in of “{account.name}” is still in the system keyring: deleting it "
-            f"failed ({error}). Remove the entry for service “{context.secrets.service}”, "
-            f"user “{key}” with your keyring manager (for example Passwords and Keys)."
+            f"The sign-in of “{account.name}” is still in the system keyring: "
+            f"{context.secrets.left_behind(key, str(error))}"
         )
     return " ".join(said)
 
@@ -186,13 +185,9 @@ def _revoke(account: Account, server: OAuthServer, client: OAuthClient, token: s
     try:
         revoke(server, client, token)
     except SignInFailed as error:
-        text = str(error)
-        if "withdraw it yourself" not in text:
-            text += (
-                f" You can withdraw it yourself in your {server.name} account's security settings."
-            )
         return [
             f"“{account.name}” no longer signs in with {server.name}, but Composer could "
-            f"not withdraw its permission there: {text}"
+            f"not withdraw its permission there: {error} You can withdraw it yourself in "
+            f"your {server.name} account's security settings."
         ]
     return []

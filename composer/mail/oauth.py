@@ -193,10 +193,7 @@ def revoke(
         status == 400 and _error_of(response) in ("invalid_token", "invalid_grant")
     ):
         return True
-    raise SignInFailed(
-        f"{server.name} did not withdraw Composer's permission (HTTP {status}). You can "
-        f"withdraw it yourself in your {server.name} account's security settings."
-    )
+    raise SignInFailed(f"{server.name} did not withdraw Composer's permission (HTTP {status}).")
 
 
 class SignInUnavailable(SignInFailed):

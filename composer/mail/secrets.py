@@ -94,6 +94,14 @@ class SecretStore:
         with self._lock:
             self._session[account_id] = password
 
+    def left_behind(self, key: str, why: str) -> str:
+        """The end of a sentence telling the user that the secret under key is still in the
+        keyring, since deleting it failed (why), and how to remove it by hand."""
+        return (
+            f"deleting it failed ({why}). Remove the entry for service “{self.service}”, user "
+            f"“{key}” with your keyring manager (for example Passwords and Keys)."
+        )
+
     def delete(self, account_id: str) -> None:
         """Forget the password everywhere.
 

@@ -80,10 +80,8 @@ def keep_refused(
     return kept
 
 
-def not_deleted_text(service: str, delete: SecretDelete, why: str) -> str:
+def not_deleted_text(secrets: SecretStore, delete: SecretDelete, why: str) -> str:
     return (
         f"The account “{delete.account_name}” was removed, but its password is still in the "
-        f"system keyring: deleting it failed ({why}). Remove the entry for service "
-        f"“{service}”, user “{delete.key}” with your keyring manager (for example Passwords "
-        "and Keys)."
+        f"system keyring: {secrets.left_behind(delete.key, why)}"
     )

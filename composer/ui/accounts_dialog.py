@@ -534,7 +534,7 @@ class AccountsDialog(QDialog):
             self.warned.emit(f"The passwords could not all be stored: {outcome}")
             outcome = KeyringOutcome()
         for delete, why in outcome.not_deleted:
-            self.warned.emit(not_deleted_text(self._context.secrets.service, delete, why))
+            self.warned.emit(not_deleted_text(self._context.secrets, delete, why))
         kept = keep_refused(self, self._context.secrets, outcome)
         self.sign_ins.saved(
             refused={write.key for write, _ in outcome.refused}, kept={write.key for write in kept}
