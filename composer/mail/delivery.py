@@ -19,8 +19,9 @@ from composer.mail.progress import ProgressCallback, SendResult
 from composer.mail.request_guard import Stop
 from composer.mail.sandbox import FULL_CODE, SANDBOX_LOGIN, SandboxServer
 from composer.mail.secrets import KeyringUnavailable, SecretStore
+from composer.mail.smtp_login import TokenSource
 from composer.mail.transcript import Transcript
-from composer.mail.transport import Outcome, SmtpTransport, TokenSource, fail_each
+from composer.mail.transport import Outcome, SmtpTransport, fail_each
 
 log = logging.getLogger(__name__)
 

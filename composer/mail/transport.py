@@ -40,7 +40,6 @@ from composer.mail.message import Sendable
 from composer.mail.peer_certificate import presented_certificate
 from composer.mail.progress import Progress, ProgressCallback, SendResult, Stage
 from composer.mail.providers import provider_of
-from composer.mail.sasl import after_error, initial_response, token_mechanism
 from composer.mail.sizes import format_size
 from composer.mail.smtp_client import (
     MIN_DATA_RATE,
@@ -53,6 +52,7 @@ from composer.mail.smtp_client import (
     Resolver,
     address_literal,
 )
+from composer.mail.smtp_login import TokenSource, log_in
 from composer.mail.transcript import Transcript, body_written
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,6 @@ _PENDING_REPLY_WAIT = 1.0
 
 _CANCELLED = "Sending was cancelled. Your message is unchanged."
 _T = TypeVar("_T")
-
-# An access token: a new one when asked for a fresh one (raises SendError).
-TokenSource = Callable[[bool], str]
 
 # What send_many() reports for each message: delivered to at least one recipient, or not.
 Outcome = SendResult | SendError
@@ -403,71 +400,14 @@ class SmtpTransport:
             )
 
     def _login(self, smtp: smtplib.SMTP) -> None:
-        host = self.host
-        if self.account.oauth:
-            self._login_with_token(smtp)
-            return
-        if self._password is None:
-            raise SendError(
-                ErrorKind.PASSWORD_MISSING,
-                f"No password is stored for {self.account.name}. Enter it in Accounts.",
-            )
-        if not smtp.has_extn("auth"):
-            raise SendError(
-                ErrorKind.AUTH_FAILED,
-                f"{host} does not offer a login, but the account has a user name. Clear the "
-                "user name in Accounts if this server needs none.",
-            )
-        offered = smtp.esmtp_features["auth"].upper().split()
-        self._progress(Progress(Stage.AUTHENTICATING, host, detail=self.account.username))
-        smtp.user, smtp.password = self.account.username, self._password
-        # PLAIN and LOGIN carry any UTF-8 text; CRAM-MD5 is obsolete and ASCII-only.
-        if "PLAIN" in offered:
-            smtp.auth("PLAIN", smtp.auth_plain)
-        elif "LOGIN" in offered:
-            smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
-        else:
-            raise _no_login_method(host, offered, self.account.security)
-
-    def _login_with_token(self, smtp: smtplib.SMTP) -> None:
-        """Log in with an access token; one the server refuses is replaced once."""
-        host, account = self.host, self.account
-        offered = smtp.esmtp_features.get("auth", "").upper().split()
-        mechanism = token_mechanism(offered)
-        if mechanism is None or self._tokens is None:
-            raise SendError(
-                ErrorKind.AUTH_FAILED,
-                f"{host} does not take a sign-in with an access token (it offers "
-                f"{' '.join(offered) or 'no login'}; signing in needs OAUTHBEARER or XOAUTH2). "
-                "Check the server in Accounts, or log in with a password there.",
-            )
-        user = account.username or account.email
-        self._progress(Progress(Stage.AUTHENTICATING, host, detail=user))
-        for fresh in (False, True):
-            token = self._tokens(fresh)
-            first = initial_response(mechanism, user, token, host, account.port)
-
-            def respond(challenge: bytes | None = None, first: str = first) -> str:
-                # A challenge after the first response is the server's error report.
-                return first if challenge is None else after_error(mechanism)
-
-            try:
-                smtp.auth(mechanism, respond)
-                return
-            except smtplib.SMTPAuthenticationError as error:
-                if fresh:
-                    raise SendError(
-                        ErrorKind.AUTH_FAILED,
-                        f"{host} refused the sign-in of {account.name}, also with a new "
-                        f"access token ({server_reply(error.smtp_code, error.smtp_error)}). "
-                        "Sign in to the account again; if that does not help, the account may "
-                        "not be allowed to send this way (in Microsoft 365, an administrator "
-                        "turns on Authenticated SMTP for the mailbox).",
-                        smtp_code=error.smtp_code,
-                    ) from error
-                log.info(
-                    "%s refused the access token (%s); fetching a new one", host, error.smtp_code
-                )
+        log_in(
+            smtp,
+            self.account,
+            self.host,
+            password=self._password,
+            tokens=self._tokens,
+            progress=self._progress,
+        )
 
     def _deliver(
         self,
@@ -652,18 +592,3 @@ def _logs_in(account: Account) -> bool:
 def _quit_quietly(smtp: smtplib.SMTP) -> None:
     with contextlib.suppress(smtplib.SMTPException, OSError):
         smtp.quit()
-
-
-def _no_login_method(host: str, offered: list[str], security: Security) -> SendError:
-    if security is Security.NONE:
-        advice = (
-            "Many servers offer those only over an encrypted connection: choose SSL/TLS or "
-            "STARTTLS in Accounts, or ask your provider."
-        )
-    else:
-        advice = "Ask your provider for a server or port that accepts one of them."
-    return SendError(
-        ErrorKind.AUTH_FAILED,
-        f"{host} offers only login methods Composer does not support "
-        f"({' '.join(offered) or 'none named'}); Composer logs in with PLAIN or LOGIN. {advice}",
-    )
