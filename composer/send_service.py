@@ -218,10 +218,12 @@ class SendService(QObject):
         if self._stopped:
             return
         try:
-            due = self._outbox.due()
+            # Read once for both: a second reading would race the batch's begin() calls.
+            listed = self._outbox.entries()
         except OSError as error:
             self._tell(error)
-            due = {}
+            listed = []
+        due = self._outbox.due(listed)
         for account_id, entries in due.items():
             if account_id in self._flushing:
                 continue  # its next batch starts when this one ends
@@ -231,7 +233,7 @@ class SendService(QObject):
                 self._hold(entries, _account_gone)
                 continue
             self._flush(account, entries)
-        self._schedule()
+        self._schedule(listed)
 
     def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
         anyway = [e for e in entries if e.key in self._send_anyway]
@@ -250,7 +252,7 @@ class SendService(QObject):
         owes_copy = copy_wanted(account)
 
         def job(report: Report) -> object:
-            # Taken here, not on the GUI thread: each take is a state write with its fsync.
+            # Taken here, not on the GUI thread: each take is a state write.
             keys: list[str] = []
             messages: list[Sendable] = []
             for key in batch:
@@ -423,11 +425,17 @@ class SendService(QObject):
         log.warning("Outbox: %s", error)
         self._context.notify(str(error))
 
-    def _schedule(self) -> None:
+    def _schedule(self, listed: list[OutboxEntry] | None = None) -> None:
+        """Time the next flush_due for the next entry due, of those listed when given.
+
+        Entries of an account whose batch is under way are left out: that batch's end
+        looks again, and a timer for them would fire over and over meanwhile."""
         try:
-            due = self._outbox.next_due()
+            entries = self._outbox.entries() if listed is None else listed
         except OSError:
-            due = None
+            entries = []
+        waiting = [e for e in entries if e.account_id not in self._flushing]
+        due = self._outbox.next_due(waiting)
         if due is None or self._stopped:
             self._timer.stop()
             return

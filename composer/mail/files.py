@@ -113,7 +113,7 @@ def set_aside(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary stream whose bytes become path only if the with-block ends without an error.
 
     They go to a temporary file in path's folder (so the rename stays on one file system),
@@ -121,6 +121,9 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     rename survives a power cut too. Until then, and whenever the block raises, path is
     untouched and the temporary file is removed. A file that is replaced keeps its
     permissions; a new one is readable by its owner only.
+
+    Not durable: no syncs, so a power cut may lose the write (or, for a new file, leave it
+    empty); a crash of Composer alone loses nothing. Only for what recovery can do without.
     """
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -128,13 +131,15 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
             _keep_permissions(path, stream.fileno())
             yield stream
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _sync_folder(path.parent)
+    if durable:
+        sync_folder(path.parent)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -153,7 +158,8 @@ def _keep_permissions(path: Path, fd: int) -> None:
         os.fchmod(fd, mode)
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
+    """Sync folder itself, so that files made, renamed or removed in it survive a power cut."""
     if sys.platform == "win32":
         return  # a folder cannot be opened as a file there; NTFS journals the rename itself
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))

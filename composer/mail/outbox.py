@@ -9,6 +9,11 @@ A send is ``begin`` → (transport streams StoredMessage.chunks()) → ``committ
 before the final dot → ``delivered`` or ``failed``. The commit mark is what lets a restart
 tell "nothing was delivered" (the server drops a message without its final dot) from "it may
 have been delivered" (never resent without the user's word).
+
+Only the commit mark (commit_log.py) and the outcome are synced to disk before Composer goes
+on; begin's state and a delivered entry's removal are not, as recovery after a power cut
+makes the same of their loss: SENDING without a mark is sent again, and an entry with its
+Sent record is taken out.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
+from composer.mail.commit_log import CommitLog, Mark, left_marks, remove_logs
 from composer.mail.errors import ErrorKind, SendError, describe_refused
 from composer.mail.lock import LOCKS_AVAILABLE, try_lock
 from composer.mail.message import Envelope, OutgoingMessage
@@ -125,6 +131,10 @@ class Outbox:
         # begin() until the entry leaves SENDING. Another process cannot claim it meanwhile,
         # and the system drops the lock if this one dies.
         self._claims: dict[str, int] = {}
+        # Entries this Outbox is sending; the log of their commit marks stays open while
+        # there are any (a batch's marks go in one log) and goes when the last is settled.
+        self._commits = CommitLog(folder.path)
+        self._in_send: set[str] = set()
 
     # Queueing and listing
 
@@ -164,19 +174,21 @@ class Outbox:
             # between, recovery deletes it, so the message is never in both (drafts_replaced).
             "Draft": draft_key,
         }
-        head = composer_headers(
-            {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
-            | json_headers(fields)
-        )
+        values = {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
+        values |= json_headers(fields)
+        head = composer_headers(values)
         state = _new_state(now, not_before, scheduled)
         with self._lock:
             # The state goes first: the moment the message appears, it says when it is due.
             self._write_state(key, state)
         try:
-            self.folder.write(key, chain([head], pieces))
+            size = self.folder.write(key, chain([head], pieces))
         except BaseException:
             self.folder.delete(key)
             raise
+        with self._lock:
+            # As _head() would read it back: lists and the flush need not open the file.
+            self._heads[key] = parse_head(values, len(head), size)
         return self.entry(key)
 
     def entries(self) -> list[OutboxEntry]:
@@ -199,20 +211,22 @@ class Outbox:
         with self._lock:
             return self._entry_or_none(key)
 
-    def due(self) -> dict[str, list[OutboxEntry]]:
-        """WAITING entries whose time has come, by account, oldest first."""
+    def due(self, entries: list[OutboxEntry] | None = None) -> dict[str, list[OutboxEntry]]:
+        """WAITING entries whose time has come, by account, oldest first; of entries when
+        given (a list entries() gave), so that one reading serves due and next_due."""
         now = self._now()
         grouped: dict[str, list[OutboxEntry]] = {}
-        for entry in self.entries():
+        for entry in self.entries() if entries is None else entries:
             if entry.state is EntryState.WAITING and _is_due(entry, now):
                 grouped.setdefault(entry.account_id, []).append(entry)
         return grouped
 
-    def next_due(self) -> datetime | None:
-        """When the next WAITING entry is due (maybe already past); None when none waits."""
+    def next_due(self, entries: list[OutboxEntry] | None = None) -> datetime | None:
+        """When the next WAITING entry (of entries, when given) is due (maybe already
+        past); None when none waits."""
         times = [
             entry.next_attempt or entry.queued_at
-            for entry in self.entries()
+            for entry in (self.entries() if entries is None else entries)
             if entry.state is EntryState.WAITING
         ]
         return min(times, default=None)
@@ -235,18 +249,37 @@ class Outbox:
                     started_at=self._now().isoformat(),
                     committed=False,
                 )
-                self._write_state(key, state)
+                self._states[key] = copy.deepcopy(state)
+                self._in_send.add(key)
             except BaseException:
                 self._unclaim(key)
                 raise
-            return StoredMessage(self.folder.file(key), head, _envelope(head, state))
+        try:
+            # Outside the lock, so that lists (on the GUI thread) never wait for the disk: the
+            # claim makes this thread the only writer of key's state until the send is over.
+            # Not synced: should a power cut lose it, the entry is WAITING again, which is
+            # what recovery makes of SENDING without the commit mark anyway.
+            self.folder.write_state(key, state, durable=False)
+        except BaseException:
+            with self._lock:
+                self._states.pop(key, None)  # read again: the disk has the truth
+                self._unclaim(key)
+                self._settled(key)
+            raise
+        return StoredMessage(self.folder.file(key), head, _envelope(head, state))
 
     def committing(self, key: str, host: str = "") -> None:
-        """Record, durably, that the final dot of key is about to go to host."""
+        """Record, durably, that the final dot of key is about to go to host; raises OSError
+        when that cannot be written (the dot must not go then)."""
         with self._lock:
             _, state = self._sending(key)
-            state.update(committed=True, committed_at=self._now().isoformat(), server=host)
-            self._write_state(key, state)
+        when = self._now().isoformat()
+        # Outside the Outbox's lock (the log has its own): the sync must not hold up lists.
+        self._commits.mark(key, int(state["attempts"]), host, when)
+        with self._lock:
+            state.update(committed=True, committed_at=when, server=host)
+            # In memory only: on disk the mark says it, and the outcome follows in a moment.
+            self._states[key] = copy.deepcopy(state)
 
     def delivered(self, key: str, result: SendResult) -> str:
         """Record key as sent (its Sent record) and take it out; returns the Sent key.
@@ -269,17 +302,27 @@ class Outbox:
         if later:
             note = " ".join(filter(None, [note, _later_note(later)]))
         stored = StoredMessage(self.folder.file(key), head, envelope)
+        # The head's Subject and To were read from this message's header when it was queued;
+        # after a partial delivery To may have fallen back on recipients no longer in it.
+        display = (head.subject, head.to) if round_ == 0 else None
         # Streams a copy of the message: outside the lock, as no one else touches a SENDING entry.
         try:
             sent_key = self.sent.record(
-                stored, result, account_id=head.account_id, key=_sent_key(key, round_), note=note
+                stored,
+                result,
+                account_id=head.account_id,
+                key=_sent_key(key, round_),
+                note=note,
+                display=display,
             )
         except (OSError, SendError) as error:
             self._unrecorded(key, result, error)
             raise
         with self._lock:
             if not later:
-                self._forget(key)
+                # Not synced: should a power cut bring the entry back, recovery finds its Sent
+                # record (written durably above) and takes it out again.
+                self._forget(key, durable=False)
                 return sent_key
             now = self._now()
             state.update(
@@ -401,6 +444,7 @@ class Outbox:
         said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
         self.folder.sweep()
         with self._lock:
+            marks, logs = left_marks(self.folder.path)
             keys = self.folder.keys()
             for key in keys:
                 if not self.folder.is_message_file(key):
@@ -410,9 +454,14 @@ class Outbox:
                     if not claimed:
                         continue  # another Composer is sending it right now
                     head = self._head(key)
-                    sentence = self._set_aside(key) if head is None else self._recover(key, head)
+                    if head is None:
+                        sentence = self._set_aside(key)
+                    else:
+                        sentence = self._recover(key, head, marks.get(key, []))
                 if sentence:
                     said.append(sentence)
+            # Every entry they spoke of is settled now, durably.
+            remove_logs(logs)
         return said
 
     def _set_aside(self, key: str) -> str:
@@ -427,7 +476,7 @@ class Outbox:
             f"it; it was kept as {kept[0] if kept else path}."
         )
 
-    def _recover(self, key: str, head: EntryHead) -> str:
+    def _recover(self, key: str, head: EntryHead, marks: list[Mark]) -> str:
         state = self.folder.read_state(key)
         valid = state is not None and _state_is_valid(state)
         kept = ""
@@ -441,6 +490,12 @@ class Outbox:
         round_ = int(state.get("round", 0)) if state is not None and valid else 0
         if recorded > round_:
             return self._settle_recorded(key, head, recorded)
+        mark = _committed(state if valid else None, marks)
+        if mark is not None:
+            if state is None or not valid:
+                state = _new_state(self._now(), None, scheduled=False)
+            state["attempts"] = max(int(state["attempts"]), mark.attempt)
+            return self._stopped_after_dot(key, head, state, mark.host, mark.when)
         if state is None or not valid:
             self._make_due(key, _new_state(self._now(), None, scheduled=False))
             return f"“{head.subject}” will be sent again: its Outbox state could not be read{kept}."
@@ -452,8 +507,15 @@ class Outbox:
                 f"“{head.subject}” was being sent when Composer stopped; nobody got it, so it "
                 "will be sent again."
             )
-        server = str(state.get("server") or "the server")
-        when = str(state.get("committed_at", ""))
+        # Marked committed in the state file by an earlier version of Composer.
+        return self._stopped_after_dot(
+            key, head, state, str(state.get("server", "")), str(state.get("committed_at", ""))
+        )
+
+    def _stopped_after_dot(
+        self, key: str, head: EntryHead, state: dict[str, Any], host: str, when: str
+    ) -> str:
+        server = host or "the server"
         state.update(
             state=EntryState.MAY_HAVE_BEEN_SENT.value,
             next_attempt=None,
@@ -525,21 +587,29 @@ class Outbox:
             )
             self._write_state(key, state)
 
-    def _forget(self, key: str) -> None:
+    def _forget(self, key: str, *, durable: bool = True) -> None:
         try:
-            self.folder.delete(key)
+            self.folder.delete(key, durable=durable)
         finally:
             # Only now: a claim let go of before the file is gone could be taken by another
             # Composer for an entry that was just delivered.
             self._unclaim(key)
+            self._settled(key)
         self._heads.pop(key, None)
         self._states.pop(key, None)
 
-    def _write_state(self, key: str, state: dict[str, Any]) -> None:
-        self.folder.write_state(key, state)
+    def _write_state(self, key: str, state: dict[str, Any], *, durable: bool = True) -> None:
+        self.folder.write_state(key, state, durable=durable)
         self._states[key] = copy.deepcopy(state)
         if state.get("state") != EntryState.SENDING.value:
             self._unclaim(key)
+            self._settled(key)
+
+    def _settled(self, key: str) -> None:
+        """key's send is over, its outcome on disk (or it is gone): its mark is needed no more."""
+        self._in_send.discard(key)
+        if not self._in_send:
+            self._commits.close()
 
     def _claim(self, key: str) -> None:
         """Lock key's .eml for this Outbox; raises OutboxError when another Composer has it
@@ -680,6 +750,24 @@ def _new_state(now: datetime, not_before: datetime | None, scheduled: bool) -> d
         "round": 0,
         "updated_at": now.isoformat(),
     }
+
+
+def _committed(state: dict[str, Any] | None, marks: list[Mark]) -> Mark | None:
+    """The mark that says an attempt of the entry reached its final dot with no outcome on
+    disk; None when there is none (no mark, or each is for an attempt that was settled).
+
+    An outcome is written with the attempt's number, so a state that counts fewer attempts
+    than a mark was written before that attempt began, whatever it says; one that counts as
+    many is settled unless it is still SENDING. Without a state, any mark counts.
+    """
+    if state is None:
+        return marks[-1] if marks else None
+    attempts = int(state["attempts"])
+    sending = state["state"] == EntryState.SENDING.value
+    for mark in reversed(marks):
+        if mark.attempt > attempts or (mark.attempt == attempts and sending):
+            return mark
+    return None
 
 
 def _state_is_valid(state: dict[str, Any]) -> bool:

@@ -79,14 +79,19 @@ class SentFolder:
         account_id: str,
         key: str | None = None,
         note: str = "",
+        display: tuple[str, str] | None = None,
     ) -> str:
         """Store message as sent with result, streamed and all or nothing; returns its key.
 
         key may be given (the Outbox entry's, so that recovery can tell it was recorded);
-        a record already there under that key is replaced.
+        a record already there under that key is replaced. display is (Subject, To) as
+        peek_display gives them for this message, when the caller has them already.
         """
         pieces = message.chunks()
-        subject, to, pieces = peek_display(pieces, message.envelope.recipients)
+        if display is None:
+            subject, to, pieces = peek_display(pieces, message.envelope.recipients)
+        else:
+            subject, to = display
         sent_at = result.sent_at or format_datetime(self._clock())
         fields: dict[str, Any] = {
             "Sent-At": sent_at,

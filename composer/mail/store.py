@@ -120,11 +120,11 @@ class MessageFolder:
     def exists(self, key: str) -> bool:
         return self.file(key).exists()
 
-    def write_state(self, key: str, state: Mapping[str, Any]) -> None:
-        """Store key's state (JSON-able values), all or nothing."""
+    def write_state(self, key: str, state: Mapping[str, Any], *, durable: bool = True) -> None:
+        """Store key's state (JSON-able values), all or nothing; durable as atomic_writer."""
         self._ensure_folder()
         text = json.dumps(dict(state), ensure_ascii=False, sort_keys=True, indent=1)
-        with atomic_writer(self._state_file(key)) as stream:
+        with atomic_writer(self._state_file(key), durable=durable) as stream:
             stream.write(text.encode("utf-8"))
 
     def read_state(self, key: str) -> dict[str, Any] | None:
@@ -138,14 +138,16 @@ class MessageFolder:
             return None
         return loaded if isinstance(loaded, dict) else None
 
-    def delete(self, key: str) -> None:
-        """Remove key's message and state; nothing happens if they are gone already."""
+    def delete(self, key: str, *, durable: bool = True) -> None:
+        """Remove key's message and state; nothing happens if they are gone already.
+
+        Not durable: the folder is not synced, so a power cut may bring them back."""
         removed = False
         for path in (self.file(key), self._state_file(key)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed = True
-        if removed:
+        if removed and durable:
             _sync_folder(self.path)
 
     def set_aside_if_not_folder(self) -> str:

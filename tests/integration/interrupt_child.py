@@ -24,8 +24,19 @@ from composer.mail.store import new_key
 from composer.paths import Paths
 
 STEPS = ("mkstemp", "write", "flush", "fsync", "replace", "dirsync")
-# How many atomic writes each operation makes once armed.
+# An atomic write that is not synced (files.atomic_writer(durable=False)).
+UNSYNCED_STEPS = ("mkstemp", "write", "flush", "replace")
+# The commit mark (commit_log.py): the log made, half the line written, all of it, synced.
+MARK_STEPS = ("open", "write", "written", "sync")
+# How many writes each operation makes once armed.
 WRITES = {"draft": 1, "outbox-add": 2, "begin": 1, "committing": 1, "delivered": 1}
+STEPS_OF = {"begin": UNSYNCED_STEPS, "committing": MARK_STEPS}
+
+
+def steps_of(operation: str) -> tuple[str, ...]:
+    return STEPS_OF.get(operation, STEPS)
+
+
 SUBJECT = "Interrupted ✓"
 MESSAGE_ID = "<draft@composer.invalid>"
 # Long enough that the second version is written in more than one piece of the file.
@@ -122,6 +133,35 @@ def arm(write: int, step: str) -> None:
     os.replace = watched_replace  # type: ignore[assignment]
 
 
+def arm_mark(step: str) -> None:
+    """Kill this process at step of writing the next commit mark."""
+    open_, write, sync = os.open, os.write, os.fdatasync
+
+    def watched_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        fd = open_(path, *args, **kwargs)
+        if step == "open" and Path(path).name.startswith("commits-"):
+            die()
+        return fd
+
+    def watched_write(fd: int, data: bytes) -> int:
+        if step == "write":
+            write(fd, data[: len(data) // 2])
+            die()
+        written = write(fd, data)
+        if step == "written":
+            die()
+        return written
+
+    def watched_sync(fd: int) -> None:
+        sync(fd)
+        if step == "sync":
+            die()
+
+    os.open = watched_open  # type: ignore[assignment]
+    os.write = watched_write  # type: ignore[assignment]
+    os.fdatasync = watched_sync  # type: ignore[assignment]
+
+
 def main(config_dir: Path, operation: str, write: int, step: str) -> None:
     context = AppContext(Paths(config_dir, config_dir))
     if operation == "draft":
@@ -142,7 +182,7 @@ def main(config_dir: Path, operation: str, write: int, step: str) -> None:
 
     def before_final_dot() -> None:
         if operation == "committing":
-            arm(write, step)
+            arm_mark(step)
         context.outbox.committing(entry.key, account.host)
 
     result = context.delivery(account).send_message(stored, before_final_dot=before_final_dot)

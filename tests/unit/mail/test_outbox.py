@@ -64,6 +64,11 @@ def reopened(outbox: Outbox) -> Outbox:
     for fd in outbox._claims.values():
         os.close(fd)
     outbox._claims.clear()
+    # And the lock on its commit log, which stays behind as a crash leaves it.
+    commits = outbox._commits
+    if commits._fd is not None:
+        os.close(commits._fd)
+        commits._fd = commits._path = None
     sent = SentFolder(MessageFolder(outbox.sent.folder.path))
     return Outbox(MessageFolder(outbox.folder.path), sent, clock=outbox._clock, random=lambda: 0.5)
 
@@ -764,3 +769,109 @@ def test_a_failed_send_lets_another_composer_take_the_entry(outbox: Outbox, cloc
     assert other.entry(entry.key).attempts == 2
     with pytest.raises(OutboxError):
         outbox.begin(entry.key)
+
+
+# Commit marks: only they are synced before the final dot (begin's state is not)
+
+
+def state_before_begin(outbox: Outbox, key: str, state: dict[str, object]) -> None:
+    """A power cut lost the unsynced state written by begin(): the disk has the one before."""
+    outbox.folder.write_state(key, state)
+
+
+def test_a_mark_counts_when_the_state_of_its_attempt_was_lost(outbox: Outbox) -> None:
+    entry = outbox.add(build(subject="Plans"), "acc")
+    before = outbox.folder.read_state(entry.key)
+    assert before is not None
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    state_before_begin(outbox, entry.key, before)
+    after = reopened(outbox)
+    [said] = after.recover()
+    recovered = after.entry(entry.key)
+    assert recovered.state is EntryState.MAY_HAVE_BEEN_SENT
+    assert recovered.attempts == 1
+    assert "smtp.example.org" in recovered.last_error
+    assert "may have been sent" in said
+
+
+def test_a_mark_of_an_earlier_attempt_does_not_count(outbox: Outbox, clock: Clock) -> None:
+    entry = outbox.add(build(subject="Plans"), "acc")
+    keeper = outbox.add(build(subject="Large"), "acc")
+    outbox.begin(keeper.key)  # still going out: the log of the batch stays
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    outbox.failed(entry.key, SendError(ErrorKind.SERVER_ERROR, "later", smtp_code=451))
+    clock.advance(minutes=2)
+    outbox.begin(entry.key)  # attempt 2: then the crash, before its dot
+    assert len(commit_logs(outbox)) == 1
+    after = reopened(outbox)
+    said = after.recover()
+    assert len(said) == 2
+    assert all("will be sent again" in sentence for sentence in said)
+    assert after.entry(entry.key).state is EntryState.WAITING
+    assert after.entry(entry.key).attempts == 2
+
+
+def test_a_mark_counts_for_a_state_that_cannot_be_read(outbox: Outbox) -> None:
+    entry = outbox.add(build(subject="Plans"), "acc")
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    (outbox.folder.path / f"{entry.key}.json").write_text("{not json")
+    after = reopened(outbox)
+    said = after.recover()
+    assert after.entry(entry.key).state is EntryState.MAY_HAVE_BEEN_SENT
+    assert any("may have been sent" in sentence for sentence in said)
+
+
+def commit_logs(outbox: Outbox) -> list[str]:
+    return [p.name for p in outbox.folder.path.iterdir() if p.name.startswith("commits-")]
+
+
+def test_the_log_lasts_while_a_batch_is_sent_and_recovery_removes_a_stale_one(
+    outbox: Outbox,
+) -> None:
+    first, second = (outbox.add(build(subject=s), "acc") for s in ("One", "Two"))
+    stored = [outbox.begin(first.key), outbox.begin(second.key)]
+    outbox.committing(first.key, "smtp.example.org")
+    outbox.delivered(first.key, result_for(stored[0]))
+    outbox.committing(second.key, "smtp.example.org")
+    assert len(commit_logs(outbox)) == 1  # one log for the batch
+    outbox.delivered(second.key, result_for(stored[1]))
+    assert commit_logs(outbox) == []  # gone with the last send of the batch
+
+    third = outbox.add(build(subject="Three"), "acc")
+    outbox.begin(third.key)
+    outbox.committing(third.key, "smtp.example.org")
+    after = reopened(outbox)
+    after.recover()
+    assert commit_logs(after) == []
+    assert after.entry(third.key).state is EntryState.MAY_HAVE_BEEN_SENT
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="logs are held with POSIX advisory locks")
+def test_recovery_leaves_the_log_of_a_composer_still_sending(outbox: Outbox) -> None:
+    entry = outbox.add(build(), "acc")
+    stored = outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    other = other_composer(outbox)
+    assert other.recover() == []
+    assert len(commit_logs(outbox)) == 1
+    outbox.delivered(entry.key, result_for(stored))
+    assert commit_logs(outbox) == []
+
+
+def test_a_begin_whose_state_cannot_be_written_leaves_the_entry_waiting(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = outbox.add(build(), "acc")
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outbox.folder, "write_state", full)
+    with pytest.raises(OSError, match="No space"):
+        outbox.begin(entry.key)
+    monkeypatch.undo()
+    assert outbox.entry(entry.key).state is EntryState.WAITING
+    outbox.begin(entry.key)  # nothing was left claimed

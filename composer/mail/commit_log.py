@@ -1,0 +1,164 @@
+"""The Outbox's commit marks: "the final dot of this entry is about to go", on disk first.
+
+A mark is one line appended to a log file of the process's own and synced (fdatasync)
+before the dot is written: one small write and one sync, where rewriting the entry's state
+file durably costs a new file, two syncs and a rename. That mark is the only write a send
+must wait for; everything else about an attempt may be lost in a power cut, since recovery
+makes the same of it (see Outbox.recover).
+
+A log is ``commits-<key>.log`` in the Outbox folder, held under an exclusive flock for as
+long as its process has entries past their mark, and deleted once it has none; a log that
+nobody holds was left by a Composer that stopped, and only recovery reads and removes it.
+A line is JSON ``[key, attempt, host, when]``: attempt is the entry's attempt count, so
+that a mark is never taken for a later attempt's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from composer.mail.files import sync_folder
+from composer.mail.lock import try_lock
+from composer.mail.store import new_key
+
+_PREFIX = "commits-"
+_SUFFIX = ".log"
+# Logs are short (a line per message of one flush); a longer file is not one of ours.
+_MAX_LOG = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One commit mark: attempt number attempt of key was about to end at host, at when."""
+
+    key: str
+    attempt: int
+    host: str
+    when: str
+
+
+class CommitLog:
+    """This process's log of commit marks in one Outbox folder; safe from any thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+
+    def mark(self, key: str, attempt: int, host: str, when: str) -> None:
+        """Append the mark and sync it; raises OSError when it cannot be written."""
+        data = (json.dumps([key, attempt, host, when], ensure_ascii=True) + "\n").encode()
+        with self._lock:
+            fd = self._open()
+            while data:
+                data = data[os.write(fd, data) :]
+            _sync(fd)
+
+    def close(self) -> None:
+        """Delete the log (not synced: a stale log only ever makes recovery more careful)."""
+        with self._lock:
+            if self._fd is None:
+                return
+            fd, path = self._fd, self._path
+            self._fd = self._path = None
+            with contextlib.suppress(OSError):
+                if path is not None:
+                    path.unlink()
+            os.close(fd)
+
+    def _open(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        path = self._folder / f"{_PREFIX}{new_key()}{_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if not try_lock(fd):  # new, but a recovery looking at the folder opened it first
+                raise BlockingIOError(errno.EAGAIN, "the commit log is being read", str(path))
+            # The file's name must be on disk before a mark in it can be counted on.
+            sync_folder(self._folder)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        self._fd, self._path = fd, path
+        return fd
+
+
+def _sync(fd: int) -> None:
+    # fdatasync writes the data and the size, all a reader needs; where it is missing, fsync.
+    if hasattr(os, "fdatasync"):
+        os.fdatasync(fd)
+    else:
+        os.fsync(fd)
+
+
+def left_marks(folder: Path) -> tuple[dict[str, list[Mark]], list[Path]]:
+    """The marks in logs no running Composer holds, by key, and those logs' paths.
+
+    A line cut short (the process stopped while writing it) was never synced, so its dot
+    never went: it is skipped, as is anything else that is not a mark.
+    """
+    marks: dict[str, list[Mark]] = {}
+    logs: list[Path] = []
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return marks, logs
+    for name in names:
+        if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)):
+            continue
+        path = folder / name
+        text = _read_unheld(path)
+        if text is None:
+            continue
+        logs.append(path)
+        for line in text.split(b"\n")[:-1]:  # the last piece is "" or a line cut short
+            mark = _parse(line)
+            if mark is not None:
+                marks.setdefault(mark.key, []).append(mark)
+    return marks, logs
+
+
+def remove_logs(logs: list[Path]) -> None:
+    """Delete logs that left_marks gave, once what they said is settled."""
+    for path in logs:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _read_unheld(path: Path) -> bytes | None:
+    """path's bytes when it is a regular file nobody holds; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        found = os.fstat(fd)
+        if not (stat.S_ISREG(found.st_mode) and found.st_size <= _MAX_LOG and try_lock(fd)):
+            return None  # a live Composer's log, or not a log at all
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            return stream.read(_MAX_LOG)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _parse(line: bytes) -> Mark | None:
+    try:
+        key, attempt, host, when = json.loads(line)
+    except (ValueError, TypeError):
+        return None
+    if not (isinstance(key, str) and isinstance(attempt, int)):
+        return None
+    return Mark(key, attempt, str(host), str(when))

@@ -1,0 +1,78 @@
+"""Commit marks: synced lines in a log of the process's own, read back only once nobody holds it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from composer.mail.commit_log import CommitLog, Mark, left_marks, remove_logs
+
+
+def crashed(log: CommitLog) -> None:
+    """The process that wrote log is gone: the system closes its file, the log stays."""
+    assert log._fd is not None
+    os.close(log._fd)
+    log._fd = log._path = None
+
+
+def logs_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("commits-"))
+
+
+def test_marks_left_by_a_composer_that_stopped_are_read_back(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 1, "smtp.example.org", "2026-12-02T10:00:00+00:00")
+    log.mark("k2", 3, "smtp.example.org\r\nX: y", "then")
+    crashed(log)
+    marks, logs = left_marks(tmp_path)
+    assert marks == {
+        "k1": [Mark("k1", 1, "smtp.example.org", "2026-12-02T10:00:00+00:00")],
+        "k2": [Mark("k2", 3, "smtp.example.org\r\nX: y", "then")],
+    }
+    assert [p.name for p in logs] == logs_in(tmp_path)
+    remove_logs(logs)
+    assert logs_in(tmp_path) == []
+
+
+def test_one_log_per_process_until_it_is_closed(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 1, "h", "t")
+    log.mark("k2", 1, "h", "t")
+    assert len(logs_in(tmp_path)) == 1
+    log.close()
+    assert logs_in(tmp_path) == []
+    log.mark("k3", 1, "h", "t")  # the next batch starts a new one
+    assert len(logs_in(tmp_path)) == 1
+    log.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="logs are held with POSIX advisory locks")
+def test_a_log_its_composer_still_holds_is_left_alone(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 1, "h", "t")
+    assert left_marks(tmp_path) == ({}, [])
+    log.mark("k2", 1, "h", "t")  # still its own to write to
+    crashed(log)
+    marks, _ = left_marks(tmp_path)
+    assert sorted(marks) == ["k1", "k2"]
+
+
+def test_a_line_cut_short_and_lines_that_are_not_marks_do_not_count(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 2, "h", "t")
+    crashed(log)
+    [path] = left_marks(tmp_path)[1]
+    with path.open("ab") as stream:
+        stream.write(b'not json\n["k2", "two", "h", "t"]\n[1, 2]\n{"k": 1}\n["k3", 1, "h", "t"')
+    marks, _ = left_marks(tmp_path)
+    assert marks == {"k1": [Mark("k1", 2, "h", "t")]}
+
+
+def test_files_that_only_look_like_logs_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "commits-folder.log").mkdir()
+    (tmp_path / "other.log").write_bytes(b'["k1", 1, "h", "t"]\n')
+    assert left_marks(tmp_path) == ({}, [])
+    assert left_marks(tmp_path / "missing") == ({}, [])
