@@ -10,7 +10,8 @@ A log is ``commits-<key>.log`` in the Outbox folder, held under an exclusive flo
 long as its process has entries past their mark, and deleted once it has none; a log that
 nobody holds was left by a Composer that stopped, and only recovery reads and removes it.
 A line is JSON ``[key, attempt, host, when]``: attempt is the entry's attempt count, so
-that a mark is never taken for a later attempt's.
+that a mark is never taken for a later attempt's. Each is written after a line break of its
+own, so that a line a failed write cut short (a full disk) cannot swallow the next mark.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import os
 import stat
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from composer.mail.files import sync_folder
@@ -55,7 +56,7 @@ class CommitLog:
 
     def mark(self, key: str, attempt: int, host: str, when: str) -> None:
         """Append the mark and sync it; raises OSError when it cannot be written."""
-        data = (json.dumps([key, attempt, host, when], ensure_ascii=True) + "\n").encode()
+        data = ("\n" + json.dumps([key, attempt, host, when], ensure_ascii=True) + "\n").encode()
         with self._lock:
             fd = self._open()
             while data:
@@ -63,16 +64,18 @@ class CommitLog:
             _sync(fd)
 
     def close(self) -> None:
-        """Delete the log (not synced: a stale log only ever makes recovery more careful)."""
+        """Delete the log, once the folder is synced: the removals of the entries it spoke
+        of must not come back after a power cut that kept the log's removal."""
         with self._lock:
             if self._fd is None:
                 return
             fd, path = self._fd, self._path
             self._fd = self._path = None
+            os.close(fd)  # first: Windows cannot delete an open file
             with contextlib.suppress(OSError):
+                sync_folder(self._folder)
                 if path is not None:
                     path.unlink()
-            os.close(fd)
 
     def _open(self) -> int:
         if self._fd is not None:
@@ -102,54 +105,72 @@ def _sync(fd: int) -> None:
         os.fsync(fd)
 
 
-def left_marks(folder: Path) -> tuple[dict[str, list[Mark]], list[Path]]:
+@dataclass
+class LeftMarks:
+    """What logs left by Composers that stopped say (see left_marks)."""
+
+    by_key: dict[str, list[Mark]] = field(default_factory=dict)
+    # The logs read, for remove_logs once what they say is settled.
+    logs: list[Path] = field(default_factory=list)
+    # A log nobody holds could not be read: any entry still SENDING may be past its dot.
+    unread: bool = False
+
+
+def left_marks(folder: Path) -> LeftMarks:
     """The marks in logs no running Composer holds, by key, and those logs' paths.
 
     A line cut short (the process stopped while writing it) was never synced, so its dot
     never went: it is skipped, as is anything else that is not a mark.
     """
-    marks: dict[str, list[Mark]] = {}
-    logs: list[Path] = []
+    left = LeftMarks()
     try:
         names = sorted(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):
-        return marks, logs
+        return left
     for name in names:
         if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)):
             continue
         path = folder / name
-        text = _read_unheld(path)
+        try:
+            text = _read_unheld(path)
+        except OSError:
+            left.unread = True  # kept: read again at the next start
+            continue
         if text is None:
             continue
-        logs.append(path)
+        left.logs.append(path)
         for line in text.split(b"\n")[:-1]:  # the last piece is "" or a line cut short
-            mark = _parse(line)
+            mark = _parse(line) if line else None
             if mark is not None:
-                marks.setdefault(mark.key, []).append(mark)
-    return marks, logs
+                left.by_key.setdefault(mark.key, []).append(mark)
+    return left
 
 
 def remove_logs(logs: list[Path]) -> None:
     """Delete logs that left_marks gave, once what they said is settled."""
     for path in logs:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             path.unlink()
 
 
 def _read_unheld(path: Path) -> bytes | None:
-    """path's bytes when it is a regular file nobody holds; None otherwise."""
+    """path's bytes when it is a log nobody holds; None when a running Composer holds it,
+    or it is gone or not a file at all. Raises OSError when it cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
         return None
     try:
         found = os.fstat(fd)
-        if not (stat.S_ISREG(found.st_mode) and found.st_size <= _MAX_LOG and try_lock(fd)):
-            return None  # a live Composer's log, or not a log at all
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        if found.st_size > _MAX_LOG:
+            raise OSError(errno.EFBIG, "larger than a commit log can be", str(path))
+        if not try_lock(fd):
+            return None  # a running Composer's
         with os.fdopen(os.dup(fd), "rb") as stream:
-            return stream.read(_MAX_LOG)
-    except OSError:
-        return None
+            return stream.read()
     finally:
         os.close(fd)
 

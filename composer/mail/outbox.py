@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
-from composer.mail.commit_log import CommitLog, Mark, left_marks, remove_logs
+from composer.mail.commit_log import CommitLog, LeftMarks, Mark, left_marks, remove_logs
 from composer.mail.errors import ErrorKind, SendError, describe_refused
 from composer.mail.lock import LOCKS_AVAILABLE, try_lock
 from composer.mail.message import Envelope, OutgoingMessage
@@ -303,8 +303,8 @@ class Outbox:
             note = " ".join(filter(None, [note, _later_note(later)]))
         stored = StoredMessage(self.folder.file(key), head, envelope)
         # The head's Subject and To were read from this message's header when it was queued;
-        # after a partial delivery To may have fallen back on recipients no longer in it.
-        display = (head.subject, head.to) if round_ == 0 else None
+        # once the recipients are fewer, To may have fallen back on some no longer in it.
+        display = None if state.get("recipients") else (head.subject, head.to)
         # Streams a copy of the message: outside the lock, as no one else touches a SENDING entry.
         try:
             sent_key = self.sent.record(
@@ -444,7 +444,7 @@ class Outbox:
         said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
         self.folder.sweep()
         with self._lock:
-            marks, logs = left_marks(self.folder.path)
+            left = left_marks(self.folder.path)
             keys = self.folder.keys()
             for key in keys:
                 if not self.folder.is_message_file(key):
@@ -457,11 +457,11 @@ class Outbox:
                     if head is None:
                         sentence = self._set_aside(key)
                     else:
-                        sentence = self._recover(key, head, marks.get(key, []))
+                        sentence = self._recover(key, head, left)
                 if sentence:
                     said.append(sentence)
             # Every entry they spoke of is settled now, durably.
-            remove_logs(logs)
+            remove_logs(left.logs)
         return said
 
     def _set_aside(self, key: str) -> str:
@@ -476,9 +476,13 @@ class Outbox:
             f"it; it was kept as {kept[0] if kept else path}."
         )
 
-    def _recover(self, key: str, head: EntryHead, marks: list[Mark]) -> str:
+    def _recover(self, key: str, head: EntryHead, left: LeftMarks) -> str:
         state = self.folder.read_state(key)
         valid = state is not None and _state_is_valid(state)
+        marks = left.by_key.get(key, [])
+        if left.unread and not marks and state is not None and valid:
+            # A log that could not be read may hold this entry's mark: SENDING counts as past it.
+            marks = [Mark(key, int(state["attempts"]), "", "")]
         kept = ""
         if not valid:
             # Kept for whoever wants to look; a fresh state is written below.
@@ -489,7 +493,10 @@ class Outbox:
         recorded = self._recorded_rounds(key)
         round_ = int(state.get("round", 0)) if state is not None and valid else 0
         if recorded > round_:
-            return self._settle_recorded(key, head, recorded)
+            # Which round a mark was for cannot be told without the state: the rest may have
+            # been sent too.
+            doubtful = not valid and bool(marks or left.unread)
+            return self._settle_recorded(key, head, recorded, doubtful=doubtful)
         mark = _committed(state if valid else None, marks)
         if mark is not None:
             if state is None or not valid:
@@ -516,19 +523,21 @@ class Outbox:
         self, key: str, head: EntryHead, state: dict[str, Any], host: str, when: str
     ) -> str:
         server = host or "the server"
+        at = f" (at {when})" if when else ""
         state.update(
             state=EntryState.MAY_HAVE_BEEN_SENT.value,
             next_attempt=None,
             last_error_kind=ErrorKind.MAY_HAVE_BEEN_SENT.value,
-            last_error=f"Composer stopped right after sending the whole message to {server} "
-            f"(at {when}), before the server answered: it may have been delivered. Check "
-            "with a recipient before sending it again.",
+            last_error=f"Composer stopped right after sending the whole message to {server}"
+            f"{at}, before the server answered: it may have been delivered. Check with a "
+            "recipient before sending it again.",
         )
         self._write_state(key, state)
         return f"“{head.subject}” may have been sent: {state['last_error']}"
 
-    def _settle_recorded(self, key: str, head: EntryHead, rounds: int) -> str:
-        """Sent records exist that the state does not know of: the crash came after them."""
+    def _settle_recorded(self, key: str, head: EntryHead, rounds: int, *, doubtful: bool) -> str:
+        """Sent records exist that the state does not know of: the crash came after them.
+        doubtful: the later round may have reached its final dot as well."""
         done: set[str] = set()
         for number in range(rounds):
             summary = self.sent.summary(_sent_key(key, number))
@@ -541,6 +550,8 @@ class Outbox:
             return f"“{head.subject}” had been sent already; it was taken out of the Outbox."
         state = _new_state(self._now(), None, scheduled=False)
         state.update(round=rounds, recipients=left)
+        if doubtful:
+            return self._stopped_after_dot(key, head, state, "", "")
         self._write_state(key, state)
         return (
             f"“{head.subject}” had been sent to some recipients; it will be sent to "

@@ -12,13 +12,12 @@ import json
 import os
 import re
 import secrets
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from composer.mail.files import atomic_writer, set_aside
+from composer.mail.files import atomic_writer, set_aside, sync_folder
 
 # Keys name files: time-ordered, so sorting keys sorts by creation.
 _KEY = re.compile(r"[0-9a-z]{1,40}(-[0-9a-z]{1,16})?")
@@ -148,7 +147,8 @@ class MessageFolder:
                 path.unlink()
                 removed = True
         if removed and durable:
-            _sync_folder(self.path)
+            with contextlib.suppress(OSError):  # the files themselves are gone
+                sync_folder(self.path)
 
     def set_aside_if_not_folder(self) -> str:
         """When a file (anything but a folder) stands where the folder should be, move it
@@ -213,14 +213,3 @@ def _checked(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError(f"not a message key: {key!r}")
     return key
-
-
-def _sync_folder(folder: Path) -> None:
-    if sys.platform == "win32":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

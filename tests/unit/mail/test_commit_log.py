@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.mail.commit_log import CommitLog, Mark, left_marks, remove_logs
+from composer.mail.commit_log import _MAX_LOG, CommitLog, Mark, left_marks, remove_logs
 
 
 def crashed(log: CommitLog) -> None:
@@ -27,13 +27,14 @@ def test_marks_left_by_a_composer_that_stopped_are_read_back(tmp_path: Path) -> 
     log.mark("k1", 1, "smtp.example.org", "2026-12-02T10:00:00+00:00")
     log.mark("k2", 3, "smtp.example.org\r\nX: y", "then")
     crashed(log)
-    marks, logs = left_marks(tmp_path)
-    assert marks == {
+    left = left_marks(tmp_path)
+    assert left.by_key == {
         "k1": [Mark("k1", 1, "smtp.example.org", "2026-12-02T10:00:00+00:00")],
         "k2": [Mark("k2", 3, "smtp.example.org\r\nX: y", "then")],
     }
-    assert [p.name for p in logs] == logs_in(tmp_path)
-    remove_logs(logs)
+    assert [p.name for p in left.logs] == logs_in(tmp_path)
+    assert not left.unread
+    remove_logs(left.logs)
     assert logs_in(tmp_path) == []
 
 
@@ -53,26 +54,52 @@ def test_one_log_per_process_until_it_is_closed(tmp_path: Path) -> None:
 def test_a_log_its_composer_still_holds_is_left_alone(tmp_path: Path) -> None:
     log = CommitLog(tmp_path)
     log.mark("k1", 1, "h", "t")
-    assert left_marks(tmp_path) == ({}, [])
+    held = left_marks(tmp_path)
+    assert (held.by_key, held.logs, held.unread) == ({}, [], False)
     log.mark("k2", 1, "h", "t")  # still its own to write to
     crashed(log)
-    marks, _ = left_marks(tmp_path)
-    assert sorted(marks) == ["k1", "k2"]
+    assert sorted(left_marks(tmp_path).by_key) == ["k1", "k2"]
 
 
 def test_a_line_cut_short_and_lines_that_are_not_marks_do_not_count(tmp_path: Path) -> None:
     log = CommitLog(tmp_path)
     log.mark("k1", 2, "h", "t")
     crashed(log)
-    [path] = left_marks(tmp_path)[1]
+    [path] = left_marks(tmp_path).logs
     with path.open("ab") as stream:
         stream.write(b'not json\n["k2", "two", "h", "t"]\n[1, 2]\n{"k": 1}\n["k3", 1, "h", "t"')
-    marks, _ = left_marks(tmp_path)
-    assert marks == {"k1": [Mark("k1", 2, "h", "t")]}
+    assert left_marks(tmp_path).by_key == {"k1": [Mark("k1", 2, "h", "t")]}
+
+
+def test_a_mark_after_a_line_a_full_disk_cut_short_still_counts(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 1, "h", "t")
+    assert log._path is not None
+    with log._path.open("ab") as stream:
+        stream.write(b'\n["k2", 1, "smtp.ex')  # the disk filled up mid-line: no dot went
+    log.mark("k3", 1, "h", "t")  # space again: this one's dot goes
+    crashed(log)
+    assert left_marks(tmp_path).by_key == {
+        "k1": [Mark("k1", 1, "h", "t")],
+        "k3": [Mark("k3", 1, "h", "t")],
+    }
+
+
+def test_a_log_that_cannot_be_read_is_kept_and_said(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark("k1", 1, "h", "t")
+    assert log._path is not None
+    path = log._path
+    crashed(log)
+    os.truncate(path, _MAX_LOG + 1)
+    left = left_marks(tmp_path)
+    assert (left.by_key, left.logs, left.unread) == ({}, [], True)
+    assert path.exists()
 
 
 def test_files_that_only_look_like_logs_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "commits-folder.log").mkdir()
     (tmp_path / "other.log").write_bytes(b'["k1", 1, "h", "t"]\n')
-    assert left_marks(tmp_path) == ({}, [])
-    assert left_marks(tmp_path / "missing") == ({}, [])
+    for folder in (tmp_path, tmp_path / "missing"):
+        left = left_marks(folder)
+        assert (left.by_key, left.logs, left.unread) == ({}, [], False)

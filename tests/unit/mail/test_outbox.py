@@ -875,3 +875,52 @@ def test_a_begin_whose_state_cannot_be_written_leaves_the_entry_waiting(
     monkeypatch.undo()
     assert outbox.entry(entry.key).state is EntryState.WAITING
     outbox.begin(entry.key)  # nothing was left claimed
+
+
+def test_a_log_that_cannot_be_read_makes_an_entry_being_sent_doubtful(outbox: Outbox) -> None:
+    entry = outbox.add(build(subject="Plans"), "acc")
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    [log] = commit_logs(outbox)
+    after = reopened(outbox)
+    os.truncate(after.folder.path / log, 17 * 1024 * 1024)  # not a log Composer wrote
+    [said] = after.recover()
+    recovered = after.entry(entry.key)
+    assert recovered.state is EntryState.MAY_HAVE_BEEN_SENT
+    assert "to the server, before the server answered" in recovered.last_error
+    assert "may have been sent" in said
+    assert commit_logs(after) == [log]  # kept for a later look
+
+
+def test_a_mark_with_an_unreadable_state_after_a_partial_delivery_stays_doubtful(
+    outbox: Outbox, sent: SentFolder, clock: Clock
+) -> None:
+    entry = outbox.add(build(to="bob@example.net, carol@example.net"), "acc")
+    stored = outbox.begin(entry.key)
+    later = {"carol@example.net": (451, "later")}
+    outbox.delivered(entry.key, result_for(stored, accepted=("bob@example.net",), refused=later))
+    clock.advance(minutes=2)
+    outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")  # carol's dot goes; then the power
+    (outbox.folder.path / f"{entry.key}.json").write_text("")
+    after = reopened(outbox)
+    after.recover()
+    recovered = after.entry(entry.key)
+    assert recovered.state is EntryState.MAY_HAVE_BEEN_SENT
+    assert recovered.envelope.recipients == ("carol@example.net",)
+    assert after.due() == {}
+
+
+def test_the_sent_record_names_only_who_is_left_after_refusals_for_good(
+    outbox: Outbox, sent: SentFolder, clock: Clock
+) -> None:
+    entry = outbox.add(build(to="", bcc="a@example.net, b@example.net"), "acc")
+    outbox.begin(entry.key)
+    refused = {"b@example.net": (550, "no such user")}
+    outbox.failed(entry.key, SendError(ErrorKind.DISCONNECTED, "lost", refused=refused))
+    clock.advance(minutes=2)
+    stored = outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    outbox.delivered(entry.key, result_for(stored))
+    [record] = sent.summaries()
+    assert record.to == "a@example.net"
