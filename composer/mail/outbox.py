@@ -13,21 +13,20 @@ have been delivered" (never resent without the user's word).
 Only the commit mark (commit_log.py) and the outcome are synced to disk before Composer goes
 on; begin's state and a delivered entry's removal are not, as recovery after a power cut
 makes the same of their loss: SENDING without a mark is sent again, and an entry with its
-Sent record is taken out.
+Sent record is taken out. What a state holds and the rules read from it are in
+outbox_state.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import enum
 import logging
 import os
 import random as random_module
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -36,6 +35,19 @@ from composer.mail.errors import ErrorKind, SendError, describe_refused
 from composer.mail.lock import LOCKS_AVAILABLE, try_lock
 from composer.mail.message import Envelope, OutgoingMessage
 from composer.mail.outbox_file import FORMAT, EntryHead, StoredMessage, parse_head
+from composer.mail.outbox_state import EntryState as EntryState
+from composer.mail.outbox_state import OutboxEntry as OutboxEntry
+from composer.mail.outbox_state import (
+    envelope_of,
+    is_due,
+    later_note,
+    new_state,
+    pending_mark,
+    refused_note,
+    retry_delay,
+    sent_record_key,
+    state_is_valid,
+)
 from composer.mail.progress import SendResult
 from composer.mail.sent import SentFolder, json_headers, peek_display
 from composer.mail.store import (
@@ -48,58 +60,9 @@ from composer.mail.store import (
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=1)
-# ±20 % around the nominal delay: queued messages that failed together spread out.
-JITTER = 0.2
-
-
-class EntryState(enum.Enum):
-    WAITING = "waiting"
-    SENDING = "sending"
-    MAY_HAVE_BEEN_SENT = "may have been sent"
-    HELD = "held"
-
 
 class OutboxError(Exception):
     """An entry cannot do what was asked (gone, or being sent); str() says so in words."""
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    """One queued message as a list shows it."""
-
-    key: str
-    account_id: str
-    envelope: Envelope
-    message_id: str
-    subject: str
-    to: str
-    size: int
-    queued_at: datetime
-    state: EntryState
-    attempts: int
-    next_attempt: datetime | None
-    last_error: str
-    last_error_kind: str
-    # Waiting for a Send later time rather than for a retry or the undo delay.
-    scheduled: bool
-    # Recipients that will not get it (refused for good), in words; "" when none.
-    note: str = ""
-    # The draft it was sent from (deleted once it is here; see Outbox.add).
-    draft_key: str = ""
-
-
-def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
-    """How long to wait after the attempts-th failed attempt (1 = the first).
-
-    One minute, doubling up to one hour; then ±20 % jitter (random() in [0, 1)), so the
-    average stays the nominal delay and messages that failed together do not retry in
-    lockstep. Chosen over "full jitter" because a first retry should not come at once.
-    """
-    nominal = FIRST_RETRY * (1 << min(max(attempts, 1) - 1, 12))
-    nominal = min(nominal, LONGEST_RETRY)
-    return nominal * (1 - JITTER + 2 * JITTER * random())
 
 
 class Outbox:
@@ -177,7 +140,7 @@ class Outbox:
         values = {"Format": FORMAT, "Eight-Bit": "no" if message.is_ascii() else "yes"}
         values |= json_headers(fields)
         head = composer_headers(values)
-        state = _new_state(now, not_before, scheduled)
+        state = new_state(now, not_before, scheduled)
         with self._lock:
             # The state goes first: the moment the message appears, it says when it is due.
             self._write_state(key, state)
@@ -217,7 +180,7 @@ class Outbox:
         now = self._now()
         grouped: dict[str, list[OutboxEntry]] = {}
         for entry in self.entries() if entries is None else entries:
-            if entry.state is EntryState.WAITING and _is_due(entry, now):
+            if entry.state is EntryState.WAITING and is_due(entry, now):
                 grouped.setdefault(entry.account_id, []).append(entry)
         return grouped
 
@@ -266,7 +229,7 @@ class Outbox:
                 self._unclaim(key)
                 self._settled(key)
             raise
-        return StoredMessage(self.folder.file(key), head, _envelope(head, state))
+        return StoredMessage(self.folder.file(key), head, envelope_of(head, state))
 
     def committing(self, key: str, host: str = "") -> None:
         """Record, durably, that the final dot of key is about to go to host; raises OSError
@@ -289,7 +252,7 @@ class Outbox:
         """
         with self._lock:
             head, state = self._sending(key)
-            envelope = _envelope(head, state)
+            envelope = envelope_of(head, state)
             round_ = int(state.get("round", 0))
         # Only recipients of this envelope are retried: an empty list would mean "everyone".
         later = {
@@ -298,9 +261,9 @@ class Outbox:
             if 400 <= reply[0] < 500 and r in envelope.recipients
         }
         never = {r: reply for r, reply in result.refused.items() if r not in later}
-        note = _refused_note(never)
+        note = refused_note(never)
         if later:
-            note = " ".join(filter(None, [note, _later_note(later)]))
+            note = " ".join(filter(None, [note, later_note(later)]))
         stored = StoredMessage(self.folder.file(key), head, envelope)
         # The head's Subject and To were read from this message's header when it was queued;
         # once the recipients are fewer, To may have fallen back on some no longer in it.
@@ -311,7 +274,7 @@ class Outbox:
                 stored,
                 result,
                 account_id=head.account_id,
-                key=_sent_key(key, round_),
+                key=sent_record_key(key, round_),
                 note=note,
                 display=display,
             )
@@ -335,7 +298,7 @@ class Outbox:
                 last_error=f"{result.host} did not take it yet for {describe_refused(later)}; "
                 "Composer will try again for them.",
                 last_error_kind=ErrorKind.RECIPIENTS_REFUSED.value,
-                note=" ".join(filter(None, [str(state.get("note", "")), _refused_note(never)])),
+                note=" ".join(filter(None, [str(state.get("note", "")), refused_note(never)])),
                 updated_at=now.isoformat(),
             )
             self._write_state(key, state)
@@ -354,11 +317,11 @@ class Outbox:
                 next_attempt=None,
             )
             never = {r: reply for r, reply in error.refused.items() if reply[0] >= 500}
-            recipients = _envelope(head, state).recipients
+            recipients = envelope_of(head, state).recipients
             kept = [r for r in recipients if r not in never]
             if never and kept:
                 # Retrying could not help those; it may help the others.
-                note = " ".join(filter(None, [str(state.get("note", "")), _refused_note(never)]))
+                note = " ".join(filter(None, [str(state.get("note", "")), refused_note(never)]))
                 state.update(recipients=kept, note=note)
             if error.kind is ErrorKind.MAY_HAVE_BEEN_SENT or (
                 # After the final dot only a reply from the server says it was not delivered.
@@ -432,7 +395,7 @@ class Outbox:
         """key's envelope now (fewer recipients after a partial delivery)."""
         with self._lock:
             head, state = self._loaded(key)
-            return _envelope(head, state)
+            return envelope_of(head, state)
 
     # Start-up
 
@@ -478,7 +441,7 @@ class Outbox:
 
     def _recover(self, key: str, head: EntryHead, left: LeftMarks) -> str:
         state = self.folder.read_state(key)
-        valid = state is not None and _state_is_valid(state)
+        valid = state is not None and state_is_valid(state)
         marks = left.by_key.get(key, [])
         if left.unread and not marks and state is not None and valid:
             # A log that could not be read may hold this entry's mark: SENDING counts as past it.
@@ -497,14 +460,14 @@ class Outbox:
             # been sent too.
             doubtful = not valid and bool(marks or left.unread)
             return self._settle_recorded(key, head, recorded, doubtful=doubtful)
-        mark = _committed(state if valid else None, marks)
+        mark = pending_mark(state if valid else None, marks)
         if mark is not None:
             if state is None or not valid:
-                state = _new_state(self._now(), None, scheduled=False)
+                state = new_state(self._now(), None, scheduled=False)
             state["attempts"] = max(int(state["attempts"]), mark.attempt)
             return self._stopped_after_dot(key, head, state, mark.host, mark.when)
         if state is None or not valid:
-            self._make_due(key, _new_state(self._now(), None, scheduled=False))
+            self._make_due(key, new_state(self._now(), None, scheduled=False))
             return f"“{head.subject}” will be sent again: its Outbox state could not be read{kept}."
         if state["state"] != EntryState.SENDING.value:
             return ""
@@ -540,7 +503,7 @@ class Outbox:
         doubtful: the later round may have reached its final dot as well."""
         done: set[str] = set()
         for number in range(rounds):
-            summary = self.sent.summary(_sent_key(key, number))
+            summary = self.sent.summary(sent_record_key(key, number))
             if summary is not None:
                 done.update(summary.accepted)
                 done.update(r for r, (code, _) in summary.refused.items() if code >= 500)
@@ -548,7 +511,7 @@ class Outbox:
         if not left:
             self._forget(key)
             return f"“{head.subject}” had been sent already; it was taken out of the Outbox."
-        state = _new_state(self._now(), None, scheduled=False)
+        state = new_state(self._now(), None, scheduled=False)
         state.update(round=rounds, recipients=left)
         if doubtful:
             return self._stopped_after_dot(key, head, state, "", "")
@@ -560,7 +523,7 @@ class Outbox:
 
     def _recorded_rounds(self, key: str) -> int:
         rounds = 0
-        while self.sent.exists(_sent_key(key, rounds)):
+        while self.sent.exists(sent_record_key(key, rounds)):
             rounds += 1
         return rounds
 
@@ -685,9 +648,9 @@ class Outbox:
         if head is None:
             raise OutboxError(f"The message {key} is no longer in the Outbox.")
         state = self._read_state(key)
-        if state is None or not _state_is_valid(state):
+        if state is None or not state_is_valid(state):
             # Unreadable state: the entry waits, due at once (recover() writes this down).
-            state = _new_state(head.queued_at, None, scheduled=False)
+            state = new_state(head.queued_at, None, scheduled=False)
         return head, state
 
     def _sending(self, key: str) -> tuple[EntryHead, dict[str, Any]]:
@@ -705,7 +668,7 @@ class Outbox:
         return OutboxEntry(
             key=key,
             account_id=head.account_id,
-            envelope=_envelope(head, state),
+            envelope=envelope_of(head, state),
             message_id=head.message_id,
             subject=head.subject,
             to=head.to,
@@ -746,79 +709,3 @@ def _still_there(fd: int, path: os.PathLike[str] | str) -> bool:
     except OSError:
         return False
     return (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _new_state(now: datetime, not_before: datetime | None, scheduled: bool) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "state": EntryState.WAITING.value,
-        "attempts": 0,
-        "next_attempt": (not_before or now).isoformat(),
-        "scheduled": scheduled,
-        "last_error": "",
-        "last_error_kind": "",
-        "committed": False,
-        "round": 0,
-        "updated_at": now.isoformat(),
-    }
-
-
-def _committed(state: dict[str, Any] | None, marks: list[Mark]) -> Mark | None:
-    """The mark that says an attempt of the entry reached its final dot with no outcome on
-    disk; None when there is none (no mark, or each is for an attempt that was settled).
-
-    An outcome is written with the attempt's number, so a state that counts fewer attempts
-    than a mark was written before that attempt began, whatever it says; one that counts as
-    many is settled unless it is still SENDING. Without a state, any mark counts.
-    """
-    if state is None:
-        return marks[-1] if marks else None
-    attempts = int(state["attempts"])
-    sending = state["state"] == EntryState.SENDING.value
-    for mark in reversed(marks):
-        if mark.attempt > attempts or (mark.attempt == attempts and sending):
-            return mark
-    return None
-
-
-def _state_is_valid(state: dict[str, Any]) -> bool:
-    try:
-        EntryState(state["state"])
-        int(state["attempts"])
-        if state.get("next_attempt"):
-            datetime.fromisoformat(state["next_attempt"])
-        recipients = state.get("recipients")
-        return recipients is None or (
-            isinstance(recipients, list) and all(isinstance(r, str) for r in recipients)
-        )
-    except (KeyError, ValueError, TypeError):
-        return False
-
-
-def _envelope(head: EntryHead, state: dict[str, Any]) -> Envelope:
-    recipients = state.get("recipients")
-    if recipients:
-        return replace(head.envelope, recipients=tuple(recipients))
-    return head.envelope
-
-
-def _is_due(entry: OutboxEntry, now: datetime) -> bool:
-    return (entry.next_attempt or entry.queued_at) <= now
-
-
-def _sent_key(key: str, round_: int) -> str:
-    """The Sent record's key for round_ (0: the first delivery, 1…: after a partial one)."""
-    if round_ == 0:
-        return key
-    first, dash, rest = key.partition("-")
-    return f"{first[:30]}r{round_}{dash}{rest}"
-
-
-def _refused_note(refused: dict[str, tuple[int, str]]) -> str:
-    if not refused:
-        return ""
-    return f"Refused for good, so they did not get it: {describe_refused(refused)}."
-
-
-def _later_note(refused: dict[str, tuple[int, str]]) -> str:
-    return f"Not taken yet, so Composer will try again for: {describe_refused(refused)}."

@@ -16,12 +16,8 @@ import pytest
 from composer.mail.draft import Attachment, Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.message import OutgoingMessage, Sendable, build_message
-from composer.mail.outbox import (
-    EntryState,
-    Outbox,
-    OutboxError,
-    retry_delay,
-)
+from composer.mail.outbox import EntryState, Outbox, OutboxError
+from composer.mail.outbox_state import retry_delay
 from composer.mail.progress import SendResult
 from composer.mail.sent import PIECE, SentFolder
 from composer.mail.store import MessageFolder, new_key
