@@ -10,12 +10,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from composer import logs
-from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account, AccountSettings, AccountStore, sandbox_account
 from composer.mail.addressbook import AddressBook
-from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
@@ -23,13 +23,18 @@ from composer.mail.lock import LockTimeout, Presence, exclusive
 from composer.mail.oauth_settings import OAuthRegistry
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
-from composer.mail.sandbox import SandboxServer
 from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
-from composer.mail.transcript import Transcript
 from composer.paths import Paths
 from composer.serial_worker import SerialWorker
+
+if TYPE_CHECKING:
+    # Sending's modules (smtplib, ssl, aiosmtpd) are imported at the first send, not at start.
+    from composer.mail.access_tokens import AccessTokens
+    from composer.mail.delivery import Delivery
+    from composer.mail.sandbox import SandboxServer
+    from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +71,6 @@ class AppContext:
         loaded = self.store.load()
         self.settings: AccountSettings = loaded.settings
         self.secrets = secrets or SecretStore()
-        # Access tokens of the accounts that sign in with their provider, in memory only.
-        self.access_tokens = AccessTokens(self.secrets, self.oauth)
         # Loaded once here (a small file); searched from memory while typing, written by workers.
         self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
@@ -84,7 +87,6 @@ class AppContext:
             *self.address_book.load(),
             *self._recover(),
         )
-        self.sandbox = SandboxServer(paths.sandbox_maildir)
         logs.set_debug(self.settings.debug_log)
         self._notify = notify or (lambda text: log.warning("%s", text))
         self._lock = threading.Lock()
@@ -96,12 +98,22 @@ class AppContext:
         self.on_draft_not_saved: Callable[[str, Draft, str], None] | None = None
         # Settings and drafts are written here, in order, never on the GUI thread.
         self.writer = SerialWorker("composer-writer", self._write_failed)
-        # The distributor's client registrations (a file in the package, read once and kept)
-        # are read here, at start, so that opening Accounts never reads them on the GUI thread.
+        # Set once read_oauth_clients() has read the distributor's client registrations.
         self.oauth_clients_read = threading.Event()
-        threading.Thread(
-            target=self._read_oauth_clients, name="composer-oauth", daemon=True
-        ).start()
+
+    @cached_property
+    def access_tokens(self) -> AccessTokens:
+        """Access tokens of the accounts that sign in with their provider, in memory only."""
+        from composer.mail.access_tokens import AccessTokens
+
+        return AccessTokens(self.secrets, self.oauth)
+
+    @cached_property
+    def sandbox(self) -> SandboxServer:
+        """The Local sandbox's server (not started until a message goes to it)."""
+        from composer.mail.sandbox import SandboxServer
+
+        return SandboxServer(self.paths.sandbox_maildir)
 
     def _recover(self) -> list[str]:
         """Tidy what a crash left, unless another Composer is using the files."""
@@ -170,6 +182,16 @@ class AppContext:
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts() if a.id == account_id), None)
 
+    def read_oauth_clients(self) -> None:
+        """Read the distributor's client registrations (a file in the package, read once and
+        kept) on a thread of its own, so that opening Accounts never reads them on the GUI
+        thread; the session starts it once its first window is shown."""
+        if self.oauth_clients_read.is_set():
+            return
+        threading.Thread(
+            target=self._read_oauth_clients, name="composer-oauth", daemon=True
+        ).start()
+
     def _read_oauth_clients(self) -> None:
         try:
             OAuthRegistry(self.settings.oauth)  # fills the registrations' cache
@@ -192,6 +214,8 @@ class AppContext:
     ) -> Delivery:
         """One send or connection check for account (password: one typed, not yet stored;
         transcript: where to keep the conversation)."""
+        from composer.mail.delivery import Delivery
+
         return Delivery(
             account,
             self.secrets,
@@ -259,7 +283,8 @@ class AppContext:
     def close(self) -> None:
         """Finish pending writes and stop the sandbox server (the program is done with it)."""
         self.writer.close()
-        self.sandbox.stop()
+        if "sandbox" in self.__dict__:  # made only once something went to it
+            self.sandbox.stop()
         self._presence.leave()
 
     def _write_failed(self, error: Exception) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from email.utils import make_msgid
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
@@ -48,7 +47,8 @@ class DraftKeeper(QObject):
         self._context = context
         self._current = current
         self.key = key or new_key()
-        self._message_id = message_id or make_msgid(domain="composer.invalid")
+        # Made at the first write: a window that is never written to needs none.
+        self._message_id = message_id
         self.kept = kept
         # A restored draft is all unsaved; a new window's own start (its signature) is not.
         self._pristine = current() if key is None else Draft()
@@ -135,7 +135,7 @@ class DraftKeeper(QObject):
         was sent). A previous message with anything in it stays in Drafts, closed."""
         self._let_go(previous)
         self._previous_key = self.key
-        self._begin(new_key(), make_msgid(domain="composer.invalid"))
+        self._begin(new_key(), "")
 
     @Slot(object)
     def swap_back(self, replaced: Draft) -> None:
@@ -144,7 +144,7 @@ class DraftKeeper(QObject):
         previous = self._previous_key
         self._let_go(replaced)
         self._previous_key = self.key
-        self._begin(previous or new_key(), make_msgid(domain="composer.invalid"))
+        self._begin(previous or new_key(), "")
         self._pristine = Draft()  # the restored message is all unsaved again
         self.save_soon_now()
 
@@ -168,6 +168,8 @@ class DraftKeeper(QObject):
 
     def _write(self, draft: Draft, *, window_open: bool) -> None:
         self._written = draft
+        if not self._message_id:
+            self._message_id = _draft_message_id()
         key, message_id, context = self.key, self._message_id, self._context
         account = context.account(draft.account_id)
         sender = account.sender() if account is not None else None
@@ -202,3 +204,12 @@ class DraftKeeper(QObject):
                 log.warning("could not delete draft %s: %s", key, error)
 
         context.writer.submit(("draft", key), job)
+
+
+def _draft_message_id() -> str:
+    """A Message-ID for a draft's file, in a domain that is no one's."""
+    # Here, not at the top: email.utils (and socket, datetime, calendar) is not needed to
+    # open a window, and by the first write the imports after start-up have brought it.
+    from email.utils import make_msgid
+
+    return make_msgid(domain="composer.invalid")

@@ -12,9 +12,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
-from composer.mail.draft_file import LoadedDraft, draft_from_message
 from composer.mail.drafts import DraftSummary
-from composer.mail.mailbox_copy import GAVE_UP, PENDING, copy_state
 from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.sent import SentFolder, SentSummary
 from composer.mail.source import message_text
@@ -23,6 +21,7 @@ from composer.ui.compose_window import ComposeWindow
 from composer.ui.plain_text import question
 
 if TYPE_CHECKING:
+    from composer.mail.draft_file import LoadedDraft
     from composer.session import Session
     from composer.ui.folders_window import FoldersWindow
 
@@ -121,6 +120,8 @@ class Folders(QObject):
         drafts = self._context.drafts
 
         def done(loaded: object) -> None:
+            from composer.mail.draft_file import LoadedDraft
+
             assert isinstance(loaded, LoadedDraft)
             if self._session.window_for_draft(key) is not None:
                 return  # opened twice in a row: the first is shown
@@ -174,11 +175,15 @@ class Folders(QObject):
         def job() -> object:
             data = outbox.message_bytes(key)
             bcc = _bcc(data, entry.envelope.recipients)
+            from composer.mail.draft_file import draft_from_message
+
             return draft_from_message(
                 data, account_id=entry.account_id, bcc=bcc, files_dir=files_dir
             )
 
         def done(loaded: object) -> None:
+            from composer.mail.draft_file import LoadedDraft
+
             assert isinstance(loaded, LoadedDraft)
             # Only once it is out of the Outbox: it may have gone out while it was read.
             if not self._session.sending.remove(key):
@@ -220,6 +225,8 @@ class Folders(QObject):
             summary = sent.summary(key)
             data = sent.message_bytes(key)
             everyone = (*summary.accepted, *summary.refused) if summary else ()
+            from composer.mail.draft_file import draft_from_message
+
             return draft_from_message(
                 data,
                 account_id=summary.account_id if summary else "",
@@ -228,6 +235,8 @@ class Folders(QObject):
             )
 
         def done(loaded: object) -> None:
+            from composer.mail.draft_file import LoadedDraft
+
             assert isinstance(loaded, LoadedDraft)
             self._open_as_draft(draft_key, loaded, "A copy of the sent message")
 
@@ -267,4 +276,7 @@ def _bcc(data: bytes, recipients: tuple[str, ...]) -> str:
 
 def _uncopied(folder: SentFolder, sent: list[SentSummary]) -> set[str]:
     """The records whose copy in the mailbox's Sent folder is owed or was given up."""
+    # Here, when Sent is first shown: the IMAP side is not needed to open a compose window.
+    from composer.mail.mailbox_copy import GAVE_UP, PENDING, copy_state
+
     return {s.key for s in sent if copy_state(folder, s.key) in (PENDING, GAVE_UP)}

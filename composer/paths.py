@@ -6,8 +6,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "composer"
 
 
@@ -25,6 +23,9 @@ class Paths:
 
     @classmethod
     def platform_default(cls) -> Paths:
+        # Here: a window given its directories (tests, --config-dir) does without it.
+        import platformdirs
+
         return cls(
             platformdirs.user_config_path(APP_NAME, appauthor=False),
             platformdirs.user_data_path(APP_NAME, appauthor=False),

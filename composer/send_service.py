@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
@@ -25,14 +25,16 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
-from composer.mail.mailbox_copy import CopyReport, SentCopies, copy_wanted
 from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
-from composer.mail.transcript import Transcript
 from composer.submission import Submission
 from composer.tasks import Report, Task
+
+if TYPE_CHECKING:
+    from composer.mail.mailbox_copy import CopyReport, SentCopies
+    from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +250,8 @@ class SendService(QObject):
         outbox = self._outbox
         host = "the local sandbox" if account.is_sandbox else account.host.strip()
         remember = {key: self._remembered(key) for key in batch}
+        from composer.mail.mailbox_copy import SentCopies, copy_wanted
+
         copies = SentCopies(self._context.sent, self._context.secrets)
         owes_copy = copy_wanted(account)
 
@@ -450,6 +454,9 @@ class SendService(QObject):
         a failure is told through the context, and the copy is tried again later."""
         if self._stopped:
             return
+        # Here, not at the top: the IMAP side is not needed to open a window.
+        from composer.mail.mailbox_copy import SentCopies, copy_wanted
+
         for account in self._context.accounts():
             if (account_id and account.id != account_id) or not copy_wanted(account):
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
@@ -12,7 +13,6 @@ from composer.context import AppContext
 from composer.draft_keeper import DraftKeeper
 from composer.folders import Folders
 from composer.mail.draft import Draft
-from composer.mail.draft_file import LoadedDraft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.outbox_notes import describe_entry
@@ -25,6 +25,10 @@ from composer.ui.close_questions import CloseChoice, ask_keep
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread
 from composer.ui.icons import use_icon_folder
+from composer.warm_up import after_first_frame, import_soon
+
+if TYPE_CHECKING:
+    from composer.mail.draft_file import LoadedDraft
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +78,20 @@ class Session(QObject):
         # Messages that arrived while no window was open, for the next one.
         self._pending = [Message(text, Level.WARNING) for text in self.context.load_warnings]
         self._ended = False
-        # What is due in the Outbox (a crash or a quit left it) goes once the loop runs.
-        QTimer.singleShot(0, self, self.sending.flush_due)
-        # So do the copies in the mailbox's Sent folder that could not be made before.
-        QTimer.singleShot(0, self, self.sending.copy_owed)
+        # What is due in the Outbox (a crash or a quit left it), and the copies in the
+        # mailbox's Sent folder that could not be made before, go once the first window is
+        # on the screen; so do the imports that only sending needs.
+        after_first_frame(self, self._start_background_work)
+
+    @Slot()
+    def _start_background_work(self) -> None:
+        if self._ended:
+            return
+        self.sending.flush_due()
+        self.context.read_oauth_clients()
+        # The owed copies wait for the imports: finding which accounts owe any brings the
+        # IMAP side in.
+        import_soon(self, then=self.sending.copy_owed)
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""

@@ -12,19 +12,19 @@ import logging
 import os
 import shutil
 import unicodedata
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from composer.mail.addresses import parse_address, parse_list
-from composer.mail.certificates import normal_fingerprint
+from composer.mail.addresses import new_address, parse_address, parse_list
 from composer.mail.discovery_settings import DiscoverySettings
 from composer.mail.files import FileRefused, broken_copy_path, read_regular_file, write_atomically
 from composer.mail.oauth_settings import OAuthSettings
 from composer.mail.text import has_line_break
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,18 @@ class Security(enum.Enum):
         }[self]
 
 
+def _new_id() -> str:
+    # uuid brings the platform module; only a new account needs it.
+    import uuid
+
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Account:
     """One way of sending mail; change with ``dataclasses.replace``."""
 
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_id())
     name: str = ""
     display_name: str = ""
     email: str = ""
@@ -113,9 +120,7 @@ class Account:
         address = parse_address(self.email)
         if address is None:
             raise ValueError(f"invalid email address {self.email!r}")
-        return Address(
-            display_name=self.display_name, username=address.username, domain=address.domain
-        )
+        return new_address(self.display_name, address.username, address.domain)
 
     def problems(self) -> list[str]:
         """What must be fixed before this account can be saved, in plain words."""
@@ -164,6 +169,9 @@ class Account:
             if name in values and not isinstance(values[name], str):
                 raise TypeError(f"{name} must be text")
         if values.get("trusted_certificate"):
+            # Here: the certificates module brings ssl, which a window does not need at start.
+            from composer.mail.certificates import normal_fingerprint
+
             pin = normal_fingerprint(values["trusted_certificate"])
             if not pin:
                 # Verifying as usual instead fails safe: the user is shown the certificate.

@@ -14,11 +14,14 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
-from email.headerregistry import Address
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from composer.mail.addresses import mailbox_key
+from composer.mail.addresses import mailbox_key, new_address
 from composer.mail.files import broken_copy_path
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +188,7 @@ class AddressBook:
         # The spelling and name used last win; an empty name does not erase a known one.
         latest, other = (address, old.address) if when >= old.last_used else (old.address, address)
         name = latest.display_name or other.display_name
-        merged = Address(display_name=name, username=latest.username, domain=latest.domain)
+        merged = new_address(name, latest.username, latest.domain)
         return _Entry(merged, old.count + 1, max(old.last_used, when))
 
     def _load(self) -> list[str]:
@@ -316,7 +319,7 @@ def _entry_from_row(row: tuple[object, ...]) -> _Entry | None:
             return None
         if not (isinstance(count, int) and isinstance(last_used, int | float)):
             return None
-        address = Address(display_name=name, username=username, domain=domain)
+        address = new_address(name, username, domain)
         return _Entry(address, count, float(last_used))
     except (ValueError, TypeError, HeaderParseError, IndexError):
         return None

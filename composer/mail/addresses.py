@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.errors import HeaderParseError
-from email.headerregistry import Address
+from typing import TYPE_CHECKING
 
 from composer.mail.text import has_encoded_word, has_line_break
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 # Local part and domain as people use them; stricter than RFC 5322 on purpose, since a
 # typo such as "ann@example" or "ann example.org" should be caught before sending. Checked
@@ -89,6 +92,15 @@ def separator_positions(text: str, separators: str = SEPARATORS) -> list[int]:
     return positions
 
 
+def new_address(display_name: str, username: str, domain: str) -> Address:
+    """email's Address; raises ValueError (or HeaderParseError) as it does."""
+    # Imported at the first address, not with this module: email.headerregistry brings
+    # email.utils, socket, datetime and calendar, which a window does not need to open.
+    from email.headerregistry import Address
+
+    return Address(display_name=display_name, username=username, domain=domain)
+
+
 def parse_address(text: str) -> Address | None:
     """One address such as ``Ann Lee <ann@example.org>``; None if it is not valid."""
     # Checked before stripping: a line break is never part of an address, not even at an end.
@@ -113,7 +125,7 @@ def parse_address(text: str) -> Address | None:
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return None
     try:
-        return Address(display_name=name, username=local, domain=domain)
+        return new_address(name, local, domain)
     except (HeaderParseError, ValueError, IndexError):
         return None
 
@@ -228,7 +240,7 @@ def _named_address(cells: list[str]) -> Address | None:
         return None  # another cell holds an address (or a list) of its own
     name = " ".join(cell for cell, address in zip(cells, parsed, strict=True) if address is None)
     try:
-        return Address(display_name=name, username=found[0].username, domain=found[0].domain)
+        return new_address(name, found[0].username, found[0].domain)
     except (ValueError, TypeError):
         return None
 

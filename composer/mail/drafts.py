@@ -9,18 +9,23 @@ import shutil
 import stat
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import default
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from composer.mail.draft import Draft
-from composer.mail.draft_file import DraftFileError, LoadedDraft, decode_draft, encode_draft
 from composer.mail.files import broken_copy_path
 from composer.mail.store import MessageFolder, StoreError
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
+
+    # The draft file's format (most of the email package) is loaded at the first draft
+    # written or read, not to open a window.
+    from composer.mail.draft_file import LoadedDraft
 
 # Copies of attached files restored from drafts live here, one folder per draft key.
 FILES = ".files"
@@ -51,6 +56,8 @@ class DraftStore:
         self, key: str, draft: Draft, *, sender: Address | None, message_id: str, saved_at: datetime
     ) -> None:
         """Store draft as key's .eml, all or nothing."""
+        from composer.mail.draft_file import encode_draft
+
         data = encode_draft(draft, sender=sender, message_id=message_id, saved_at=saved_at)
         self.folder.write(key, [data])
 
@@ -61,6 +68,8 @@ class DraftStore:
     def load(self, key: str) -> LoadedDraft:
         """key's draft; raises StoreError when it is gone, DraftFileError when it is damaged
         (the file is then moved aside, and the error says where it was kept)."""
+        from composer.mail.draft_file import DraftFileError, decode_draft
+
         data = self.folder.read(key)
         try:
             return decode_draft(data, files_dir=self.files_dir(key))

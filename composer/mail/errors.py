@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import unicodedata
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from composer.mail.certificates import CertificateInfo
+if TYPE_CHECKING:
+    from composer.mail.certificates import CertificateInfo
 
 
 class ErrorKind(enum.Enum):

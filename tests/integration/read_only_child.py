@@ -9,6 +9,7 @@ is imported before the switch: the interpreter may live where only root can read
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -20,6 +21,12 @@ from composer.mail.draft import Draft
 from composer.mail.files import describe_write_error
 from composer.mail.message import build_message
 from composer.paths import Paths
+from composer.warm_up import SENDING_MODULES
+
+# What Composer imports after its first window (and this child after the switch) is imported
+# now, while the interpreter can still be read.
+for _name in SENDING_MODULES:
+    importlib.import_module(_name)
 
 
 def main(directory: Path) -> dict[str, object]:

@@ -930,9 +930,9 @@ def test_opening_accounts_reads_no_file_on_the_gui_thread(
     sys.addaudithook(hook)  # cannot be removed: watching ends it
     try:
         owner = start(qtbot, config_dir, google)
-        # They are read on a thread of their own as Composer starts, long before anyone
-        # can open Accounts; waited for here, since a test opens it at once.
-        assert owner.context.oauth_clients_read.wait(10)
+        # They are read on a thread of their own once the first window is shown, long
+        # before anyone can open Accounts; waited for here, since a test opens it at once.
+        qtbot.waitUntil(owner.context.oauth_clients_read.is_set, timeout=10_000)
         window = open_window(qtbot, owner)
         dialog = open_dialog(qtbot, window)
         enter_gmail(dialog, oauth_smtp_server)

@@ -1,0 +1,78 @@
+"""What start-up leaves until the first window is on the screen.
+
+A compose window needs Qt, its own widgets, the accounts and the stores; sending needs much
+more (smtplib, ssl, the IMAP client, the sandbox's aiosmtpd), which would make every launch
+wait for what only the first Send uses. So those modules are imported once the first frame
+has been painted, one at a time from the event loop, before the user can have written
+anything worth sending: the first Send is not slower than if they had been imported at start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+log = logging.getLogger(__name__)
+
+# Leaves first: each step imports little that is not there yet, so no step holds the event
+# loop for long (the largest, ssl, some 5 ms here).
+SENDING_MODULES = (
+    "ssl",
+    "smtplib",
+    "email.generator",
+    "composer.mail.certificates",
+    "composer.mail.message",
+    "composer.mail.smtp_client",
+    "composer.mail.providers",
+    "composer.mail.failures",
+    "composer.mail.transport",
+    "composer.mail.sandbox",
+    "composer.mail.delivery",
+    "composer.mail.oauth",
+    "composer.mail.access_tokens",
+    "imaplib",
+    "composer.mail.imap_client",
+    "composer.mail.mailbox_copy",
+    "composer.mail.draft_file",
+)
+
+# After the first frame, how long before the imports begin: time for the window manager to
+# map and paint the window, which a busy event loop would hold up.
+WARM_UP_DELAY_MS = 200
+
+
+def after_first_frame(owner: QObject, work: Callable[[], None]) -> None:
+    """Call work from the event loop once the windows shown so far have been painted.
+
+    A zero-time timer runs before the paint that show() asked for; one it starts runs after
+    the events queued meanwhile, that paint among them.
+    """
+    QTimer.singleShot(0, owner, lambda: QTimer.singleShot(0, owner, work))
+
+
+def import_soon(
+    owner: QObject,
+    modules: tuple[str, ...] = SENDING_MODULES,
+    *,
+    then: Callable[[], None] | None = None,
+) -> None:
+    """Import modules one per turn of the event loop, starting WARM_UP_DELAY_MS from now;
+    then() is called after the last."""
+    pending = list(modules)
+
+    def step() -> None:
+        name = pending.pop(0)
+        try:
+            importlib.import_module(name)
+        except Exception:
+            # Not fatal here: the same import fails again, and is reported, where it is used.
+            log.exception("could not import %s ahead of use", name)
+        if pending:
+            QTimer.singleShot(0, owner, step)
+        elif then is not None:
+            then()
+
+    QTimer.singleShot(WARM_UP_DELAY_MS, owner, step)
