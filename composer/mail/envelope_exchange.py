@@ -116,17 +116,26 @@ def _group(smtp: smtplib.SMTP, sender: str, recipients: tuple[str, ...], options
 def _settle(smtp: smtplib.SMTP, replies: int) -> None:
     """Read the last replies of a refused group, DATA's last, ending a 354 with "." alone.
 
-    What a failure here ends is a message already refused: the session is closed (the next
-    message cannot start on it), and the refusal is what the caller reports.
+    A 354 after RCPTs that were all refused is answered with the "." alone: nobody can get
+    that empty message. After a refused sender, should the server have taken a RCPT all the
+    same (it must not: there is no transaction), the connection is closed instead, which
+    makes the server discard the DATA it opened. What a failure here ends is a message
+    already refused: the session is closed (the next message cannot start on it), and the
+    refusal is what the caller reports.
     """
+    accepted = False
     try:
         for _ in range(replies - 1):
             code, _reply = smtp.getreply()
             if code == 421:
                 smtp.close()
                 return
+            accepted = accepted or code in (250, 251)
         code, reply = smtp.getreply()
-        if code == 354:
+        if code == 354 and accepted:
+            log.warning("DATA got 354 after a refused sender; closing the connection")
+            smtp.close()
+        elif code == 354:
             log.info("DATA got 354 after a refusal (%r); sending the final dot alone", reply)
             sock = smtp.sock
             assert sock is not None

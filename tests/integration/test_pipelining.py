@@ -259,17 +259,11 @@ def test_a_354_after_every_recipient_was_refused_gets_only_the_final_dot():
     assert b"Subject: Message 1" in delivered
 
 
-@pytest.mark.parametrize(
-    ("data_reply", "ended"),
-    [("503 5.5.1 No valid sender", []), ("354 Go ahead", ["."])],
-    ids=["503", "354 anyway"],
-)
-def test_a_refused_sender_never_sends_the_message_and_the_next_goes_on(data_reply, ended):
+def test_a_refused_sender_never_sends_the_message_and_the_next_goes_on():
     answers: dict[str, Answer] = {
         "MAIL": in_turn("550 5.7.1 Sender not allowed", "250 2.1.0 OK"),
-        # A server that takes RCPT TO without a sender, to be sure the client reads on.
-        "DATA": in_turn(data_reply, accept_message),
-        ".": "503 5.5.1 No transaction",
+        "RCPT": in_turn("503 5.5.1 Need MAIL first", "250 2.1.5 OK"),
+        "DATA": in_turn("503 5.5.1 No valid sender", accept_message),
     }
     with pipelined(answers) as server:
         first, second = send_many(server, [BOB, CAROL])
@@ -279,11 +273,29 @@ def test_a_refused_sender_never_sends_the_message_and_the_next_goes_on(data_repl
     assert "Sender not allowed" in error.message
     assert isinstance(second, SendResult), second
     assert server.commands == [
-        *("EHLO", "MAIL", "RCPT", "DATA", *ended),
+        *("EHLO", "MAIL", "RCPT", "DATA"),
         *("RSET", "MAIL", "RCPT", "DATA", "QUIT"),
     ]
     [delivered] = server.messages
     assert b"Subject: Message 1" in delivered
+
+
+def test_a_354_after_a_refused_sender_closes_the_connection_rather_than_end_the_data():
+    answers: dict[str, Answer] = {
+        "MAIL": "550 5.7.1 Sender not allowed",
+        # A server that takes RCPT TO without a sender and opens DATA all the same: the
+        # final dot would end a transaction with a recipient in it.
+        "DATA": "354 Go ahead",
+        ".": "250 2.0.0 Queued, empty",
+    }
+    with pipelined(answers) as server:
+        first, second = send_many(server, [BOB, CAROL])
+
+    error = refused(first, ErrorKind.SENDER_REFUSED)
+    assert "Sender not allowed" in error.message
+    assert refused(second, ErrorKind.NOT_TRIED).retryable
+    assert server.commands == ["EHLO", "MAIL", "RCPT", "DATA"]
+    assert server.messages == []
 
 
 def test_a_sender_refused_by_aiosmtpd_sends_nothing_and_the_next_goes_on(pipelining_server):
