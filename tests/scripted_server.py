@@ -164,12 +164,36 @@ def read_slowly(interval: float = 0.5) -> Callable[[Connection], None]:
     return play
 
 
+def in_turn(*answers: Answer) -> Callable[[Connection], None]:
+    """Each answer once, in order, on whichever connection; the last one again after that."""
+    left = list(answers)
+
+    def play(connection: Connection) -> None:
+        with connection.server.lock:
+            answer = left.pop(0) if len(left) > 1 else left[0]
+        if callable(answer):
+            answer(connection)
+        else:
+            connection.send(_line(answer))
+
+    return play
+
+
+def accept_message(connection: Connection) -> None:
+    """DATA's usual answer, for a script that answers DATA otherwise at other times: 354,
+    then the message read to its final dot and accepted."""
+    connection.send(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+    _read_and_accept(connection)
+
+
 def _line(text: str | bytes) -> bytes:
     data = text.encode("utf-8") if isinstance(text, str) else text
     return data if data.endswith(b"\n") else data + b"\r\n"
 
 
 EHLO = "250-scripted.test\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 100000000"
+# What a server offering PIPELINING (RFC 2920) says.
+EHLO_PIPELINING = "250-scripted.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000"
 EHLO_STARTTLS = "250-scripted.test\r\n250-STARTTLS\r\n250-8BITMIME\r\n250 SIZE 100000000"
 
 
@@ -182,6 +206,8 @@ class ScriptedServer:
     implicit_tls, the whole connection is TLS (the handshake is the server's "tls" answer if
     given, a behaviour that replaces it). ``commands`` lists the verbs received,
     ``messages`` each message read to its final dot, ``lines_sent`` counts endless() lines.
+    Lines are read and answered one at a time, so commands written together (PIPELINING,
+    offered when EHLO answers EHLO_PIPELINING) are answered in order.
     """
 
     def __init__(

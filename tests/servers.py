@@ -79,18 +79,24 @@ class Handler:
         lines = [line for line in responses if line[4:].split(" ")[0].upper() not in hidden]
         if size is not None:
             lines.insert(1, f"250-SIZE {size}".strip())
+        if self._server.pipelining:
+            lines.insert(1, "250-PIPELINING")
         return lines
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         self._log("MAIL")
+        server.note_ahead("MAIL")
         with self._server.lock:
             self._server.mail_count += 1
             drop = self._server.mail_count in self._server.drop_at_mail
+            refusal = self._server.mail_replies.get(self._server.mail_count)
         if drop:
             server.transport.close()
             await _wait_for_the_client_to_leave()
+        if refusal:
+            return refusal  # no sender: aiosmtpd answers RCPT and DATA with 503 then
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -99,6 +105,7 @@ class Handler:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         self._log("RCPT")
+        server.note_ahead("RCPT")
         if address in self._server.rcpt_replies:
             return self._server.rcpt_replies[address]
         if address in self._server.refuse:
@@ -309,7 +316,15 @@ class _TrackedSMTP(SMTP):
             status = self._owner.greeting or status
         await super().push(status)
 
+    def note_ahead(self, verb: str) -> None:
+        """Record whether a whole line after verb's has arrived (see SmtpServer.ahead)."""
+        # asyncio's StreamReader keeps what has arrived but was not read yet in _buffer.
+        ahead = b"\n" in self._reader._buffer
+        with self._owner.lock:
+            self._owner.ahead.append((verb, ahead))
+
     async def smtp_DATA(self, arg: str) -> None:
+        self.note_ahead("DATA")
         if not self._owner.drop_in_data:
             await super().smtp_DATA(arg)
             return
@@ -357,9 +372,14 @@ class SmtpServer:
     (chosen by ``rcpt_random``, seeded); ``data_reply`` replaces the answer after the final
     dot (HANG and CLOSE keep the message and do not answer), ``data_replies`` does so for
     the nth message read (counted from 1 over the server's life), ``drop_at_mail`` lists the
-    MAIL commands (numbered the same way) at which the server closes the connection, and
+    MAIL commands (numbered the same way) at which the server closes the connection,
+    ``mail_replies`` refusals of MAIL commands numbered so, and
     ``greeting`` the 220 greeting; ``hide_extensions`` (SIZE, 8BITMIME, ...) are not
-    advertised, and ``advertise_size`` replaces the SIZE line's value. ``size_limit`` is
+    advertised, and ``advertise_size`` replaces the SIZE line's value; with ``pipelining``
+    PIPELINING (RFC 2920) is advertised too (aiosmtpd reads a line at a time from what has
+    arrived, so it serves pipelined commands in order without saying so). ``ahead`` lists,
+    for each MAIL and RCPT that reached the handler and each DATA, its verb and whether a
+    whole further line had already arrived when the server began to answer it. ``size_limit`` is
     aiosmtpd's data_size_limit (advertised as SIZE unless 0) and applies to connections
     made after it is set. ``commands`` lists the verbs the server got (EHLO, MAIL, RCPT,
     DATA, RSET, QUIT; not AUTH or STARTTLS). ``received`` holds each message the server
@@ -384,6 +404,7 @@ class SmtpServer:
         handler: type[Handler] = Handler,
         greeting: str = "",
         hide_extensions: Iterable[str] = (),
+        pipelining: bool = False,
         oauth: TokenChecker | None = None,
         mechanisms: Iterable[str] | None = None,
         **smtp_options: Any,
@@ -403,6 +424,7 @@ class SmtpServer:
         self.data_reply = ""
         self.data_replies: dict[int, str] = {}
         self.drop_at_mail: set[int] = set()
+        self.mail_replies: dict[int, str] = {}
         # Hang up in the middle of DATA, after the first bytes of the message.
         self.drop_in_data = False
         self.rcpt_defer = 0.0
@@ -413,6 +435,8 @@ class SmtpServer:
         self.greeting = greeting
         self.hide_extensions = frozenset(name.upper() for name in hide_extensions)
         self.advertise_size: str | None = None  # advertised as "SIZE <this>" instead
+        self.pipelining = pipelining
+        self.ahead: list[tuple[str, bool]] = []
         self.commands: list[str] = []
         self.login_rounds = 0  # answers to EndlessLoginHandler's challenges
         self.oauth = oauth

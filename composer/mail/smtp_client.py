@@ -232,12 +232,15 @@ class BoundedReplyMixin:
     _reply_buffer = b""
     _reply_source: socket.socket | None = None
     _waiting = GREETING  # what the next reply answers, for a failure's sentence
+    _waiting_after: tuple[str, ...] = ()  # what the replies after it answer (pipelined)
 
     def send(self, s: Any) -> None:
         text = bytes(s).decode("ascii", "replace") if not isinstance(s, str) else s
-        verb = text.split(" ", 1)[0].strip().upper()
-        if verb in _COMMANDS:
-            self._waiting = _COMMANDS[verb]
+        # Pipelined commands (RFC 2920) come in one write, a line each, answered in order.
+        verbs = (line.split(" ", 1)[0].strip().upper() for line in text.split("\r\n"))
+        named = [_COMMANDS[verb] for verb in verbs if verb in _COMMANDS]
+        if named:
+            self._waiting, self._waiting_after = named[0], tuple(named[1:])
         super().send(s)  # type: ignore[misc]  # smtplib.SMTP's, after the other mixins
 
     _reply_seconds: float | None = None  # instead of timeout, for pending_reply()
@@ -248,7 +251,11 @@ class BoundedReplyMixin:
             # smtplib's default (no timeout given) is a sentinel object: no deadline then.
             timeout = self.timeout
             seconds = timeout if isinstance(timeout, (int, float)) else None
-        return self.read_reply(seconds)
+        reply = self.read_reply(seconds)
+        if self._waiting_after:
+            self._waiting, *rest = self._waiting_after
+            self._waiting_after = tuple(rest)
+        return reply
 
     def pending_reply(self, seconds: float) -> tuple[int, bytes] | None:
         """A reply the server already sent (or sends within seconds), or None.

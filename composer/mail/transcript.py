@@ -92,6 +92,7 @@ class TranscriptMixin:
     transcript: Transcript | None = None
     sock: Any
     _transcript_state: str = ""  # "auth", "data" (DATA sent), "body" (after 354) or ""
+    _replies_before_data: int = 0  # to commands pipelined before DATA, still to come
     _body_bytes: int = 0
     _greeting_due: bool = False
 
@@ -134,7 +135,9 @@ class TranscriptMixin:
         if self.transcript is not None:
             for line in _reply_lines(code, message):
                 self.transcript.add(Direction.RECEIVED, line)
-        if self._transcript_state == "data" and code == 354:
+        if self._transcript_state == "data" and self._replies_before_data:
+            self._replies_before_data -= 1  # MAIL's or a RCPT's, in the same write as DATA
+        elif self._transcript_state == "data" and code == 354:
             self._transcript_state, self._body_bytes = "body", 0
         elif not (self._transcript_state == "auth" and code == 334):
             self._transcript_state = ""
@@ -151,10 +154,11 @@ class TranscriptMixin:
             self._body_bytes += len(s) if isinstance(s, str) else memoryview(s).nbytes
             return
         text = s if isinstance(s, str) else bytes(s).decode("utf-8", "replace")
-        for line in text.removesuffix("\r\n").split("\r\n"):
-            self.transcript.add(Direction.SENT, self._redacted(line))
+        for earlier, line in enumerate(text.removesuffix("\r\n").split("\r\n")):
+            self.transcript.add(Direction.SENT, self._redacted(line, earlier))
 
-    def _redacted(self, line: str) -> str:
+    def _redacted(self, line: str, earlier: int) -> str:
+        """line as shown; earlier is how many lines came before it in the same write."""
         verb, _, rest = line.partition(" ")
         if self._transcript_state == "auth":
             return HIDDEN
@@ -163,7 +167,7 @@ class TranscriptMixin:
             mechanism, _, response = rest.partition(" ")
             return f"{verb} {mechanism} {HIDDEN}" if response else line
         if verb.upper() == "DATA":
-            self._transcript_state = "data"
+            self._transcript_state, self._replies_before_data = "data", earlier
         return line
 
     def _end_body(self) -> None:

@@ -26,6 +26,7 @@ from composer.mail.certificates import (
     unverified_context,
     verifying_context,
 )
+from composer.mail.envelope_exchange import exchange_envelope
 from composer.mail.errors import (
     ErrorKind,
     SendError,
@@ -417,13 +418,14 @@ class SmtpTransport:
         large_ok: bool,
         before_final_dot: Callable[[], None] | None,
     ) -> SendResult:
-        """One message over an open session: MAIL, RCPT..., DATA; raises SendError."""
+        """One message over an open session: MAIL, RCPT..., DATA (pipelined when the server
+        offers it), the message; raises SendError."""
         self._step, self._in_data, self._dot_written_at = Step.SENDING, False, None
         options = self._call(lambda: mail_options(smtp, message, size, large_ok, self.host))
         envelope = message.envelope
         self._progress(Progress(Stage.SENDING, self.host, 0, size))
         refused = self._call(
-            lambda: _recipients(smtp, envelope.sender, envelope.recipients, options)
+            lambda: exchange_envelope(smtp, envelope.sender, envelope.recipients, options)
         )
         code, reply = self._call(lambda: self._send_data(smtp, message, size, before_final_dot))
         sent_at = format_datetime(localtime())
@@ -445,15 +447,13 @@ class SmtpTransport:
         size: int,
         before_final_dot: Callable[[], None] | None,
     ) -> tuple[int, bytes]:
-        """DATA, streamed piece by piece (dot-stuffed) so memory stays flat and cancel works.
+        """The message after DATA's 354, streamed piece by piece (dot-stuffed) so memory
+        stays flat and cancel works.
 
         Returns the server's positive reply to the final ".". If an attached file fails
         mid-way, the connection is closed without the final ".", so the server discards what
         it got.
         """
-        code, reply = smtp.docmd("DATA")
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
         self._in_data = True
         sock = smtp.sock
         assert sock is not None
@@ -547,25 +547,6 @@ class SmtpTransport:
                 "sending and nobody got it. Attach the files again and send again.",
             )
         return line_start
-
-
-def _recipients(
-    smtp: smtplib.SMTP, sender: str, recipients: tuple[str, ...], options: list[str]
-) -> dict[str, tuple[int, str]]:
-    """MAIL FROM and RCPT TO for each recipient; returns those refused, with the reply."""
-    code, reply = smtp.mail(sender, options)
-    if code != 250:
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    refused: dict[str, tuple[int, bytes]] = {}
-    for recipient in recipients:
-        code, reply = smtp.rcpt(recipient)
-        if code == 421:  # the server is closing the session, not refusing this address
-            raise smtplib.SMTPResponseException(code, reply)
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
-    if len(refused) == len(recipients):
-        raise smtplib.SMTPRecipientsRefused(refused)
-    return {r: (code, reply.decode("utf-8", "replace")) for r, (code, reply) in refused.items()}
 
 
 def _reset(smtp: smtplib.SMTP) -> bool:
