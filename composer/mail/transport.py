@@ -292,16 +292,13 @@ class SmtpTransport:
                 f"Composer will not send your password to {host} over an unencrypted "
                 "connection. Choose SSL/TLS or STARTTLS for this account in Accounts.",
             )
-        # A trusted certificate replaces the chain and host name checks (certificates.py).
-        pinned = bool(account.trusted_certificate)
-        context = unverified_context() if pinned else verifying_context()
         self._progress(Progress(Stage.CONNECTING, host))
         smtp: CancellableSMTP | CancellableSMTPSSL
         if account.security is Security.SSL_TLS:
             smtp = CancellableSMTPSSL(
                 self._canceller,
                 account.timeout,
-                context,
+                self._tls_context(),
                 securing=functools.partial(self._set_step, Step.SECURING),
                 secured=functools.partial(self._set_step, Step.CONNECTING),  # the greeting
                 check_peer=self._check_pinned,
@@ -333,7 +330,7 @@ class SmtpTransport:
                     )
                 self._step = Step.SECURING
                 self._progress(Progress(Stage.SECURING, host))
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls_context())
                 assert isinstance(smtp.sock, ssl.SSLSocket)
                 self._check_pinned(smtp.sock)  # before the EHLO that follows
                 smtp.ehlo()
@@ -342,6 +339,14 @@ class SmtpTransport:
                 self._login(smtp)
             undo.pop_all()  # connected: the caller closes it
         return smtp
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Made only for a connection that uses TLS: loading the system's authorities costs
+        # tens of milliseconds, which a plain connection to a local relay need not pay.
+        # A trusted certificate replaces the chain and host name checks (certificates.py).
+        if self.account.trusted_certificate:
+            return unverified_context()
+        return verifying_context()
 
     def _check_pinned(self, sock: ssl.SSLSocket) -> None:
         """With a trusted certificate, refuse any other before a byte goes over TLS."""
