@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from composer import logs
@@ -71,6 +70,10 @@ class AppContext:
         loaded = self.store.load()
         self.settings: AccountSettings = loaded.settings
         self.secrets = secrets or SecretStore()
+        # What sending needs is made, and its modules imported, at the first send.
+        self._made_lock = threading.Lock()
+        self._access_tokens: AccessTokens | None = None
+        self._sandbox: SandboxServer | None = None
         # Loaded once here (a small file); searched from memory while typing, written by workers.
         self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
@@ -101,19 +104,27 @@ class AppContext:
         # Set once read_oauth_clients() has read the distributor's client registrations.
         self.oauth_clients_read = threading.Event()
 
-    @cached_property
+    @property
     def access_tokens(self) -> AccessTokens:
         """Access tokens of the accounts that sign in with their provider, in memory only."""
-        from composer.mail.access_tokens import AccessTokens
+        # Made at first use, from whichever thread comes first, and only once: two would keep
+        # tokens apart (a sign-in withdrawn in one, still held in the other).
+        with self._made_lock:
+            if self._access_tokens is None:
+                from composer.mail.access_tokens import AccessTokens
 
-        return AccessTokens(self.secrets, self.oauth)
+                self._access_tokens = AccessTokens(self.secrets, self.oauth)
+            return self._access_tokens
 
-    @cached_property
+    @property
     def sandbox(self) -> SandboxServer:
         """The Local sandbox's server (not started until a message goes to it)."""
-        from composer.mail.sandbox import SandboxServer
+        with self._made_lock:
+            if self._sandbox is None:
+                from composer.mail.sandbox import SandboxServer
 
-        return SandboxServer(self.paths.sandbox_maildir)
+                self._sandbox = SandboxServer(self.paths.sandbox_maildir)
+            return self._sandbox
 
     def _recover(self) -> list[str]:
         """Tidy what a crash left, unless another Composer is using the files."""
@@ -283,8 +294,8 @@ class AppContext:
     def close(self) -> None:
         """Finish pending writes and stop the sandbox server (the program is done with it)."""
         self.writer.close()
-        if "sandbox" in self.__dict__:  # made only once something went to it
-            self.sandbox.stop()
+        if self._sandbox is not None:  # made only once something went to it
+            self._sandbox.stop()
         self._presence.leave()
 
     def _write_failed(self, error: Exception) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QUrl, Slot
@@ -15,7 +13,6 @@ from PySide6.QtWidgets import QMessageBox
 from composer.mail.drafts import DraftSummary
 from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.sent import SentFolder, SentSummary
-from composer.mail.source import message_text
 from composer.mail.store import new_key
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.plain_text import question
@@ -213,7 +210,7 @@ class Folders(QObject):
             MessageView(str(text), self.window()).open()
 
         self._in_background(
-            lambda: message_text(sent.message_bytes(key)), done, "Could not open the message"
+            lambda: _message_text(sent.message_bytes(key)), done, "Could not open the message"
         )
 
     @Slot(str)
@@ -266,6 +263,9 @@ class Folders(QObject):
 
 def _bcc(data: bytes, recipients: tuple[str, ...]) -> str:
     """The envelope's recipients that the header does not name: the message's Bcc."""
+    from email.parser import BytesHeaderParser
+    from email.utils import getaddresses
+
     headers = BytesHeaderParser().parsebytes(data)
     named = {
         address.lower()
@@ -280,3 +280,10 @@ def _uncopied(folder: SentFolder, sent: list[SentSummary]) -> set[str]:
     from composer.mail.mailbox_copy import GAVE_UP, PENDING, copy_state
 
     return {s.key for s in sent if copy_state(folder, s.key) in (PENDING, GAVE_UP)}
+
+
+def _message_text(data: bytes) -> str:
+    # Here: the email package's parsing is not needed to open a window.
+    from composer.mail.source import message_text
+
+    return message_text(data)

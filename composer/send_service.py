@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
@@ -25,7 +24,6 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
-from composer.mail.message import OutgoingMessage, Sendable, build_message
 from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
@@ -33,7 +31,10 @@ from composer.submission import Submission
 from composer.tasks import Report, Task
 
 if TYPE_CHECKING:
+    from email.headerregistry import Address
+
     from composer.mail.mailbox_copy import CopyReport, SentCopies
+    from composer.mail.message import OutgoingMessage, Sendable
     from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,8 @@ class SendService(QObject):
     @staticmethod
     def build(draft: Draft, account: Account) -> OutgoingMessage:
         """draft as account sends it; slow (files are checked): call it in a job given to run()."""
+        from composer.mail.message import build_message
+
         return build_message(draft, account.sender(), account.reply_to)
 
     def undo(self, submission: Submission) -> bool:

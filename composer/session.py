@@ -91,7 +91,12 @@ class Session(QObject):
         self.context.read_oauth_clients()
         # The owed copies wait for the imports: finding which accounts owe any brings the
         # IMAP side in.
-        import_soon(self, then=self.sending.copy_owed)
+        import_soon(self, then=self._copy_owed)
+
+    def _copy_owed(self) -> None:
+        # The last import may come after the session ended (its timer was already due).
+        if not self._ended:
+            self.sending.copy_owed()
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""
@@ -362,6 +367,9 @@ class Session(QObject):
         if self._ended:
             return
         self._ended = True
+        # Nothing is under way now (or shut_down stopped it); no timer still due may start
+        # more on a context that is closing.
+        self.sending.cancel_all()
         self.folders.close()
         self.context.close()
         self.ended.emit()

@@ -45,10 +45,12 @@ WARM_UP_DELAY_MS = 200
 
 
 def after_first_frame(owner: QObject, work: Callable[[], None]) -> None:
-    """Call work from the event loop once the windows shown so far have been painted.
+    """Call work from the event loop once the events queued by now have been handled,
+    among them the first paint of the windows shown so far where the platform asks for it at
+    once (offscreen; an X server's expose may come later).
 
-    A zero-time timer runs before the paint that show() asked for; one it starts runs after
-    the events queued meanwhile, that paint among them.
+    A zero-time timer runs before the paint that show() posted; one it starts runs after the
+    events queued meanwhile. It runs whether or not anything was painted.
     """
     QTimer.singleShot(0, owner, lambda: QTimer.singleShot(0, owner, work))
 

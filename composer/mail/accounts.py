@@ -191,7 +191,8 @@ class Account:
         return account
 
 
-_IMAP_DEFAULTS = Account()
+# Only its IMAP fields are read; an id given, so that making it needs no uuid at import.
+_IMAP_DEFAULTS = Account(id="")
 
 
 def _imap_values(values: dict[str, Any]) -> dict[str, Any]:

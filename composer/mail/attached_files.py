@@ -6,7 +6,6 @@ import base64
 import contextlib
 import itertools
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +135,8 @@ def read_for_copy(attachment: Attachment, limit: int, room: int) -> AttachedFile
         os.close(fd)
     if len(data) > min(limit, room):  # grew while being read
         return AttachedFile(attachment, len(data), mtime_ns, not_copied=LARGE)
-    cid = f"attachment.{secrets.token_hex(8)}@composer.draft"
+    # os.urandom, as secrets.token_hex uses, without the secrets module (hmac) at start.
+    cid = f"attachment.{os.urandom(8).hex()}@composer.draft"
     return AttachedFile(attachment, len(data), mtime_ns, data, copy_cid=cid)
 
 

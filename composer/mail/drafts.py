@@ -9,10 +9,6 @@ import shutil
 import stat
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import default
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -22,6 +18,7 @@ from composer.mail.store import MessageFolder, StoreError
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
+    from email.message import Message
 
     # The draft file's format (most of the email package) is loaded at the first draft
     # written or read, not to open a window.
@@ -215,6 +212,10 @@ def _header_block(stream: BinaryIO) -> bytes:
 
 
 def _headers(stream: BinaryIO) -> Message:
+    # The email package's parser is loaded at the first draft listed, not to open a window.
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+
     return BytesHeaderParser(policy=default).parsebytes(_header_block(stream))
 
 
@@ -230,6 +231,8 @@ def _typed(headers: Message, name: str) -> str:
 
 def _date(headers: Message) -> datetime | None:
     try:
+        from email.utils import parsedate_to_datetime
+
         return parsedate_to_datetime(str(headers.get("Date", "")))
     except (TypeError, ValueError, IndexError):
         return None

@@ -81,7 +81,10 @@ def _pipelined(
         if code not in (250, 251):
             refused[recipient] = (code, reply)
     if len(refused) == len(recipients):
-        _settle(smtp, 1)
+        # Refused as smtplib refuses them, but a 252 ("cannot verify, will try") may still
+        # have put the address in the server's transaction.
+        taken = any(200 <= code < 300 for code, _ in refused.values())
+        _settle(smtp, 1, taken=taken)
         raise smtplib.SMTPRecipientsRefused(refused)
     code, reply = smtp.getreply()
     if code != 354:
@@ -113,27 +116,27 @@ def _group(smtp: smtplib.SMTP, sender: str, recipients: tuple[str, ...], options
     return "".join(f"{command}\r\n" for command in commands)
 
 
-def _settle(smtp: smtplib.SMTP, replies: int) -> None:
+def _settle(smtp: smtplib.SMTP, replies: int, *, taken: bool = False) -> None:
     """Read the last replies of a refused group, DATA's last, ending a 354 with "." alone.
 
     A 354 after RCPTs that were all refused is answered with the "." alone: nobody can get
-    that empty message. After a refused sender, should the server have taken a RCPT all the
-    same (it must not: there is no transaction), the connection is closed instead, which
-    makes the server discard the DATA it opened. What a failure here ends is a message
-    already refused: the session is closed (the next message cannot start on it), and the
-    refusal is what the caller reports.
+    that empty message. When the server may have taken a recipient all the same (taken: a
+    2xx other than 250 or 251; or any 2xx to a RCPT after a refused sender, which it must
+    not give), the connection is closed instead, which makes it discard the DATA it opened.
+    What a failure here ends is a message already refused: the session is closed (the next
+    message cannot start on it), and the refusal is what the caller reports.
     """
-    accepted = False
+    accepted = taken
     try:
         for _ in range(replies - 1):
             code, _reply = smtp.getreply()
             if code == 421:
                 smtp.close()
                 return
-            accepted = accepted or code in (250, 251)
+            accepted = accepted or 200 <= code < 300
         code, reply = smtp.getreply()
         if code == 354 and accepted:
-            log.warning("DATA got 354 after a refused sender; closing the connection")
+            log.warning("DATA got 354 with a recipient maybe taken; closing the connection")
             smtp.close()
         elif code == 354:
             log.info("DATA got 354 after a refusal (%r); sending the final dot alone", reply)

@@ -21,6 +21,7 @@ from composer.mail.address_header import set_addresses
 from composer.mail.addresses import parse_address, unique_addr_specs
 from composer.mail.bodies import StreamedBody
 from composer.mail.draft import Attachment, Draft, InlineImage, check_recipients
+from composer.mail.envelope import Envelope as Envelope
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.text import LINE_BREAKS, has_encoded_word, has_line_break, is_message_id
 
@@ -32,18 +33,6 @@ _WIRE = SMTP.clone(refold_source="none")
 _WIRE_UTF8 = SMTPUTF8.clone(refold_source="none")
 # Text between streamed bodies is handed out in pieces no larger than this.
 TEXT_PIECE = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """Who the message is from and to, as given to MAIL FROM and RCPT TO."""
-
-    sender: str
-    recipients: tuple[str, ...]
-
-    def needs_utf8(self) -> bool:
-        """True when an address is not ASCII: the message then goes out with SMTPUTF8."""
-        return any(not address.isascii() for address in (self.sender, *self.recipients))
 
 
 class Sendable(Protocol):

@@ -28,12 +28,12 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.mail.commit_log import CommitLog, LeftMarks, Mark, left_marks, remove_logs
+from composer.mail.envelope import Envelope
 from composer.mail.errors import ErrorKind, SendError, describe_refused
 from composer.mail.lock import LOCKS_AVAILABLE, try_lock
-from composer.mail.message import Envelope, OutgoingMessage
 from composer.mail.outbox_file import FORMAT, EntryHead, StoredMessage, parse_head
 from composer.mail.outbox_state import EntryState as EntryState
 from composer.mail.outbox_state import OutboxEntry as OutboxEntry
@@ -57,6 +57,9 @@ from composer.mail.store import (
     new_key,
     split_composer_headers,
 )
+
+if TYPE_CHECKING:
+    from composer.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from composer.mail.envelope import Envelope
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.message import Envelope
 from composer.mail.sent import PIECE, json_value
 
 FORMAT = "outbox-1"

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from composer.mail.commit_log import Mark
+from composer.mail.envelope import Envelope
 from composer.mail.errors import describe_refused
-from composer.mail.message import Envelope
 from composer.mail.outbox_file import EntryHead
 
 FIRST_RETRY = timedelta(minutes=1)

@@ -6,20 +6,16 @@ who got it and who was refused), then the exact bytes that were sent.
 
 from __future__ import annotations
 
-import email.policy
 import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.utils import format_datetime, parsedate_to_datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from composer.mail.message import Sendable
 from composer.mail.progress import SendResult
 from composer.mail.store import (
     MessageFolder,
@@ -28,6 +24,9 @@ from composer.mail.store import (
     new_key,
     split_composer_headers,
 )
+
+if TYPE_CHECKING:
+    from composer.mail.message import Sendable
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class SentFolder:
             subject, to, pieces = peek_display(pieces, message.envelope.recipients)
         else:
             subject, to = display
-        sent_at = result.sent_at or format_datetime(self._clock())
+        sent_at = result.sent_at or _formatted(self._clock())
         fields: dict[str, Any] = {
             "Sent-At": sent_at,
             "Server": printable(result.host),
@@ -224,6 +223,10 @@ def peek_display(
 
 
 def _display_fields(head: bytes) -> tuple[str, str]:
+    # The email package is loaded here, by the first record listed or kept, not at start.
+    import email.policy
+    from email.parser import BytesHeaderParser
+
     try:
         parsed = BytesHeaderParser(policy=email.policy.default).parsebytes(head + b"\r\n\r\n")
         return printable(str(parsed.get("Subject", ""))), printable(str(parsed.get("To", "")))
@@ -257,7 +260,15 @@ def _summary(key: str, values: Mapping[str, str], size: int) -> SentSummary:
     )
 
 
+def _formatted(when: datetime) -> str:
+    from email.utils import format_datetime
+
+    return format_datetime(when)
+
+
 def _sent_time(summary: SentSummary) -> datetime:
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(summary.sent_at)
     except (TypeError, ValueError):

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -33,7 +32,8 @@ class StoreError(Exception):
 
 def new_key() -> str:
     """A fresh, unique file key that sorts after every key made before it."""
-    return f"{time.time_ns():016x}-{secrets.token_hex(4)}"
+    # os.urandom, as secrets.token_hex uses, without the secrets module (hmac, hashlib) at start.
+    return f"{time.time_ns():016x}-{os.urandom(4).hex()}"
 
 
 def composer_headers(values: Mapping[str, str]) -> bytes:

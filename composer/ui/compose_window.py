@@ -22,9 +22,6 @@ from PySide6.QtWidgets import (
 from composer import logs
 from composer.context import AppContext
 from composer.mail.draft import Draft
-from composer.mail.eml import write_outgoing
-from composer.mail.message import OutgoingMessage
-from composer.mail.source import outgoing_source
 from composer.message_bridge import Level, Message
 from composer.send_service import SendService
 from composer.ui.compose_actions import build_actions, build_menus
@@ -37,6 +34,7 @@ from composer.ui.send_flow import SendFlow
 from composer.ui.source_dialog import SourceDialog
 
 if TYPE_CHECKING:
+    from composer.mail.message import OutgoingMessage
     from composer.ui.accounts_dialog import AccountsDialog
 
 # Beside the Set Up Email Account button, until an account is set up.
@@ -293,17 +291,17 @@ class ComposeWindow(QMainWindow):
         draft = self.draft()
         built = self.built_for(draft)
         if built is not None:
-            self._run(lambda: outgoing_source(built), self._on_source_ready)
+            self._run(lambda: _source_of(built), self._on_source_ready)
             return
 
         def job() -> object:
             outgoing = self._sending.build(draft, account)
-            return outgoing, outgoing_source(outgoing)
+            return outgoing, _source_of(outgoing)
 
         self._run(job, lambda result: self._on_built(draft, result))
 
     def _on_built(self, draft: Draft, result: object) -> None:
-        outgoing, text = cast(tuple[OutgoingMessage, str], result)
+        outgoing, text = cast("tuple[OutgoingMessage, str]", result)
         self._built = (draft, outgoing)
         self._on_source_ready(text)
 
@@ -327,10 +325,14 @@ class ComposeWindow(QMainWindow):
 
             def job() -> object:
                 outgoing = built or self._sending.build(draft, account)
+                from composer.mail.eml import write_outgoing
+
                 write_outgoing(outgoing, Path(path))
                 return outgoing
 
             def done(outgoing: object) -> None:
+                from composer.mail.message import OutgoingMessage
+
                 assert isinstance(outgoing, OutgoingMessage)
                 self._built = (draft, outgoing)  # what is sent next is what was saved
                 self.show_status(f"Saved as {path}.")
@@ -455,3 +457,11 @@ class ComposeWindow(QMainWindow):
         self.send_flow.release()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _source_of(outgoing: OutgoingMessage) -> str:
+    # Here, on the worker that shows the source: building a message is not needed to open
+    # a window.
+    from composer.mail.source import outgoing_source
+
+    return outgoing_source(outgoing)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
@@ -39,6 +38,8 @@ def sniff(data: bytes) -> str:
 
 def new_cid() -> str:
     """A fresh Content-ID (without angle brackets) for an inline image."""
+    import uuid  # here: its platform module is not needed to open a window
+
     return f"{uuid.uuid4().hex}{_OWN_SUFFIX}"
 
 

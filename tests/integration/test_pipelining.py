@@ -259,6 +259,23 @@ def test_a_354_after_every_recipient_was_refused_gets_only_the_final_dot():
     assert b"Subject: Message 1" in delivered
 
 
+def test_a_354_after_a_recipient_answered_252_closes_the_connection_rather_than_end_the_data():
+    answers: dict[str, Answer] = {
+        # 252: the server cannot verify the address but may take the message for it, so it
+        # may hold a transaction with that recipient although Composer counts it refused.
+        "RCPT": "252 2.1.5 Cannot verify, will try",
+        "DATA": "354 Go ahead",
+        ".": "250 2.0.0 Queued, empty",
+    }
+    with pipelined(answers) as server:
+        first, second = send_many(server, [CAROL, BOB])
+
+    refused(first, ErrorKind.RECIPIENTS_REFUSED)
+    assert refused(second, ErrorKind.NOT_TRIED).retryable
+    assert server.commands == ["EHLO", "MAIL", "RCPT", "DATA"]
+    assert server.messages == []
+
+
 def test_a_refused_sender_never_sends_the_message_and_the_next_goes_on():
     answers: dict[str, Answer] = {
         "MAIL": in_turn("550 5.7.1 Sender not allowed", "250 2.1.0 OK"),

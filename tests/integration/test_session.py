@@ -345,3 +345,53 @@ def test_a_damaged_outbox_entry_is_named_in_the_first_windows_warning(
     assert isinstance(box, QMessageBox)
     assert str(kept) in box.text()
     assert "nothing was sent from it" in box.text()
+
+
+def test_a_session_that_ends_during_the_start_up_imports_starts_no_more_work(
+    qtbot: QtBot, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    import composer.warm_up as warm_up
+    from composer.send_service import SendService
+
+    # An account that keeps copies in its mailbox: the end of the imports looks for owed ones.
+    account = Account(
+        id="w",
+        name="W",
+        email="ann@example.org",
+        host="127.0.0.1",
+        port=1,
+        security=Security.NONE,
+        imap_host="127.0.0.1",
+        imap_port=1,
+        imap_security=Security.NONE,
+        copy_to_sent=True,
+    )
+    configure(config_dir, account)
+    session = Session(Paths.under(config_dir))
+    window = session.new_window()
+    ended: list[bool] = []
+    session.ended.connect(lambda: ended.append(True))
+    asked_after_the_end: list[bool] = []
+    real_copy_owed = SendService.copy_owed
+
+    def copy_owed(service: SendService, account_id: str = "") -> None:
+        asked_after_the_end.append(bool(ended))
+        real_copy_owed(service, account_id)
+        assert not service._tasks, "a copy started after the session ended"
+
+    monkeypatch.setattr(SendService, "copy_owed", copy_owed)
+    real_import = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> object:
+        if name == warm_up.SENDING_MODULES[-2]:
+            # The user closes the window while this import runs: the last step is due already.
+            QTimer.singleShot(0, window.close)
+        return real_import(name, package)
+
+    monkeypatch.setattr(warm_up.importlib, "import_module", import_module)
+
+    qtbot.waitUntil(lambda: bool(ended), timeout=10_000)
+    qtbot.wait(500)
+    assert asked_after_the_end in ([], [True])  # asked or not, nothing started

@@ -1,5 +1,6 @@
-"""Start-up leaves sending for later: the first window opens without smtplib, ssl, IMAP or the
-draft file's format, and they are all there by the time the window has been up a moment.
+"""Start-up leaves sending for later: the first window opens without smtplib, ssl, IMAP, the
+email package's messages or the draft file's format, and they are all there by the time the
+window has been up a moment.
 
 Each case runs in a fresh interpreter, since this test process has imported everything."""
 
@@ -24,6 +25,9 @@ SENDING = (
     "composer.mail.mailbox_copy",
     "composer.mail.access_tokens",
     "composer.mail.draft_file",
+    "composer.mail.message",
+    "email.message",
+    "email.headerregistry",
 )
 # Only the running Composer's own launch (main()) needs these, never create_main_window().
 LAUNCH_ONLY = ("logging.handlers", "PySide6.QtNetwork", "platformdirs")
