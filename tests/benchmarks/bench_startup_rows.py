@@ -65,7 +65,8 @@ def startup_rows() -> list[Row]:
         else:
             rows += _platform_rows("Xvfb", measure_startup(display))
     if FROZEN.exists():
-        size = sum(f.stat().st_size for f in FROZEN.parent.rglob("*") if f.is_file())
+        # Links (PyInstaller makes some for shared libraries) counted once, as du counts them.
+        size = sum(f.lstat().st_size for f in FROZEN.parent.rglob("*") if not f.is_dir())
         frozen, from_source = measure_frozen(FROZEN, RUNS)
         ratio = statistics.median(frozen) / statistics.median(from_source)
         rows.append(
