@@ -80,22 +80,22 @@ class Session(QObject):
         self._ended = False
         # What is due in the Outbox (a crash or a quit left it), and the copies in the
         # mailbox's Sent folder that could not be made before, go once the first window is
-        # on the screen; so do the imports that only sending needs.
+        # on the screen and the modules that only sending needs have been imported.
         after_first_frame(self, self._start_background_work)
 
     @Slot()
     def _start_background_work(self) -> None:
         if self._ended:
             return
-        self.sending.flush_due()
         self.context.read_oauth_clients()
-        # The owed copies wait for the imports: finding which accounts owe any brings the
-        # IMAP side in.
-        import_soon(self, then=self._copy_owed)
+        # What is due, and the owed copies, go once sending's modules are in: a flush now
+        # would import them all at once, holding the new window for some 50 ms.
+        import_soon(self, then=self._send_what_is_due)
 
-    def _copy_owed(self) -> None:
+    def _send_what_is_due(self) -> None:
         # The last import may come after the session ended (its timer was already due).
         if not self._ended:
+            self.sending.flush_due()
             self.sending.copy_owed()
 
     def windows(self) -> list[ComposeWindow]:

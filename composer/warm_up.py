@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
@@ -62,8 +63,12 @@ def import_soon(
     then: Callable[[], None] | None = None,
 ) -> None:
     """Import modules one per turn of the event loop, starting WARM_UP_DELAY_MS from now;
-    then() is called after the last."""
-    pending = list(modules)
+    then() is called after the last (at once when all are imported already)."""
+    pending = [name for name in modules if name not in sys.modules]
+    if not pending:
+        if then is not None:
+            then()
+        return
 
     def step() -> None:
         name = pending.pop(0)

@@ -66,3 +66,11 @@ def test_a_module_that_cannot_be_imported_is_logged(
         qtbot.waitUntil(lambda: bool(done), timeout=5000)
 
     assert "this_module_does_not_exist_anywhere" in caplog.text
+
+
+def test_with_everything_imported_already_the_callback_comes_at_once(qtbot: QtBot) -> None:
+    done: list[bool] = []
+
+    import_soon(QObject(), ("json", "logging"), then=lambda: done.append(True))
+
+    assert done == [True]
