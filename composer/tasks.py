@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from composer.mail.errors import SendError, internal_error
 
@@ -16,18 +16,23 @@ Report = Callable[[object], None]
 Job = Callable[[Report], object]
 
 
-class _Worker(QObject):
-    """Lives on the task's thread; never touches a widget."""
+class _Runner(QThread):
+    """The task's thread: run() does the job there and ends; never touches a widget.
+
+    The thread object itself lives on the GUI thread, so nothing is ever moved between
+    threads: a worker QObject moved back to the GUI thread as it finished (moveToThread holds
+    the GIL while it waits for Qt's locks) could deadlock with a GUI thread inside Qt,
+    holding one of those locks and waiting for the GIL.
+    """
 
     progressed = Signal(object)
     succeeded = Signal(object)
     failed = Signal(object)
 
-    def __init__(self, job: Job) -> None:
-        super().__init__()
+    def __init__(self, job: Job, parent: QObject) -> None:
+        super().__init__(parent)
         self._job = job
 
-    @Slot()
     def run(self) -> None:
         try:
             result = self._job(self.progressed.emit)
@@ -38,23 +43,14 @@ class _Worker(QObject):
             self.failed.emit(internal_error(error))
         else:
             self.succeeded.emit(result)
-        finally:
-            # Back to the GUI thread, where the task frees it: deleting it on this thread
-            # would race with Python letting go of its wrapper on the GUI thread.
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            # Ends the thread from inside, so that waiting for it (when the program exits)
-            # does not depend on the GUI thread's event loop running.
-            QThread.currentThread().quit()
 
 
 class Task(QObject):
     """One job on its own thread, started by start(); each outcome arrives once, on this
     object's (the GUI) thread.
 
-    Connect to these signals, never to the worker's: PySide calls a plain function or lambda
-    connected to a worker's signal on the worker's thread, where touching a widget crashes.
+    Connect to these signals, never to its thread's: PySide calls a plain function or lambda
+    connected to a signal emitted on the task's thread there, where touching a widget crashes.
     The task deletes itself (and its thread) once the thread has ended, so its parent must
     outlive the work: the application's services, never a window that may close first. Let
     that parent go with deleteLater(): PySide crashes when a parent freed by Python still
@@ -78,15 +74,12 @@ class Task(QObject):
     ) -> None:
         super().__init__(parent)
         self._cancel = cancel or (lambda: None)
-        self._worker = _Worker(job)
-        self._thread = QThread(self)
+        self._thread = _Runner(job, self)
         self._running = False
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
         # Bound slots of this GUI-thread object: queued across threads, in the order emitted.
-        self._worker.progressed.connect(self._on_progressed)
-        self._worker.succeeded.connect(self._on_succeeded)
-        self._worker.failed.connect(self._on_failed)
+        self._thread.progressed.connect(self._on_progressed)
+        self._thread.succeeded.connect(self._on_succeeded)
+        self._thread.failed.connect(self._on_failed)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
@@ -121,6 +114,5 @@ class Task(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         self._running = False
-        self._worker.deleteLater()
         self.finished.emit()
-        self.deleteLater()
+        self.deleteLater()  # and its thread, which has ended
