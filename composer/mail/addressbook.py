@@ -237,7 +237,9 @@ class AddressBook:
                 db.execute(_SCHEMA)
                 if version == 1:
                     _rekey(db)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if version != SCHEMA_VERSION:
+                    # Only then: setting it writes (and syncs) the file, at every start else.
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             entries = {}
             skipped = 0
             for row in db.execute(_READ):

@@ -205,6 +205,22 @@ def test_remembered_across_instances(
     assert path.is_file()
 
 
+def test_opening_a_book_writes_nothing_to_it(
+    book: AddressBook, open_book: type[AddressBook], path: Path
+) -> None:
+    book.close()
+    before = path.read_bytes()
+    stamp = path.stat().st_mtime_ns
+
+    again = open_book()
+    assert again.load() == []
+    again.close()
+
+    # A write at every start would be a sync on the GUI thread, where Composer loads it.
+    assert path.stat().st_mtime_ns == stamp
+    assert path.read_bytes() == before
+
+
 def test_two_books_on_one_file_add_up(open_book: type[AddressBook]) -> None:
     # Two windows with their own context, or two Composer processes.
     first, second = open_book(), open_book()
