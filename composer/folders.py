@@ -116,10 +116,8 @@ class Folders(QObject):
             return
         drafts = self._context.drafts
 
-        def done(loaded: object) -> None:
-            from composer.mail.draft_file import LoadedDraft
-
-            assert isinstance(loaded, LoadedDraft)
+        def done(result: object) -> None:
+            loaded = _loaded_draft(result)
             if self._session.window_for_draft(key) is not None:
                 return  # opened twice in a row: the first is shown
             window = self._session.open_window(stored=(key, loaded))
@@ -178,10 +176,8 @@ class Folders(QObject):
                 data, account_id=entry.account_id, bcc=bcc, files_dir=files_dir
             )
 
-        def done(loaded: object) -> None:
-            from composer.mail.draft_file import LoadedDraft
-
-            assert isinstance(loaded, LoadedDraft)
+        def done(result: object) -> None:
+            loaded = _loaded_draft(result)
             # Only once it is out of the Outbox: it may have gone out while it was read.
             if not self._session.sending.remove(key):
                 self._tell(
@@ -231,10 +227,8 @@ class Folders(QObject):
                 files_dir=files_dir,
             )
 
-        def done(loaded: object) -> None:
-            from composer.mail.draft_file import LoadedDraft
-
-            assert isinstance(loaded, LoadedDraft)
+        def done(result: object) -> None:
+            loaded = _loaded_draft(result)
             self._open_as_draft(draft_key, loaded, "A copy of the sent message")
 
         self._in_background(job, done, "Could not open the sent message")
@@ -287,3 +281,11 @@ def _message_text(data: bytes) -> str:
     from composer.mail.source import message_text
 
     return message_text(data)
+
+
+def _loaded_draft(result: object) -> LoadedDraft:
+    """What a background read of a draft gave (its module loaded then, not to open a window)."""
+    from composer.mail.draft_file import LoadedDraft
+
+    assert isinstance(result, LoadedDraft)
+    return result

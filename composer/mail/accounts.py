@@ -74,7 +74,7 @@ def _new_id() -> str:
 class Account:
     """One way of sending mail; change with ``dataclasses.replace``."""
 
-    id: str = field(default_factory=lambda: _new_id())
+    id: str = field(default_factory=_new_id)
     name: str = ""
     display_name: str = ""
     email: str = ""

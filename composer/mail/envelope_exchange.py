@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 
 from composer.mail.transcript import body_written
 
@@ -46,13 +47,7 @@ def _recipients(
     code, reply = smtp.mail(sender, options)
     if code != 250:
         raise smtplib.SMTPSenderRefused(code, reply, sender)
-    refused: dict[str, tuple[int, bytes]] = {}
-    for recipient in recipients:
-        code, reply = smtp.rcpt(recipient)
-        if code == 421:  # the server is closing the session, not refusing this address
-            raise smtplib.SMTPResponseException(code, reply)
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
+    refused = _refused(recipients, smtp.rcpt)
     if len(refused) == len(recipients):
         raise smtplib.SMTPRecipientsRefused(refused)
     return _decoded(refused)
@@ -73,13 +68,7 @@ def _pipelined(
         if code != 421:  # a server closing the session sends nothing more
             _settle(smtp, len(recipients) + 1)
         raise smtplib.SMTPSenderRefused(code, reply, sender)
-    refused: dict[str, tuple[int, bytes]] = {}
-    for recipient in recipients:
-        code, reply = smtp.getreply()
-        if code == 421:  # the server is closing the session, not refusing this address
-            raise smtplib.SMTPResponseException(code, reply)
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
+    refused = _refused(recipients, lambda _recipient: smtp.getreply())
     if len(refused) == len(recipients):
         # Refused as smtplib refuses them, but a 252 ("cannot verify, will try") may still
         # have put the address in the server's transaction.
@@ -90,6 +79,20 @@ def _pipelined(
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
     return _decoded(refused)
+
+
+def _refused(
+    recipients: tuple[str, ...], answer: Callable[[str], tuple[int, bytes]]
+) -> dict[str, tuple[int, bytes]]:
+    """The recipients whose RCPT answer(recipient) refused, with the reply; raises for a 421."""
+    refused: dict[str, tuple[int, bytes]] = {}
+    for recipient in recipients:
+        code, reply = answer(recipient)
+        if code == 421:  # the server is closing the session, not refusing this address
+            raise smtplib.SMTPResponseException(code, reply)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    return refused
 
 
 def _group(smtp: smtplib.SMTP, sender: str, recipients: tuple[str, ...], options: list[str]) -> str:
