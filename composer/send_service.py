@@ -24,7 +24,8 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
-from composer.mail.outbox import EntryState, Outbox, OutboxEntry, OutboxError
+from composer.mail.outbox import EntryState, OutboxEntry, OutboxError
+from composer.mail.outcome_recorder import OutcomeRecorder
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
 from composer.submission import Submission
@@ -273,35 +274,44 @@ class SendService(QObject):
                 return None
             current = [0]
             progress.report = lambda step: report((keys[current[0]], step))
+            # The next message goes out while the last one's outcome is written down.
+            recorder = OutcomeRecorder(outbox, copies if owes_copy else None)
 
             def on_result(index: int, outcome: SendResult | SendError) -> None:
-                # Recorded here, on the worker, at once: a crash a moment later loses nothing.
-                outcome = _record(outbox, keys[index], outcome, copies if owes_copy else None)
+                recorder.put(keys[index], outcome)
+                if isinstance(outcome, SendResult) and index + 1 < len(keys):
+                    # Its sync runs while that message's envelope and body go out.
+                    outbox.commit_ahead(keys[index + 1], host)
                 current[0] = min(index + 1, len(keys) - 1)
-                report((keys[index], outcome))
+                for key, recorded in recorder.recorded():
+                    report((key, recorded))
 
             def committing(index: int) -> None:
                 outbox.committing(keys[index], host)
 
-            if large_ok:
-                try:
-                    result = delivery.send_message(
-                        messages[0],
-                        large_ok=True,
-                        before_final_dot=lambda: committing(0),
-                        remember=remember[keys[0]],
-                    )
-                except SendError as error:
-                    on_result(0, error)
+            try:
+                if large_ok:
+                    try:
+                        result = delivery.send_message(
+                            messages[0],
+                            large_ok=True,
+                            before_final_dot=lambda: committing(0),
+                            remember=remember[keys[0]],
+                        )
+                    except SendError as error:
+                        on_result(0, error)
+                    else:
+                        on_result(0, result)
                 else:
-                    on_result(0, result)
-            else:
-                delivery.send_batch(
-                    messages,
-                    before_final_dot=committing,
-                    on_result=on_result,
-                    remember=[remember[key] for key in keys],
-                )
+                    delivery.send_batch(
+                        messages,
+                        before_final_dot=committing,
+                        on_result=on_result,
+                        remember=[remember[key] for key in keys],
+                    )
+            finally:
+                for key, recorded in recorder.finish():
+                    report((key, recorded))
             return None
 
         task = Task(job, self, cancel=delivery.cancel)
@@ -591,29 +601,6 @@ class SendService(QObject):
 
 def _copy_job(copies: SentCopies, account: Account, _report: Report) -> CopyReport:
     return copies.copy_owed(account)
-
-
-def _record(
-    outbox: Outbox, key: str, outcome: SendResult | SendError, copies: SentCopies | None
-) -> SendResult | SendError:
-    """What the Outbox makes of one message's outcome, written before anyone is told; with
-    copies, its Sent record owes a copy in the mailbox's Sent folder.
-
-    Runs inside the transport's loop: it must not raise, or the messages after this one
-    would not be sent. A record that cannot be written is logged; the Outbox keeps the
-    entry in a state that never sends it twice (see Outbox.delivered)."""
-    try:
-        if isinstance(outcome, SendResult):
-            sent_key = outbox.delivered(key, outcome)
-            if copies is not None:
-                copies.owe(sent_key)
-        elif outcome.kind is ErrorKind.CANCELLED:
-            outbox.release(key)  # not sent, still wanted: due again
-        else:
-            outbox.failed(key, outcome)
-    except Exception:
-        log.exception("could not record the outcome of Outbox message %s", key)
-    return outcome
 
 
 def _held(entry: OutboxEntry) -> bool:

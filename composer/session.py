@@ -23,7 +23,7 @@ from composer.send_service import SendService
 from composer.submission import Submission
 from composer.ui.close_questions import CloseChoice, ask_keep
 from composer.ui.compose_window import ComposeWindow
-from composer.ui.garbage import collect_on_gui_thread
+from composer.ui.garbage import collect_on_gui_thread, keep_start_up_objects
 from composer.ui.icons import use_icon_folder
 from composer.warm_up import after_first_frame, import_soon
 
@@ -93,6 +93,7 @@ class Session(QObject):
         import_soon(self, then=self._send_what_is_due)
 
     def _send_what_is_due(self) -> None:
+        keep_start_up_objects()  # what start-up made is all there now
         # The last import may come after the session ended (its timer was already due).
         if not self._ended:
             self.sending.flush_due()

@@ -12,6 +12,12 @@ nobody holds was left by a Composer that stopped, and only recovery reads and re
 A line is JSON ``[key, attempt, host, when]``: attempt is the entry's attempt count, so
 that a mark is never taken for a later attempt's. Each is written after a line break of its
 own, so that a line a failed write cut short (a full disk) cannot swallow the next mark.
+
+In a batch the next message's mark may be written ahead (mark_ahead), as soon as the one
+before it is answered, and synced on a thread of the log's own while that message's envelope
+and body go out; its final dot then waits only for what is left of the sync (wait_ahead).
+A crash in between makes that message "may have been sent" although its dot never went: the
+price of hiding the sync, as long as a message's SMTP exchange, behind the network.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import stat
 import threading
@@ -28,6 +35,8 @@ from pathlib import Path
 from composer.mail.files import sync_folder
 from composer.mail.lock import try_lock
 from composer.mail.store import new_key
+
+log = logging.getLogger(__name__)
 
 _PREFIX = "commits-"
 _SUFFIX = ".log"
@@ -53,20 +62,106 @@ class CommitLog:
         self._fd: int | None = None
         self._path: Path | None = None
         self._lock = threading.Lock()
+        # Marks written ahead whose sync was asked for: (key, attempt) → their line's number.
+        self._ahead: dict[tuple[str, int], int] = {}
+        self._written = 0  # lines written so far
+        self._synced = 0  # of those, how many are on disk for sure
+        # A background sync that failed, and the lines it was for: they may never reach the
+        # disk, whatever a later sync says (a failed writeback is not tried again).
+        self._sync_error: OSError | None = None
+        self._failed_through = 0
+        self._syncing = False
+        self._changed = threading.Condition(self._lock)
+        self._syncer: threading.Thread | None = None
 
     def mark(self, key: str, attempt: int, host: str, when: str) -> None:
         """Append the mark and sync it; raises OSError when it cannot be written."""
-        data = ("\n" + json.dumps([key, attempt, host, when], ensure_ascii=True) + "\n").encode()
         with self._lock:
-            fd = self._open()
-            while data:
-                data = data[os.write(fd, data) :]
+            fd = self._write(key, attempt, host, when)
+            self._wait_idle()
             _sync(fd)
+            self._synced = self._written
+
+    def mark_ahead(self, key: str, attempt: int, host: str, when: str) -> None:
+        """Append the mark and have it synced in the background; wait_ahead() waits for it.
+        A mark that cannot be written is only logged: wait_ahead() then says so."""
+        try:
+            with self._lock:
+                self._write(key, attempt, host, when)
+                self._ahead[(key, attempt)] = self._written
+                if self._syncer is None:
+                    self._syncer = threading.Thread(
+                        target=self._sync_forever, name="composer-commit-sync", daemon=True
+                    )
+                    self._syncer.start()
+                self._changed.notify_all()
+        except OSError as error:
+            log.warning("could not write the commit mark of %s ahead: %s", key, error)
+
+    def wait_ahead(self, key: str, attempt: int) -> bool:
+        """Wait until the mark written ahead for key's attempt is on disk; False when there
+        is none (call mark() then). Raises OSError when its sync failed."""
+        with self._lock:
+            line = self._ahead.pop((key, attempt), None)
+            if line is None:
+                return False
+            while self._synced < line:
+                self._changed.wait()
+            if line <= self._failed_through and self._sync_error is not None:
+                raise OSError(self._sync_error.errno, self._sync_error.strerror)
+            return True
+
+    def forget_ahead(self, key: str, attempt: int) -> bool:
+        """Drop the mark written ahead for key's attempt (its send never came to the dot);
+        True when there was one: it stays in the log, so the attempt counts."""
+        with self._lock:
+            return self._ahead.pop((key, attempt), None) is not None
+
+    def _write(self, key: str, attempt: int, host: str, when: str) -> int:
+        data = ("\n" + json.dumps([key, attempt, host, when], ensure_ascii=True) + "\n").encode()
+        fd = self._open()
+        while data:
+            data = data[os.write(fd, data) :]
+        self._written += 1
+        return fd
+
+    def _wait_idle(self) -> None:
+        """Until the background sync (if one runs) is done with the log's descriptor."""
+        while self._syncing:
+            self._changed.wait()
+
+    def _sync_forever(self) -> None:
+        """The background sync: one fdatasync for whatever lines are written by then."""
+        with self._lock:
+            while True:
+                while self._fd is None or self._synced >= self._written:
+                    self._changed.wait()
+                fd, upto = self._fd, self._written
+                self._syncing = True
+                self._lock.release()
+                failed: OSError | None = None
+                try:
+                    _sync(fd)
+                except OSError as error:
+                    failed = error
+                except Exception as error:  # never leave a final dot waiting for good
+                    failed = OSError(errno.EIO, f"the commit log could not be synced ({error})")
+                finally:
+                    self._lock.acquire()
+                    self._syncing = False
+                if failed is not None:
+                    self._sync_error, self._failed_through = failed, upto
+                self._synced = max(self._synced, upto)  # failed or not: waiters may look
+                self._changed.notify_all()
 
     def close(self) -> None:
         """Delete the log, once the folder is synced: the removals of the entries it spoke
         of must not come back after a power cut that kept the log's removal."""
         with self._lock:
+            self._wait_idle()
+            self._ahead.clear()
+            self._sync_error = None
+            self._written = self._synced = self._failed_through = 0
             if self._fd is None:
                 return
             fd, path = self._fd, self._path

@@ -158,6 +158,46 @@ def _keep_permissions(path: Path, fd: int) -> None:
         os.fchmod(fd, mode)
 
 
+def sync_files(folder: Path, paths: list[Path]) -> None:
+    """Make paths (files in folder, written without a sync) durable, and their names.
+
+    On Linux one syncfs(2) of folder's file system does it: one journal commit for every
+    file, where a sync per file costs a commit each (about 0.25 ms here). Elsewhere, or
+    where syncfs cannot be had, each file is synced and then the folder. Raises OSError.
+    """
+    if not paths:
+        return
+    if _syncfs(folder):
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    sync_folder(folder)
+
+
+def _syncfs(folder: Path) -> bool:
+    """syncfs(2) of folder's file system; False where it cannot be called."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # here: only a batch of sends needs it
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    try:
+        if call(fd) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, os.strerror(number), str(folder))
+    finally:
+        os.close(fd)
+    return True
+
+
 def sync_folder(folder: Path) -> None:
     """Sync folder itself, so that files made, renamed or removed in it survive a power cut."""
     if sys.platform == "win32":

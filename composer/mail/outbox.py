@@ -13,18 +13,20 @@ have been delivered" (never resent without the user's word).
 Only the commit mark (commit_log.py) and the outcome are synced to disk before Composer goes
 on; begin's state and a delivered entry's removal are not, as recovery after a power cut
 makes the same of their loss: SENDING without a mark is sent again, and an entry with its
-Sent record is taken out. What a state holds and the rules read from it are in
-outbox_state.py.
+Sent record is taken out. In a batch over one connection the Sent records are synced
+together (settle): each is written at once, unsynced, its entry hidden from lists, and the
+entries go once their records are on disk. What a state holds and the rules read from it
+are in outbox_state.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import os
 import random as random_module
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import chain
@@ -62,6 +64,11 @@ if TYPE_CHECKING:
     from composer.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
+
+# A batch's delivered entries are settled when this many wait, or the first has waited this
+# long: what a power cut can turn into "may have been sent" stays small.
+SETTLE_COUNT = 64
+SETTLE_SECONDS = 1.0
 
 
 class OutboxError(Exception):
@@ -101,6 +108,10 @@ class Outbox:
         # there are any (a batch's marks go in one log) and goes when the last is settled.
         self._commits = CommitLog(folder.path)
         self._in_send: set[str] = set()
+        # Delivered, with a Sent record not yet synced: key → (Sent key, result). Hidden from
+        # lists; still claimed and SENDING on disk until settle() takes them out.
+        self._unsettled: dict[str, tuple[str, SendResult]] = {}
+        self._unsettled_since = 0.0
 
     # Queueing and listing
 
@@ -215,7 +226,7 @@ class Outbox:
                     started_at=self._now().isoformat(),
                     committed=False,
                 )
-                self._states[key] = copy.deepcopy(state)
+                self._states[key] = _copied(state)
                 self._in_send.add(key)
             except BaseException:
                 self._unclaim(key)
@@ -223,9 +234,9 @@ class Outbox:
         try:
             # Outside the lock, so that lists (on the GUI thread) never wait for the disk: the
             # claim makes this thread the only writer of key's state until the send is over.
-            # Not synced: should a power cut lose it, the entry is WAITING again, which is
-            # what recovery makes of SENDING without the commit mark anyway.
-            self.folder.write_state(key, state, durable=False)
+            # Not synced, and in place: should a power cut lose it, the entry is WAITING again,
+            # which is what recovery makes of SENDING without the commit mark anyway.
+            self.folder.overwrite_state(key, state)
         except BaseException:
             with self._lock:
                 self._states.pop(key, None)  # read again: the disk has the truth
@@ -240,18 +251,37 @@ class Outbox:
         with self._lock:
             _, state = self._sending(key)
         when = self._now().isoformat()
+        attempt = int(state["attempts"])
         # Outside the Outbox's lock (the log has its own): the sync must not hold up lists.
-        self._commits.mark(key, int(state["attempts"]), host, when)
+        if not self._commits.wait_ahead(key, attempt):
+            self._commits.mark(key, attempt, host, when)
         with self._lock:
             state.update(committed=True, committed_at=when, server=host)
             # In memory only: on disk the mark says it, and the outcome follows in a moment.
-            self._states[key] = copy.deepcopy(state)
+            self._states[key] = _copied(state)
 
-    def delivered(self, key: str, result: SendResult) -> str:
+    def commit_ahead(self, key: str, host: str = "") -> None:
+        """Write key's commit mark before its turn, synced in the background (see
+        commit_log.py): for the next message of a batch, once the one before it is answered.
+        committing(key) then waits only for what is left of the sync."""
+        with self._lock:
+            try:
+                _, state = self._sending(key)
+            except OutboxError:
+                return
+        when = self._now().isoformat()
+        self._commits.mark_ahead(key, int(state["attempts"]), host, when)
+
+    def delivered(self, key: str, result: SendResult, *, settle_later: bool = False) -> str:
         """Record key as sent (its Sent record) and take it out; returns the Sent key.
 
         Recipients the server refused for now (4xx) stay queued, alone in the envelope, and
         are retried with backoff; those refused for good (5xx) are named in the notes.
+
+        settle_later (a batch): the record is written but not synced, and key is taken out
+        by a later settle() (the caller's, at the end of the batch, or this method's own
+        once SETTLE_COUNT wait or the first has waited SETTLE_SECONDS). Until then key is in
+        no list.
         """
         with self._lock:
             head, state = self._sending(key)
@@ -271,6 +301,7 @@ class Outbox:
         # The head's Subject and To were read from this message's header when it was queued;
         # once the recipients are fewer, To may have fallen back on some no longer in it.
         display = None if state.get("recipients") else (head.subject, head.to)
+        grouped = settle_later and not later
         # Streams a copy of the message: outside the lock, as no one else touches a SENDING entry.
         try:
             sent_key = self.sent.record(
@@ -280,10 +311,14 @@ class Outbox:
                 key=sent_record_key(key, round_),
                 note=note,
                 display=display,
+                durable=not grouped,
             )
         except (OSError, SendError) as error:
             self._unrecorded(key, result, error)
             raise
+        if grouped:
+            self._wait_for_settle(key, sent_key, result)
+            return sent_key
         with self._lock:
             if not later:
                 # Not synced: should a power cut bring the entry back, recovery finds its Sent
@@ -306,6 +341,41 @@ class Outbox:
             )
             self._write_state(key, state)
         return sent_key
+
+    def settle(self) -> None:
+        """Sync the Sent records of entries delivered with settle_later, then take those
+        entries out. A record that cannot be synced keeps its entry, never to be sent again
+        without the user's word (as when it cannot be written)."""
+        with self._lock:
+            pending = dict(self._unsettled)
+        if not pending:
+            return
+        try:
+            # Outside the lock: the sync must not hold up lists.
+            self.sent.sync_records([sent_key for sent_key, _ in pending.values()])
+        except OSError as error:
+            for key, (_, result) in pending.items():
+                with self._lock:
+                    self._unsettled.pop(key, None)
+                self._unrecorded(key, result, error)
+            return
+        for key in pending:
+            # Outside the lock too (removing a file is a change to the folder, as slow as
+            # making one): the entry is claimed and hidden, so no one else touches it.
+            # Not synced: should a power cut bring it back, recovery finds its Sent record
+            # (synced above) and takes it out again.
+            try:
+                self.folder.delete(key, durable=False)
+            except OSError as error:
+                log.warning("could not remove sent Outbox entry %s: %s", key, error)
+            with self._lock:
+                self._unsettled.pop(key, None)
+                self._heads.pop(key, None)
+                self._states.pop(key, None)
+                fd = self._claims.pop(key, None)
+                self._settled(key)
+            if fd is not None:
+                os.close(fd)  # the last reference to the removed file: it is freed here
 
     def failed(self, key: str, error: SendError) -> None:
         """Record that sending key failed: wait and retry, hold it, or ask the user."""
@@ -359,7 +429,10 @@ class Outbox:
             _, state = self._loaded(key)
             if state["state"] != EntryState.SENDING.value or state.get("committed"):
                 return
-            state["attempts"] = max(0, int(state["attempts"]) - 1)
+            # A mark written ahead stays in the log: the attempt counts, or it would be taken
+            # for a later one's after a crash.
+            if not self._commits.forget_ahead(key, int(state["attempts"])):
+                state["attempts"] = max(0, int(state["attempts"]) - 1)
             self._make_due(key, state)
 
     def send_all_now(self) -> list[str]:
@@ -446,9 +519,10 @@ class Outbox:
         state = self.folder.read_state(key)
         valid = state is not None and state_is_valid(state)
         marks = left.by_key.get(key, [])
-        if left.unread and not marks and state is not None and valid:
-            # A log that could not be read may hold this entry's mark: SENDING counts as past it.
-            marks = [Mark(key, int(state["attempts"]), "", "")]
+        if left.unread and not marks:
+            # A log that could not be read may hold this entry's mark: SENDING counts as past
+            # it, and so does a state that cannot be read.
+            marks = [Mark(key, int(state["attempts"]) if valid and state else 0, "", "")]
         kept = ""
         if not valid:
             # Kept for whoever wants to look; a fresh state is written below.
@@ -507,9 +581,13 @@ class Outbox:
         done: set[str] = set()
         for number in range(rounds):
             summary = self.sent.summary(sent_record_key(key, number))
-            if summary is not None:
-                done.update(summary.accepted)
-                done.update(r for r, (code, _) in summary.refused.items() if code >= 500)
+            if summary is None:
+                # A record a power cut left unreadable (written, not yet synced): who got
+                # that round cannot be told.
+                doubtful = True
+                continue
+            done.update(summary.accepted)
+            done.update(r for r, (code, _) in summary.refused.items() if code >= 500)
         left = [r for r in head.envelope.recipients if r not in done]
         if not left:
             self._forget(key)
@@ -549,6 +627,18 @@ class Outbox:
         )
         self._write_state(key, state)
 
+    def _wait_for_settle(self, key: str, sent_key: str, result: SendResult) -> None:
+        with self._lock:
+            if not self._unsettled:
+                self._unsettled_since = time.monotonic()
+            self._unsettled[key] = (sent_key, result)
+            due = (
+                len(self._unsettled) >= SETTLE_COUNT
+                or time.monotonic() - self._unsettled_since >= SETTLE_SECONDS
+            )
+        if due:
+            self.settle()
+
     def _unrecorded(self, key: str, result: SendResult, error: Exception) -> None:
         """Delivered, but the Sent copy could not be written: kept, and never sent again
         without the user's word."""
@@ -577,7 +667,7 @@ class Outbox:
 
     def _write_state(self, key: str, state: dict[str, Any], *, durable: bool = True) -> None:
         self.folder.write_state(key, state, durable=durable)
-        self._states[key] = copy.deepcopy(state)
+        self._states[key] = _copied(state)
         if state.get("state") != EntryState.SENDING.value:
             self._unclaim(key)
             self._settled(key)
@@ -644,7 +734,7 @@ class Outbox:
             if state is None:
                 return None
             self._states[key] = state
-        return copy.deepcopy(self._states[key])
+        return _copied(self._states[key])
 
     def _loaded(self, key: str) -> tuple[EntryHead, dict[str, Any]]:
         head = self._head(key)
@@ -663,6 +753,8 @@ class Outbox:
         return head, state
 
     def _entry_or_none(self, key: str) -> OutboxEntry | None:
+        if key in self._unsettled:
+            return None  # delivered: gone as far as anyone can tell
         try:
             head, state = self._loaded(key)
         except OutboxError:
@@ -704,6 +796,16 @@ class Outbox:
             return None
         self._heads[key] = head
         return head
+
+
+def _copied(state: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a state that shares nothing changeable with it: its values are JSON's (lists
+    of strings at most one level deep), for which deepcopy's generality costs more than the
+    state write it guards."""
+    return {
+        k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
+        for k, v in state.items()
+    }
 
 
 def _still_there(fd: int, path: os.PathLike[str] | str) -> bool:

@@ -79,12 +79,14 @@ class SentFolder:
         key: str | None = None,
         note: str = "",
         display: tuple[str, str] | None = None,
+        durable: bool = True,
     ) -> str:
         """Store message as sent with result, streamed and all or nothing; returns its key.
 
         key may be given (the Outbox entry's, so that recovery can tell it was recorded);
         a record already there under that key is replaced. display is (Subject, To) as
         peek_display gives them for this message, when the caller has them already.
+        Not durable: not synced (see atomic_writer) until sync_records() is called.
         """
         pieces = message.chunks()
         if display is None:
@@ -106,8 +108,12 @@ class SentFolder:
         }
         head = composer_headers({"Format": FORMAT, **json_headers(fields)})
         key = key or new_key()
-        self.folder.write(key, chain([head], pieces))
+        self.folder.write(key, chain([head], pieces), durable=durable)
         return key
+
+    def sync_records(self, keys: list[str]) -> None:
+        """Make records written with durable=False durable; raises OSError."""
+        self.folder.sync_written(keys)
 
     def recover(self) -> list[str]:
         """At start-up, after the Outbox's recover(): move records that cannot be read aside

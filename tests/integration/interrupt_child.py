@@ -28,9 +28,23 @@ STEPS = ("mkstemp", "write", "flush", "fsync", "replace", "dirsync")
 UNSYNCED_STEPS = ("mkstemp", "write", "flush", "replace")
 # The commit mark (commit_log.py): the log made, half the line written, all of it, synced.
 MARK_STEPS = ("open", "write", "written", "sync")
+# A state written over in place (MessageFolder.overwrite_state): opened, then written in one
+# write, which a kill cannot cut short.
+OVERWRITE_STEPS = ("open", "written")
 # How many writes each operation makes once armed.
-WRITES = {"draft": 1, "outbox-add": 2, "begin": 1, "committing": 1, "delivered": 1}
-STEPS_OF = {"begin": UNSYNCED_STEPS, "committing": MARK_STEPS}
+WRITES = {
+    "draft": 1,
+    "outbox-add": 2,
+    "begin": 1,
+    "committing": 1,
+    "delivered": 1,
+    "delivered-batch": 1,
+}
+STEPS_OF = {
+    "begin": OVERWRITE_STEPS,
+    "committing": MARK_STEPS,
+    "delivered-batch": UNSYNCED_STEPS,
+}
 
 
 def steps_of(operation: str) -> tuple[str, ...]:
@@ -162,6 +176,29 @@ def arm_mark(step: str) -> None:
     os.fdatasync = watched_sync  # type: ignore[assignment]
 
 
+def arm_overwrite(step: str) -> None:
+    """Kill this process at step of the next state written over in place."""
+    open_, write = os.open, os.write
+    opened: set[int] = set()
+
+    def watched_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        fd = open_(path, *args, **kwargs)
+        if str(path).endswith(".json"):
+            if step == "open":
+                die()
+            opened.add(fd)
+        return fd
+
+    def watched_write(fd: int, data: bytes) -> int:
+        written = write(fd, data)
+        if fd in opened and step == "written":
+            die()
+        return written
+
+    os.open = watched_open  # type: ignore[assignment]
+    os.write = watched_write  # type: ignore[assignment]
+
+
 def main(config_dir: Path, operation: str, write: int, step: str) -> None:
     context = AppContext(Paths(config_dir, config_dir))
     if operation == "draft":
@@ -177,7 +214,7 @@ def main(config_dir: Path, operation: str, write: int, step: str) -> None:
         arm(write, step)
     entry = context.outbox.add(message, account.id)
     if operation == "begin":
-        arm(write, step)
+        arm_overwrite(step)
     stored = context.outbox.begin(entry.key)
 
     def before_final_dot() -> None:
@@ -186,8 +223,13 @@ def main(config_dir: Path, operation: str, write: int, step: str) -> None:
         context.outbox.committing(entry.key, account.host)
 
     result = context.delivery(account).send_message(stored, before_final_dot=before_final_dot)
-    if operation == "delivered":
+    if operation.startswith("delivered"):
         arm(write, step)
+    if operation == "delivered-batch":
+        # As in a batch: the Sent record is synced with the others' (settle), then removed.
+        context.outbox.delivered(entry.key, result, settle_later=True)
+        context.outbox.settle()
+        return
     context.outbox.delivered(entry.key, result)
 
 

@@ -103,3 +103,78 @@ def test_files_that_only_look_like_logs_are_skipped(tmp_path: Path) -> None:
     for folder in (tmp_path, tmp_path / "missing"):
         left = left_marks(folder)
         assert (left.by_key, left.logs, left.unread) == ({}, [], False)
+
+
+# Marks written ahead, synced in the background
+
+
+def test_a_mark_written_ahead_is_on_disk_once_waited_for(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark_ahead("k1", 1, "h", "t")
+    assert log.wait_ahead("k1", 1)
+    assert not log.wait_ahead("k1", 1)  # waited for once; the next wait is a new mark's
+    log.mark("k2", 1, "h", "t")
+    crashed(log)
+    assert left_marks(tmp_path).by_key == {
+        "k1": [Mark("k1", 1, "h", "t")],
+        "k2": [Mark("k2", 1, "h", "t")],
+    }
+
+
+def test_a_mark_not_written_ahead_is_not_waited_for(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark_ahead("k1", 1, "h", "t")
+    assert not log.wait_ahead("k1", 2)  # another attempt's
+    assert not log.wait_ahead("k2", 1)
+    assert log.wait_ahead("k1", 1)
+
+
+def test_many_marks_ahead_in_a_row_are_all_synced(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    for number in range(50):
+        log.mark_ahead(f"k{number}", 1, "h", "t")
+    assert all(log.wait_ahead(f"k{number}", 1) for number in reversed(range(50)))
+    crashed(log)
+    assert len(left_marks(tmp_path).by_key) == 50
+
+
+def test_a_mark_ahead_that_is_dropped_stays_in_the_log(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark_ahead("k1", 1, "h", "t")
+    assert log.forget_ahead("k1", 1)
+    assert not log.forget_ahead("k1", 1)
+    assert not log.wait_ahead("k1", 1)
+    crashed(log)
+    assert left_marks(tmp_path).by_key == {"k1": [Mark("k1", 1, "h", "t")]}
+
+
+def test_a_failed_background_sync_fails_the_wait_for_its_marks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import composer.mail.commit_log as commit_log
+
+    real_sync = commit_log._sync
+
+    def failing(_fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(commit_log, "_sync", failing)
+    log = CommitLog(tmp_path)
+    log.mark_ahead("k1", 1, "h", "t")
+    with pytest.raises(OSError, match="Input/output"):
+        log.wait_ahead("k1", 1)
+    monkeypatch.setattr(commit_log, "_sync", real_sync)
+    log.mark_ahead("k2", 1, "h", "t")
+    assert log.wait_ahead("k2", 1)  # a later sync that works counts for later marks
+    log.mark("k3", 1, "h", "t")
+
+
+def test_closing_with_a_mark_ahead_not_waited_for_removes_the_log(tmp_path: Path) -> None:
+    log = CommitLog(tmp_path)
+    log.mark_ahead("k1", 1, "h", "t")
+    log.close()
+    assert logs_in(tmp_path) == []
+    assert not log.wait_ahead("k1", 1)
+    log.mark_ahead("k2", 1, "h", "t")  # a new log, and the background sync still works
+    assert log.wait_ahead("k2", 1)
+    assert len(logs_in(tmp_path)) == 1

@@ -865,7 +865,7 @@ def test_a_begin_whose_state_cannot_be_written_leaves_the_entry_waiting(
     def full(*_args: object, **_kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outbox.folder, "write_state", full)
+    monkeypatch.setattr(outbox.folder, "overwrite_state", full)
     with pytest.raises(OSError, match="No space"):
         outbox.begin(entry.key)
     monkeypatch.undo()
@@ -873,13 +873,18 @@ def test_a_begin_whose_state_cannot_be_written_leaves_the_entry_waiting(
     outbox.begin(entry.key)  # nothing was left claimed
 
 
-def test_a_log_that_cannot_be_read_makes_an_entry_being_sent_doubtful(outbox: Outbox) -> None:
+@pytest.mark.parametrize("state_damaged", [False, True])
+def test_a_log_that_cannot_be_read_makes_an_entry_being_sent_doubtful(
+    outbox: Outbox, state_damaged: bool
+) -> None:
     entry = outbox.add(build(subject="Plans"), "acc")
     outbox.begin(entry.key)
     outbox.committing(entry.key, "smtp.example.org")
     [log] = commit_logs(outbox)
     after = reopened(outbox)
     os.truncate(after.folder.path / log, 17 * 1024 * 1024)  # not a log Composer wrote
+    if state_damaged:  # nor can the state say whether it was being sent
+        (after.folder.path / f"{entry.key}.json").write_bytes(b'{"state": "send')
     [said] = after.recover()
     recovered = after.entry(entry.key)
     assert recovered.state is EntryState.MAY_HAVE_BEEN_SENT
@@ -920,3 +925,106 @@ def test_the_sent_record_names_only_who_is_left_after_refusals_for_good(
     outbox.delivered(entry.key, result_for(stored))
     [record] = sent.summaries()
     assert record.to == "a@example.net"
+
+
+# A batch: Sent records synced together, marks written ahead
+
+
+def test_a_message_delivered_in_a_batch_is_hidden_until_settled_then_gone(
+    outbox: Outbox, sent: SentFolder
+) -> None:
+    first, second = outbox.add(build(subject="One"), "acc"), outbox.add(build(), "acc")
+    stored = outbox.begin(first.key)
+    outbox.begin(second.key)
+    outbox.committing(first.key, "smtp.example.org")
+    sent_key = outbox.delivered(first.key, result_for(stored), settle_later=True)
+    assert [e.key for e in outbox.entries()] == [second.key]
+    assert outbox.find(first.key) is None
+    assert outbox.folder.file(first.key).exists()  # until its Sent record is synced
+    summary = sent.summary(sent_key)
+    assert summary is not None
+    assert summary.subject == "One"
+    outbox.settle()
+    assert not outbox.folder.file(first.key).exists()
+    assert len(commit_logs(outbox)) == 1  # the second is still being sent
+    outbox.release(second.key)
+    assert commit_logs(outbox) == []
+
+
+def test_delivered_messages_are_settled_without_waiting_for_the_batch_to_end(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import composer.mail.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "SETTLE_COUNT", 2)
+    entries = [outbox.add(build(subject=f"No. {n}"), "acc") for n in range(3)]
+    stored = [outbox.begin(e.key) for e in entries]
+    for entry, message in zip(entries[:2], stored[:2], strict=True):
+        outbox.committing(entry.key)
+        outbox.delivered(entry.key, result_for(message), settle_later=True)
+    assert outbox.folder.keys() == [entries[2].key]
+
+
+def delivered_unsettled(outbox: Outbox) -> tuple[str, str]:
+    """One message sent in a batch whose end never came: its key and its Sent record's."""
+    entry = outbox.add(build(subject="Plans"), "acc")
+    stored = outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    return entry.key, outbox.delivered(entry.key, result_for(stored), settle_later=True)
+
+
+def test_a_crash_before_settling_takes_the_delivered_message_out_at_start(
+    outbox: Outbox, sent: SentFolder
+) -> None:
+    _, sent_key = delivered_unsettled(outbox)
+    after = reopened(outbox)
+    [said] = after.recover()
+    assert "had been sent already" in said
+    assert after.entries() == []
+    assert sent.summary(sent_key) is not None
+
+
+def test_a_sent_record_a_power_cut_left_empty_makes_the_message_doubtful(
+    outbox: Outbox, sent: SentFolder
+) -> None:
+    key, sent_key = delivered_unsettled(outbox)
+    os.truncate(sent.folder.file(sent_key), 0)  # named on disk, its bytes never written
+    after = reopened(outbox)
+    [said] = after.recover()
+    recovered = after.entry(key)
+    assert recovered.state is EntryState.MAY_HAVE_BEEN_SENT  # never sent again unasked
+    assert "may have been sent" in said
+
+
+def test_a_mark_written_ahead_is_the_one_the_final_dot_waits_for(outbox: Outbox) -> None:
+    first, second = outbox.add(build(), "acc"), outbox.add(build(subject="Next"), "acc")
+    stored = outbox.begin(first.key)
+    outbox.begin(second.key)
+    outbox.committing(first.key, "smtp.example.org")
+    outbox.delivered(first.key, result_for(stored), settle_later=True)
+    outbox.commit_ahead(second.key, "smtp.example.org")
+    outbox.committing(second.key, "smtp.example.org")
+    [log] = commit_logs(outbox)
+    lines = [line for line in (outbox.folder.path / log).read_bytes().split(b"\n") if line]
+    assert [line.count(second.key.encode()) for line in lines] == [0, 1]  # written once
+    # Stopped before its answer: its dot may have gone.
+    after = reopened(outbox)
+    said = after.recover()
+    assert any("may have been sent" in sentence for sentence in said)
+    assert after.entry(second.key).state is EntryState.MAY_HAVE_BEEN_SENT
+
+
+def test_a_message_released_after_its_mark_ahead_is_not_doubtful_after_a_crash(
+    outbox: Outbox,
+) -> None:
+    entry = outbox.add(build(), "acc")
+    other = outbox.add(build(), "acc")
+    outbox.begin(entry.key)
+    outbox.begin(other.key)  # keeps the log open, as the rest of a batch would
+    outbox.commit_ahead(entry.key)
+    outbox.release(entry.key)  # cancelled before its envelope went
+    released = outbox.entry(entry.key)
+    assert (released.state, released.attempts) == (EntryState.WAITING, 1)
+    after = reopened(outbox)
+    after.recover()
+    assert after.entry(entry.key).state is EntryState.WAITING

@@ -107,3 +107,78 @@ def test_composer_headers_round_trip_and_stop_at_the_message() -> None:
 def test_composer_headers_refuse_values_that_could_start_a_header(value: str) -> None:
     with pytest.raises(ValueError, match="printable ASCII"):
         composer_headers({"Name": value})
+
+
+# A state written over in place (the Outbox's begin)
+
+
+def test_a_state_written_over_in_place_keeps_its_file_and_reads_back(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path / "Outbox")
+    key = new_key()
+    folder.write(key, [b"x"])
+    folder.write_state(key, {"state": "waiting", "note": "a long note " * 20})
+    state_file = folder.path / f"{key}.json"
+    before = state_file.stat()
+    folder.overwrite_state(key, {"state": "sending", "attempts": 1})
+    after = state_file.stat()
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)  # padded
+    assert folder.read_state(key) == {"state": "sending", "attempts": 1}
+    assert [p.name for p in folder.path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_state_longer_than_the_old_one_is_written_whole(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write_state(key, {"a": 1})
+    folder.overwrite_state(key, {"a": 1, "note": "grown " * 50})
+    assert folder.read_state(key) == {"a": 1, "note": "grown " * 50}
+
+
+def test_overwriting_a_missing_state_makes_one(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path / "Outbox")
+    key = new_key()
+    folder.overwrite_state(key, {"state": "sending"})
+    assert folder.read_state(key) == {"state": "sending"}
+
+
+@pytest.mark.skipif(not hasattr(os, "link"), reason="needs hard links")
+def test_a_state_file_with_a_second_name_is_replaced_not_written_through(
+    tmp_path: Path,
+) -> None:
+    folder = MessageFolder(tmp_path / "Outbox")
+    key = new_key()
+    folder.write_state(key, {"state": "waiting"})
+    other = tmp_path / "elsewhere.json"
+    os.link(folder.path / f"{key}.json", other)
+    folder.overwrite_state(key, {"state": "sending"})
+    assert folder.read_state(key) == {"state": "sending"}
+    assert other.read_text("utf-8").strip().startswith("{")
+    assert '"waiting"' in other.read_text("utf-8")  # the other name saw nothing
+
+
+def test_a_state_larger_than_a_page_is_written_all_or_nothing(tmp_path: Path) -> None:
+    folder = MessageFolder(tmp_path)
+    key = new_key()
+    folder.write_state(key, {"a": 1})
+    before = (folder.path / f"{key}.json").stat().st_ino
+    big = {"note": "x" * 5000}
+    folder.overwrite_state(key, big)
+    assert folder.read_state(key) == big
+    assert (folder.path / f"{key}.json").stat().st_ino != before  # a new file, renamed
+
+
+def test_messages_written_without_a_sync_are_synced_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import composer.mail.files as files
+
+    folder = MessageFolder(tmp_path / "Sent")
+    keys = [new_key() for _ in range(3)]
+    for key in keys:
+        folder.write(key, [b"Subject: a\r\n\r\nbody\r\n"], durable=False)
+    folder.sync_written(keys)  # syncfs where there is one
+    monkeypatch.setattr(files, "_syncfs", lambda _folder: False)
+    folder.sync_written(keys)  # each file, then the folder
+    assert [folder.read(key) for key in keys] == [b"Subject: a\r\n\r\nbody\r\n"] * 3
+    with pytest.raises(FileNotFoundError):
+        folder.sync_written([new_key()])  # a record that is not there is an error
