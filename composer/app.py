@@ -20,6 +20,7 @@ from composer.paths import Paths
 
 if TYPE_CHECKING:
     from composer.ui.compose_window import ComposeWindow
+    from composer.ui.instance import InstanceServer
 
 # The widgets are imported only once this launch knows it will show a window, so that a
 # launch handing a mailto: link to the running Composer stays quick.
@@ -45,6 +46,9 @@ def create_main_window(config_dir: Path, *, data_dir: Path | None = None) -> Com
     window of its own; the one returned holds the first, the others are shown.
     """
     _stop_automatic_collection()
+    from composer.ui.pyside_imports import skip_source_scan
+
+    skip_source_scan()
     from composer.session import Session
 
     paths = Paths(Path(config_dir), Path(data_dir) if data_dir else Path(config_dir))
@@ -176,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the program; returns the exit status."""
     # Here, not at the top: create_main_window() (tests, scripts) needs neither the log file
     # nor the instance socket.
+    from composer.instance_socket import instance_name, may_be_listening
     from composer.logs import start_logging, stop_logging
-    from composer.ui.instance import instance_name, send_to_running_instance
 
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     # Warnings go to stderr; the log file, which keeps more, belongs to the running Composer.
@@ -202,8 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # None when no directory of this user's own can hold the socket: then every launch is a
     # Composer of its own, which beats handing messages to whoever made the directory.
     name = instance_name(paths.config_dir)
-    if name is not None and send_to_running_instance(name, drafts):
-        return 0
+    if name is not None and may_be_listening(name):
+        # Only now the client's modules (QtNetwork): a launch with no Composer running, the
+        # usual one, shows its window without them.
+        from composer.ui.instance import send_to_running_instance
+
+        if send_to_running_instance(name, drafts):
+            return 0
     start_logging(paths.log_file, debug=arguments.debug)
     try:
         return _run(paths, name, drafts)
@@ -217,9 +226,11 @@ def _run(paths: Paths, name: str | None, drafts: list[Draft]) -> int:
     from PySide6.QtWidgets import QApplication
 
     _stop_automatic_collection()
+    from composer.ui.pyside_imports import skip_source_scan
+
+    skip_source_scan()
     from composer.session import Session
     from composer.ui.icons import app_icon
-    from composer.ui.instance import InstanceServer
     from composer.warm_up import after_first_frame
 
     existing = QApplication.instance()
@@ -233,10 +244,19 @@ def _run(paths: Paths, name: str | None, drafts: list[Draft]) -> int:
     session = Session(paths)
     app.setWindowIcon(app_icon())  # after the session has handed the icon folder in
     session.ended.connect(app.quit)
-    server = InstanceServer()
-    server.drafts_received.connect(session.open_drafts)
-    if name is not None:
-        server.listen(name)  # when it cannot, this Composer still runs, on its own
+    servers: list[InstanceServer] = []
+
+    def listen() -> None:
+        # After the first frame, as QtNetwork costs the window some 10 ms: a launch in the
+        # moment before finds no socket and opens a Composer of its own.
+        from composer.ui.instance import InstanceServer
+
+        server = InstanceServer()
+        servers.append(server)
+        server.drafts_received.connect(session.open_drafts)
+        if name is not None:
+            server.listen(name)  # when it cannot, this Composer still runs, on its own
+
     restored = session.reopen_unsent()
     for window in restored:
         window.show()
@@ -245,9 +265,11 @@ def _run(paths: Paths, name: str | None, drafts: list[Draft]) -> int:
     # When the program was ready for its user, on a clock that other processes share: how
     # `make bench` times the frozen program, whose start-up it cannot probe from inside.
     after_first_frame(session, lambda: log.info(WINDOW_SHOWN, time.monotonic()))
+    after_first_frame(session, listen)
     try:
         return int(app.exec())
     finally:
-        server.close()
+        for server in servers:
+            server.close()
         if shiboken6.isValid(session):
             session.shut_down()

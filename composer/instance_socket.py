@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import getpass
-import hashlib
+import importlib
 import logging
 import os
 import re
-import socket
 import stat
 import struct
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,28 @@ def instance_name(config_dir: Path) -> str | None:
     return None
 
 
+def may_be_listening(name: str) -> bool:
+    """False when no Composer can be listening at name (instance_name's): on POSIX, no
+    socket file is there. True otherwise, when only a connection can tell."""
+    return sys.platform == "win32" or os.path.lexists(name)
+
+
 def socket_file_name(config_dir: Path) -> str:
     """The socket's name in its directory: one per configuration directory, however named."""
-    digest = hashlib.sha256(os.fsencode(Path(config_dir).resolve())).hexdigest()[:16]
+    digest = _sha256(os.fsencode(Path(config_dir).resolve())).hexdigest()[:16]
     return f"{digest}.sock"
+
+
+def _sha256(data: bytes) -> Any:
+    """hashlib.sha256(data), from Python's own SHA-2 module where there is one (_sha2 from
+    3.12, _sha256 before): hashlib loads OpenSSL's library first, some 5 ms of every
+    launch before its window. The digest is the same."""
+    for name in ("_sha2", "_sha256", "hashlib"):
+        try:
+            return importlib.import_module(name).sha256(data)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("no SHA-256 implementation")
 
 
 def _candidates() -> list[Path]:
@@ -125,6 +143,8 @@ def peer_uid(fd: int) -> int | None:
     None where the platform cannot tell (no SO_PEERCRED): there the private directory is the
     only guard. Raises OSError when the kernel cannot answer for this descriptor.
     """
+    import socket  # here: only the running Composer's server asks
+
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
         return None

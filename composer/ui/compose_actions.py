@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
 from composer.mail.accounts import UNDO_SEND_CHOICES
 from composer.ui.icons import icon
+from composer.ui.qt_values import (
+    TOOL_BUTTON_TEXT_BESIDE_ICON,
+    keys,
+    set_enum_property,
+    set_shortcut,
+)
 
 Shortcut = str | QKeySequence.StandardKey
 
@@ -49,7 +54,7 @@ def make_action(
     action = QAction(icon(theme, fallback), text, parent)
     action.setObjectName(name)
     if shortcut:
-        action.setShortcut(QKeySequence(shortcut))
+        set_shortcut(action, shortcut)
     return action
 
 
@@ -104,10 +109,8 @@ def build_actions(window: QMainWindow) -> ComposeActions:
         quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
         undo_delays=tuple(_undo_delay(window, seconds) for seconds in UNDO_SEND_CHOICES),
     )
-    actions.send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-    actions.send_later.setShortcuts(
-        [QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")]
-    )
+    actions.send.setShortcuts([keys("Ctrl+Return"), keys("Ctrl+Enter")])
+    actions.send_later.setShortcuts([keys("Ctrl+Shift+Return"), keys("Ctrl+Shift+Enter")])
     actions.cancel.setEnabled(False)
     actions.undo_send.setEnabled(False)
     actions.restore.setEnabled(False)
@@ -155,7 +158,7 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
     toolbar = window.addToolBar("Compose")
     toolbar.setObjectName("composeToolBar")
     toolbar.setMovable(False)
-    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    set_enum_property(toolbar, "toolButtonStyle", TOOL_BUTTON_TEXT_BESIDE_ICON)
     for action in (actions.send, actions.cancel, actions.attach, actions.new):
         toolbar.addAction(action)
     toolbar.addSeparator()

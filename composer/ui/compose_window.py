@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,7 +31,6 @@ from composer.ui.icons import app_icon
 from composer.ui.naming import named
 from composer.ui.plain_text import plain_tooltip
 from composer.ui.send_flow import SendFlow
-from composer.ui.source_dialog import SourceDialog
 
 if TYPE_CHECKING:
     from composer.mail.message import OutgoingMessage
@@ -306,6 +305,8 @@ class ComposeWindow(QMainWindow):
         self._on_source_ready(text)
 
     def _on_source_ready(self, text: object) -> None:
+        from composer.ui.source_dialog import SourceDialog  # at first use: QFontDatabase
+
         dialog = SourceDialog(str(text), self)
         dialog.save_requested.connect(self.save_eml)
         dialog.open()
@@ -432,6 +433,8 @@ class ComposeWindow(QMainWindow):
         )
         box.setObjectName("startupWarning")
         # Text from files and the system (paths, error messages) is never rich text.
+        from PySide6.QtCore import Qt
+
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

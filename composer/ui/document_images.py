@@ -6,7 +6,7 @@ import base64
 import functools
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -81,6 +81,8 @@ def decode(data: bytes) -> QImage:
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer)
     reader.setAutoTransform(True)
+    from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
     size = reader.size()
     if size.isValid() and size.width() > _DECODE_WIDTH:
         reader.setScaledSize(

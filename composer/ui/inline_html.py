@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCharFormat, QTextDocument, QTextFormat
 
 from composer.ui.fonts import is_bold
@@ -51,6 +50,8 @@ def styled(markup: str, char_format: QTextCharFormat, document: QTextDocument) -
 def _colour(char_format: QTextCharFormat, link: bool) -> list[str]:
     if link or not char_format.hasProperty(QTextFormat.Property.ForegroundBrush):
         return []
+    from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
     brush = char_format.foreground()
     if brush.style() == Qt.BrushStyle.NoBrush:
         return []

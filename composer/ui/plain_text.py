@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -27,6 +26,8 @@ def question(
     default: QMessageBox.StandardButton,
 ) -> QMessageBox.StandardButton:
     """QMessageBox.question, with text shown as plain text; the button chosen."""
+    from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
     box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setDefaultButton(default)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from PySide6.QtCore import QStringListModel, Qt, Slot
+from PySide6.QtCore import QStringListModel, Slot
 from PySide6.QtGui import (
     QAction,
     QClipboard,
@@ -217,6 +217,8 @@ class AddressLineEdit(QLineEdit):
         if paste is not None:
             paste.triggered.disconnect()
             paste.triggered.connect(self.paste_addresses)
+        from PySide6.QtCore import Qt
+
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(event.globalPos())
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QFileInfo, QMimeDatabase, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QFileInfo, QMimeDatabase, QPoint, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,8 +25,16 @@ from composer.mail.draft import Attachment
 from composer.mail.sizes import base64_wire_size, format_size
 from composer.ui.naming import named
 from composer.ui.plain_text import plain_tooltip
+from composer.ui.qt_values import (
+    CUSTOM_CONTEXT_MENU,
+    TOOL_BUTTON_TEXT_BESIDE_ICON,
+    USER_ROLE,
+    WIDGET_SHORTCUT,
+    set_enum_property,
+    set_shortcut,
+)
 
-_PATH_ROLE = Qt.ItemDataRole.UserRole
+_PATH_ROLE = USER_ROLE
 
 
 class AttachmentList(QListWidget):
@@ -50,12 +58,12 @@ class AttachmentList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setWordWrap(True)
         self.setMaximumHeight(96)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        set_enum_property(self, "contextMenuPolicy", CUSTOM_CONTEXT_MENU)
         self.customContextMenuRequested.connect(self._on_context_menu)
         self.remove_action = QAction(QIcon.fromTheme("list-remove"), "&Remove", self)
         self.remove_action.setObjectName("actionRemoveAttachment")
-        self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
-        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        set_shortcut(self.remove_action, QKeySequence.StandardKey.Delete)
+        set_enum_property(self.remove_action, "shortcutContext", WIDGET_SHORTCUT)
         self.remove_action.triggered.connect(self.remove_selected)
         self.addAction(self.remove_action)
         self.remove_action.setEnabled(False)
@@ -115,6 +123,8 @@ class AttachmentList(QListWidget):
         self._update()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.selectedItems():
             self.remove_selected()
             return
@@ -159,7 +169,7 @@ class AttachmentPanel(QWidget):
         self.total = named("attachmentTotal", QLabel())
         remove = named("removeAttachment", QToolButton())
         remove.setDefaultAction(self.list.remove_action)
-        remove.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        set_enum_property(remove, "toolButtonStyle", TOOL_BUTTON_TEXT_BESIDE_ICON)
         row = QHBoxLayout()
         row.addWidget(self.total, 1)
         row.addWidget(remove)

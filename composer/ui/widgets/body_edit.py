@@ -13,7 +13,6 @@ from PySide6.QtCore import (
     QEvent,
     QMimeData,
     QPoint,
-    Qt,
     QUrl,
     Signal,
     Slot,
@@ -262,6 +261,8 @@ class BodyEdit(OfflineTextEdit):
         cursor = self.textCursor()
         if cursor.currentList() is None or cursor.hasSelection() or self.isReadOnly():
             return False
+        from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
         key, modifiers = event.key(), event.modifiers()
         if key == Qt.Key.Key_Backtab:
             formatting.change_indent(cursor, -1)
@@ -289,8 +290,9 @@ class BodyEdit(OfflineTextEdit):
         layout = document.documentLayout()
         step = document.indentWidth()
         dx, dy = -self.horizontalScrollBar().value(), -self.verticalScrollBar().value()
-        painter = QPainter(self.viewport())
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 2))
+        # Made at the first bar: most paints have none, and setPen() would make Qt's enums
+        # before the first frame (see qt_values.py).
+        painter: QPainter | None = None
         block = self.cursorForPosition(QPoint(0, 0)).block()
         bottom = self.viewport().height()
         while block.isValid():
@@ -298,10 +300,14 @@ class BodyEdit(OfflineTextEdit):
             if rect.top() > bottom:
                 break
             for level in range(quote_level(block.blockFormat())):
+                if painter is None:
+                    painter = QPainter(self.viewport())
+                    painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 2))
                 x = rect.left() + level * step + step / 4
                 painter.drawLine(round(x), round(rect.top()), round(x), round(rect.bottom()))
             block = block.next()
-        painter.end()
+        if painter is not None:
+            painter.end()
 
 
 def _has_picture(source: QMimeData) -> bool:

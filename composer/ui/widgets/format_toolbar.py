@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QSize, Slot
 from PySide6.QtGui import (
     QAction,
     QBrush,
@@ -27,9 +27,15 @@ from composer.ui import formatting, links
 from composer.ui.fonts import is_bold
 from composer.ui.icons import icon
 from composer.ui.naming import named
+from composer.ui.qt_values import (
+    ALIGN_CENTER,
+    WIDGET_WITH_CHILDREN_SHORTCUT,
+    set_enum_property,
+    set_shortcut,
+)
+from composer.ui.qt_values import keys as key_sequence
 from composer.ui.rich_text import is_bullet, quote_level
 from composer.ui.widgets.body_edit import BodyEdit
-from composer.ui.widgets.link_dialog import LinkDialog
 
 _PARAGRAPH_BREAKS = ("\u2029", "\ufffc")  # in QTextCursor.selectedText(): blocks, images
 
@@ -80,7 +86,7 @@ class FormatToolBar(QToolBar):
         self.action_clear = bar(
             "actionClearFormatting", "Clear &Formatting", "edit-clear-all", "clear", "Ctrl+\\"
         )
-        self.action_clear.setShortcuts([QKeySequence("Ctrl+\\"), QKeySequence("Ctrl+Space")])
+        self.action_clear.setShortcuts([key_sequence("Ctrl+\\"), key_sequence("Ctrl+Space")])
         for action in (self.action_bold, self.action_italic, self.action_underline):
             action.setCheckable(True)
         for action in (self.action_bullets, self.action_numbers):
@@ -106,11 +112,11 @@ class FormatToolBar(QToolBar):
         own = f"format-{fallback}" if fallback else ""
         action = named(name, QAction(icon(theme, own), text, self))
         if keys:
-            action.setShortcut(QKeySequence(keys))
+            set_shortcut(action, keys)
             shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({shown})")
         # Only while the editor (or this bar) has focus: Ctrl+B in Subject must not bold the body.
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        set_enum_property(action, "shortcutContext", WIDGET_WITH_CHILDREN_SHORTCUT)
         self._edit.addAction(action)
         self.addAction(action)
         self._actions.append(action)
@@ -225,6 +231,10 @@ class FormatToolBar(QToolBar):
         selected = cursor.selectedText()
         # Text across paragraphs or images cannot be retyped in one line: link it as it is.
         whole = any(mark in selected for mark in _PARAGRAPH_BREAKS)
+        from PySide6.QtCore import Qt
+
+        from composer.ui.widgets.link_dialog import LinkDialog  # at first use
+
         dialog = LinkDialog(href, "" if whole else selected, self._edit.window())
         if whole:
             dialog.text.setEnabled(False)
@@ -240,6 +250,8 @@ class FormatToolBar(QToolBar):
         """Ask for a text colour (QColorDialog, window-modal), then set_color."""
         if not self._usable():
             return
+        from PySide6.QtCore import Qt
+
         dialog = QColorDialog(self._current_colour(), self._edit.window())
         dialog.setObjectName("textColorDialog")
         dialog.setWindowTitle("Text Colour")
@@ -314,18 +326,34 @@ class FormatToolBar(QToolBar):
 
 
 def _colour_icon(colour: QColor, palette: QPalette) -> QIcon:
-    """An "A" over a bar of colour: the text colour button."""
-    size = QSize(24, 24)
-    pixmap = QPixmap(size * 2)
-    pixmap.setDevicePixelRatio(2)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
+    """An "A" over a bar of colour: the text colour button.
+
+    Drawn with pixmaps only: QPainter's setPen, setBrush and fillRect resolve their overloads
+    through the Qt namespace, which would make its enums before the first frame (see
+    qt_values.py). The "A" is drawn in the default pen and then given its colour.
+    """
+    letter = _filled(QSize(24, 24), QColor(0, 0, 0, 0))
+    painter = QPainter(letter)
     font = QFont()
     font.setPixelSize(15)
     font.setBold(True)
     painter.setFont(font)
-    painter.setPen(palette.color(QPalette.ColorRole.ButtonText))
-    painter.drawText(0, 0, 24, 19, Qt.AlignmentFlag.AlignCenter, "A")
-    painter.fillRect(3, 19, 18, 4, colour)
+    painter.drawText(0, 0, 24, 19, ALIGN_CENTER, "A")
+    # Keep the letter's shape (its alpha), take the colour of what is drawn over it.
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.drawPixmap(0, 0, _filled(QSize(24, 24), palette.color(QPalette.ColorRole.ButtonText)))
+    painter.end()
+    pixmap = _filled(QSize(24, 24), QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.drawPixmap(0, 0, letter)
+    painter.drawPixmap(3, 19, _filled(QSize(18, 4), colour))
     painter.end()
     return QIcon(pixmap)
+
+
+def _filled(size: QSize, colour: QColor) -> QPixmap:
+    """A pixmap of size (at twice the pixels, for high-density screens) all of colour."""
+    pixmap = QPixmap(size * 2)
+    pixmap.setDevicePixelRatio(2)
+    pixmap.fill(colour)
+    return pixmap

@@ -14,8 +14,12 @@ from composer.mail.commit_log import _MAX_LOG, CommitLog, Mark, left_marks, remo
 def crashed(log: CommitLog) -> None:
     """The process that wrote log is gone: the system closes its file, the log stays."""
     assert log._fd is not None
-    os.close(log._fd)
-    log._fd = log._path = None
+    with log._lock:
+        # Not while this process's own background sync still uses the file: its lock on the
+        # log would outlast the close until that sync returns.
+        log._wait_idle()
+        os.close(log._fd)
+        log._fd = log._path = None
 
 
 def logs_in(folder: Path) -> list[str]:

@@ -62,9 +62,11 @@ def reopened(outbox: Outbox) -> Outbox:
     outbox._claims.clear()
     # And the lock on its commit log, which stays behind as a crash leaves it.
     commits = outbox._commits
-    if commits._fd is not None:
-        os.close(commits._fd)
-        commits._fd = commits._path = None
+    with commits._lock:
+        commits._wait_idle()  # its background sync done with the file (see test_commit_log)
+        if commits._fd is not None:
+            os.close(commits._fd)
+            commits._fd = commits._path = None
     sent = SentFolder(MessageFolder(outbox.sent.folder.path))
     return Outbox(MessageFolder(outbox.folder.path), sent, clock=outbox._clock, random=lambda: 0.5)
 
