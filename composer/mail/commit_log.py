@@ -78,9 +78,17 @@ class CommitLog:
         """Append the mark and sync it; raises OSError when it cannot be written."""
         with self._lock:
             fd = self._write(key, attempt, host, when)
+            line = self._written
             self._wait_idle()
-            _sync(fd)
-            self._synced = self._written
+            # A background sync that failed meanwhile may have taken this line with it, and
+            # the next fdatasync would not say so (an error is reported once per file).
+            self._raise_if_failed(line)
+            try:
+                _sync(fd)
+            except OSError as error:
+                self._failed(error)
+                raise
+            self._synced = max(self._synced, self._written)
 
     def mark_ahead(self, key: str, attempt: int, host: str, when: str) -> None:
         """Append the mark and have it synced in the background; wait_ahead() waits for it.
@@ -90,10 +98,11 @@ class CommitLog:
                 self._write(key, attempt, host, when)
                 self._ahead[(key, attempt)] = self._written
                 if self._syncer is None:
-                    self._syncer = threading.Thread(
+                    syncer = threading.Thread(
                         target=self._sync_forever, name="composer-commit-sync", daemon=True
                     )
-                    self._syncer.start()
+                    syncer.start()  # only a started one counts: wait_ahead relies on it
+                    self._syncer = syncer
                 self._changed.notify_all()
         except OSError as error:
             log.warning("could not write the commit mark of %s ahead: %s", key, error)
@@ -107,8 +116,7 @@ class CommitLog:
                 return False
             while self._synced < line:
                 self._changed.wait()
-            if line <= self._failed_through and self._sync_error is not None:
-                raise OSError(self._sync_error.errno, self._sync_error.strerror)
+            self._raise_if_failed(line)
             return True
 
     def forget_ahead(self, key: str, attempt: int) -> bool:
@@ -124,6 +132,14 @@ class CommitLog:
             data = data[os.write(fd, data) :]
         self._written += 1
         return fd
+
+    def _failed(self, error: OSError) -> None:
+        """A sync failed: every line written so far (some while it ran) may be lost."""
+        self._sync_error, self._failed_through = error, self._written
+
+    def _raise_if_failed(self, line: int) -> None:
+        if line <= self._failed_through and self._sync_error is not None:
+            raise OSError(self._sync_error.errno, self._sync_error.strerror)
 
     def _wait_idle(self) -> None:
         """Until the background sync (if one runs) is done with the log's descriptor."""
@@ -150,7 +166,8 @@ class CommitLog:
                     self._lock.acquire()
                     self._syncing = False
                 if failed is not None:
-                    self._sync_error, self._failed_through = failed, upto
+                    # Not upto: lines written while it ran may have gone with it as well.
+                    self._failed(failed)
                 self._synced = max(self._synced, upto)  # failed or not: waiters may look
                 self._changed.notify_all()
 

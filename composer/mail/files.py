@@ -169,8 +169,11 @@ def sync_files(folder: Path, paths: list[Path]) -> None:
         return
     if _syncfs(folder):
         return
+    # Opened for writing: Windows flushes a file (FlushFileBuffers) only through a handle
+    # that may write it, and fails os.fsync of a read-only one.
+    flags = os.O_RDWR | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     for path in paths:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)
         try:
             os.fsync(fd)
         finally:
@@ -190,11 +193,14 @@ def _syncfs(folder: Path) -> bool:
         return False
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
     try:
-        if call(fd) != 0:
-            number = ctypes.get_errno()
-            raise OSError(number, os.strerror(number), str(folder))
+        failed = call(fd) != 0
+        number = ctypes.get_errno() if failed else 0
     finally:
         os.close(fd)
+    if number in (errno.ENOSYS, errno.EPERM):
+        return False  # a kernel or sandbox without it: sync file by file instead
+    if failed:
+        raise OSError(number, os.strerror(number), str(folder))
     return True
 
 

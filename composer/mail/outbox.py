@@ -112,6 +112,9 @@ class Outbox:
         # lists; still claimed and SENDING on disk until settle() takes them out.
         self._unsettled: dict[str, tuple[str, SendResult]] = {}
         self._unsettled_since = 0.0
+        # One settle() at a time (two accounts' batches, or a batch's own and its end's): a
+        # sync after one that failed may succeed without the failed records being on disk.
+        self._settling = threading.Lock()
 
     # Queueing and listing
 
@@ -346,6 +349,10 @@ class Outbox:
         """Sync the Sent records of entries delivered with settle_later, then take those
         entries out. A record that cannot be synced keeps its entry, never to be sent again
         without the user's word (as when it cannot be written)."""
+        with self._settling:
+            self._settle()
+
+    def _settle(self) -> None:
         with self._lock:
             pending = dict(self._unsettled)
         if not pending:
@@ -354,10 +361,17 @@ class Outbox:
             # Outside the lock: the sync must not hold up lists.
             self.sent.sync_records([sent_key for sent_key, _ in pending.values()])
         except OSError as error:
+            failure: Exception | None = None
             for key, (_, result) in pending.items():
                 with self._lock:
                     self._unsettled.pop(key, None)
-                self._unrecorded(key, result, error)
+                try:
+                    self._unrecorded(key, result, error)
+                except Exception as unwritten:  # the others are still owed their state
+                    log.warning("could not keep sent Outbox entry %s: %s", key, unwritten)
+                    failure = failure or unwritten
+            if failure is not None:
+                raise failure from error
             return
         for key in pending:
             # Outside the lock too (removing a file is a change to the folder, as slow as
@@ -581,9 +595,9 @@ class Outbox:
         done: set[str] = set()
         for number in range(rounds):
             summary = self.sent.summary(sent_record_key(key, number))
-            if summary is None:
-                # A record a power cut left unreadable (written, not yet synced): who got
-                # that round cannot be told.
+            if summary is None or summary.size != head.file_size - head.offset:
+                # A record a power cut left unreadable or short (written, not yet synced):
+                # who got that round cannot be told, and the entry is the only whole copy.
                 doubtful = True
                 continue
             done.update(summary.accepted)

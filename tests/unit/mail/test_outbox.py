@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -1030,3 +1031,101 @@ def test_a_message_released_after_its_mark_ahead_is_not_doubtful_after_a_crash(
     after = reopened(outbox)
     after.recover()
     assert after.entry(entry.key).state is EntryState.WAITING
+
+
+# settle() when syncs fail (review of 6aa7cd7)
+
+
+def delivered_in_batch(outbox: Outbox, count: int) -> list[str]:
+    """count messages of one batch delivered, none settled yet; their keys."""
+    entries = [outbox.add(build(subject=f"No. {n}"), "acc") for n in range(count)]
+    stored = [outbox.begin(e.key) for e in entries]
+    for entry, message in zip(entries, stored, strict=True):
+        outbox.committing(entry.key, "smtp.example.org")
+        outbox.delivered(entry.key, result_for(message), settle_later=True)
+    return [e.key for e in entries]
+
+
+def test_an_entry_whose_sent_record_could_not_be_synced_is_never_removed_later(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = delivered_in_batch(outbox, 3)
+
+    def sync_fails(_keys: list[str]) -> None:
+        raise OSError(5, "Input/output error")
+
+    real_write_state = outbox.folder.write_state
+    writes = [0]
+
+    def first_write_fails(*args: object, **kwargs: object) -> None:
+        writes[0] += 1
+        if writes[0] == 1:
+            raise OSError(5, "Input/output error")
+        real_write_state(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox.sent, "sync_records", sync_fails)
+    monkeypatch.setattr(outbox.folder, "write_state", first_write_fails)
+    with contextlib.suppress(OSError):
+        outbox.settle()
+    monkeypatch.undo()
+    # None of them is hidden any more, waiting for a settle that would remove it.
+    assert outbox._unsettled == {}
+    outbox.settle()  # the next batch's, with a sync that works (or says it does)
+    # Their Sent records may never have reached the disk: the entries must stay.
+    assert all(outbox.folder.file(key).exists() for key in keys)
+    assert [outbox.entry(k).state for k in keys[1:]] == [EntryState.MAY_HAVE_BEEN_SENT] * 2
+
+
+def test_two_settles_at_once_never_remove_an_entry_whose_sync_failed(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [key] = delivered_in_batch(outbox, 1)
+    first_in, go = threading.Event(), threading.Event()
+    calls = [0]
+
+    def sync(_keys: list[str]) -> None:
+        calls[0] += 1
+        if calls[0] == 1:  # one account's settle: its sync reports an I/O error...
+            first_in.set()
+            assert go.wait(10)
+            raise OSError(5, "Input/output error")
+        go.set()  # ...and the other's, after it, a success that cannot see that error
+
+    monkeypatch.setattr(outbox.sent, "sync_records", sync)
+    errors: list[BaseException] = []
+
+    def settle() -> None:
+        try:
+            outbox.settle()
+        except Exception as error:  # what each would have logged
+            errors.append(error)
+
+    first = threading.Thread(target=settle)
+    first.start()
+    assert first_in.wait(10)
+    second = threading.Thread(target=settle)
+    second.start()
+    second.join(1)  # done by now unless it waits for the first (as it should)
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert errors == []
+    assert outbox.folder.file(key).exists()
+    assert outbox.entry(key).state is EntryState.MAY_HAVE_BEEN_SENT
+
+
+def test_a_sent_record_a_power_cut_left_short_does_not_take_the_entry_out(
+    outbox: Outbox, sent: SentFolder
+) -> None:
+    entry = outbox.add(build(subject="Report", body="x" * 70 + "\n" * 2000), "acc")
+    stored = outbox.begin(entry.key)
+    outbox.committing(entry.key, "smtp.example.org")
+    sent_key = outbox.delivered(entry.key, result_for(stored), settle_later=True)
+    record = sent.folder.file(sent_key)
+    # Unsynced: its head reached the disk, the rest of its blocks did not.
+    os.truncate(record, record.stat().st_size - 4096)
+    after = reopened(outbox)
+    after.recover()
+    # The Outbox's copy is the only whole one left: kept, never sent again unasked.
+    assert after.folder.file(entry.key).exists()
+    assert after.entry(entry.key).state is EntryState.MAY_HAVE_BEEN_SENT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,30 @@ def test_messages_written_without_a_sync_are_synced_together(
     assert [folder.read(key) for key in keys] == [b"Subject: a\r\n\r\nbody\r\n"] * 3
     with pytest.raises(FileNotFoundError):
         folder.sync_written([new_key()])  # a record that is not there is an error
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="emulates Windows on POSIX")
+def test_the_fallback_sync_works_where_only_a_writable_file_can_be_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows (the fallback's main user) flushes with FlushFileBuffers, which needs a handle
+    open for writing: os.fsync of a read-only descriptor fails there (EBADF)."""
+    import errno
+    import fcntl
+
+    import composer.mail.files as files
+
+    folder = MessageFolder(tmp_path / "Sent")
+    key = new_key()
+    folder.write(key, [b"Subject: a\r\n\r\nbody\r\n"], durable=False)
+    real_fsync = os.fsync
+
+    def windows_fsync(fd: int) -> None:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real_fsync(fd)
+
+    monkeypatch.setattr(files, "_syncfs", lambda _folder: False)
+    monkeypatch.setattr(files, "sync_folder", lambda _folder: None)  # a no-op on Windows
+    monkeypatch.setattr(os, "fsync", windows_fsync)
+    folder.sync_written([key])  # was: OSError, so every batch's messages "may have been sent"
