@@ -9,12 +9,13 @@ anything worth sending: the first Send is not slower than if they had been impor
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,42 @@ def after_first_frame(owner: QObject, work: Callable[[], None]) -> None:
     events queued meanwhile. It runs whether or not anything was painted.
     """
     QTimer.singleShot(0, owner, lambda: QTimer.singleShot(0, owner, work))
+
+
+# A window never painted (shown and hidden at once, say) still gets its work done by then.
+FIRST_PAINT_TIMEOUT_MS = 3000
+
+
+def after_first_paint(owner: QObject, window: QObject, work: Callable[[], None]) -> None:
+    """Call work from the event loop once window has painted its first frame (and the frame
+    has gone to the screen: a zero-time timer after the Paint event), or after
+    FIRST_PAINT_TIMEOUT_MS if it never paints (closed at once, say). Unlike
+    after_first_frame, this waits for an X server's expose, so what work costs never holds
+    up the frame. owner keeps the wait alive, so it must outlive the window."""
+    _FirstPaint(owner, window, work)
+
+
+class _FirstPaint(QObject):
+    def __init__(self, owner: QObject, window: QObject, work: Callable[[], None]) -> None:
+        super().__init__(owner)
+        self._window = window
+        self._work: Callable[[], None] | None = work
+        window.installEventFilter(self)  # Qt drops it should the window go first
+        QTimer.singleShot(FIRST_PAINT_TIMEOUT_MS, self, self._run)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self._window and event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, self, self._run)
+        return False
+
+    def _run(self) -> None:
+        work, self._work = self._work, None
+        if work is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the window is gone already
+            self._window.removeEventFilter(self)
+        self.deleteLater()
+        work()
 
 
 def import_soon(

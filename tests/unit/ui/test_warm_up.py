@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from composer.warm_up import after_first_frame, import_soon
+from composer.warm_up import after_first_frame, after_first_paint, import_soon
 
 
 class _Painted(QObject):
@@ -74,3 +74,32 @@ def test_with_everything_imported_already_the_callback_comes_at_once(qtbot: QtBo
     import_soon(QObject(), ("json", "logging"), then=lambda: done.append(True))
 
     assert done == [True]
+
+
+def test_work_after_the_first_paint_waits_for_a_window_shown_later(qtbot: QtBot) -> None:
+    events: list[str] = []
+    owner, window = QObject(), QWidget()
+    qtbot.addWidget(window)
+    window.installEventFilter(_Painted(window, events))
+    after_first_paint(owner, window, lambda: events.append("work"))
+    qtbot.wait(50)
+    assert events == []  # not shown: nothing painted, nothing done
+    window.show()
+    qtbot.waitUntil(lambda: "work" in events)
+    assert events.index("paint") < events.index("work")
+    window.update()
+    qtbot.wait(50)
+    assert events.count("work") == 1
+
+
+def test_work_after_the_first_paint_of_a_window_that_went_runs_anyway(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import composer.warm_up as warm_up
+
+    monkeypatch.setattr(warm_up, "FIRST_PAINT_TIMEOUT_MS", 100)
+    events: list[str] = []
+    owner, window = QObject(), QWidget()
+    after_first_paint(owner, window, lambda: events.append("work"))
+    window.deleteLater()  # closed before it was ever painted
+    qtbot.waitUntil(lambda: events == ["work"], timeout=5000)
