@@ -55,10 +55,15 @@ class Transcript:
 
     def __init__(self, *, keep: bool = True) -> None:
         self._lines: deque[TranscriptLine] = deque(maxlen=MAX_LINES if keep else 0)
+        self._keep = keep
         self._lock = threading.Lock()
         self.peer = ""
 
     def add(self, direction: Direction, text: str) -> None:
+        if not self._keep and not log.isEnabledFor(logging.DEBUG):
+            # Nowhere to go: spared the cleaning and stamping, a tenth of a small message's
+            # send when a batch goes out.
+            return
         shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
         if len(shown) > MAX_LINE_CHARS:
             shown = f"{shown[:MAX_LINE_CHARS]}… ({len(shown):,} characters)"
