@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import smtplib
 import socket
@@ -113,6 +114,32 @@ def test_a_stopped_server_no_longer_listens():
 
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((HOST, port), 2).close()
+
+
+def test_a_connection_made_as_the_server_stops_is_closed(recwarn):
+    # A client connecting just as a test ends (an Outbox flush, say), after the server saw
+    # its last connection close: the server accepts it while it stops, before any SMTP
+    # protocol object knows of it.
+    client = socket.socket()
+    server = plaintext_server().start()
+    drained = server._drained
+
+    class ConnectAfterDrained:
+        def wait_for(self, predicate, timeout):
+            done = drained.wait_for(predicate, timeout)
+            client.connect((HOST, server.port))
+            return done
+
+        def notify_all(self):
+            drained.notify_all()
+
+    server._drained = ConnectAfterDrained()
+    server.stop()
+    gc.collect()
+    client.close()
+
+    leaked = [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+    assert not leaked, [str(w.message) for w in leaked]
 
 
 def test_silent_server_accepts_and_never_writes():
