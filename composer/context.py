@@ -74,7 +74,8 @@ class AppContext:
         self._made_lock = threading.Lock()
         self._access_tokens: AccessTokens | None = None
         self._sandbox: SandboxServer | None = None
-        # Loaded once here (a small file); searched from memory while typing, written by workers.
+        # Loaded by load_address_book() (or at the first search or record); searched from
+        # memory while typing, written by workers.
         self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
         self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
@@ -87,7 +88,6 @@ class AppContext:
         self.alone = True
         self.load_warnings: tuple[str, ...] = (
             *loaded.warnings,
-            *self.address_book.load(),
             *self._recover(),
         )
         logs.set_debug(self.settings.debug_log)
@@ -202,6 +202,22 @@ class AppContext:
         threading.Thread(
             target=self._read_oauth_clients, name="composer-oauth", daemon=True
         ).start()
+
+    def load_address_book(self, warn: Notify | None = None) -> threading.Thread:
+        """Load the address book on a thread of its own: opening it (SQLite, and on the first
+        start creating and syncing the file) is not for the GUI thread before the first frame;
+        the session starts it once its first window is shown. What the user should be told
+        (a damaged book set aside, say) goes to warn, else to notify. Returns the thread,
+        started."""
+        tell = warn or self.notify
+
+        def load() -> None:
+            for warning in self.address_book.load_once():
+                tell(warning)
+
+        thread = threading.Thread(target=load, name="composer-address-book", daemon=True)
+        thread.start()
+        return thread
 
     def _read_oauth_clients(self) -> None:
         try:

@@ -88,6 +88,7 @@ class Session(QObject):
         if self._ended:
             return
         self.context.read_oauth_clients()
+        self.context.load_address_book(lambda text: self.bridge.post(text, Level.WARNING))
         # What is due, and the owed copies, go once sending's modules are in: a flush now
         # would import them all at once, holding the new window for some 50 ms.
         import_soon(self, then=self._send_what_is_due)

@@ -7,7 +7,6 @@ import heapq
 import logging
 import os
 import re
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -21,6 +20,7 @@ from composer.mail.addresses import mailbox_key, new_address
 from composer.mail.files import broken_copy_path
 
 if TYPE_CHECKING:
+    import sqlite3
     from email.headerregistry import Address
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ ON CONFLICT (key) DO UPDATE SET
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
 # How long to wait for another process's write lock before giving up on one write.
 _BUSY_TIMEOUT = 5.0
-# SQLite's primary result codes for a damaged file (extended codes keep them in the low byte).
-_DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+# SQLite's primary result codes for a damaged file, SQLITE_CORRUPT and SQLITE_NOTADB
+# (extended codes keep them in the low byte); by number, as sqlite3 is imported at the load.
+_DAMAGED = {11, 26}
 
 
 def fold(text: str) -> str:
@@ -103,8 +104,10 @@ class _Entry:
 class AddressBook:
     """Remembers recipients; record() from any thread, search() from the GUI thread.
 
-    search() only reads the in-memory index, so it never waits for the disk: record()
-    updates the index under a short lock, then writes through to SQLite under another.
+    Once the book is loaded (load_once(), which the running Composer calls off the GUI
+    thread), search() only reads the in-memory index, so it never waits for the disk:
+    record() updates the index under a short lock, then writes through to SQLite under
+    another.
     """
 
     def __init__(self, path: Path, report: Callable[[str], None] | None = None) -> None:
@@ -129,8 +132,16 @@ class AddressBook:
         with self._db_lock:
             return self._load()
 
+    def load_once(self) -> list[str]:
+        """load(), unless the book is loaded already (or is being loaded: then once that is
+        done); returns what the user should be told."""
+        with self._db_lock:
+            return [] if self._loaded else self._load()
+
     def record(self, addresses: Iterable[Address], when: float | None = None) -> None:
         """Count one more use of each address; never raises for a storage problem."""
+        import sqlite3
+
         when = time.time() if when is None else when
         with self._db_lock:
             if not self._loaded:
@@ -165,6 +176,11 @@ class AddressBook:
         folded = fold(text.strip()).replace("\0", "")
         if not folded or limit <= 0:
             return []
+        if not self._loaded:
+            # Loaded off the GUI thread once the first window is up; a search before that
+            # waits for it, or loads the book itself.
+            for warning in self.load_once():
+                log.warning("%s", warning)
         needle = "\0" + folded
         with self._index_lock:
             found = [e for e in self._entries.values() if needle in e.haystack]
@@ -192,6 +208,8 @@ class AddressBook:
         return _Entry(merged, old.count + 1, max(old.last_used, when))
 
     def _load(self) -> list[str]:
+        import sqlite3
+
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -221,6 +239,8 @@ class AddressBook:
         self._loaded = True
 
     def _open(self) -> tuple[sqlite3.Connection, dict[str, _Entry]]:
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             # Who someone writes to is private: readable by its owner only, like settings.json.
@@ -256,6 +276,8 @@ class AddressBook:
         return db, entries
 
     def _set_aside(self, why: str) -> list[str]:
+        import sqlite3
+
         backup = broken_copy_path(self.path)
         try:
             os.replace(self.path, backup)

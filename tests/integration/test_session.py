@@ -345,6 +345,28 @@ def test_a_damaged_outbox_entry_is_named_in_the_first_windows_warning(
     assert "nothing was sent from it" in box.text()
 
 
+def test_a_damaged_address_book_is_named_in_a_warning_once_the_window_is_up(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    book = config_dir / "addressbook.sqlite3"
+    book.mkdir()  # a folder where the file should be
+
+    window = create_main_window(config_dir)
+    qtbot.addWidget(window)
+    assert book.is_dir()  # not opened while the window is built
+    window.show()
+
+    def warned() -> None:
+        box = window.findChild(QMessageBox, "startupWarning")
+        assert isinstance(box, QMessageBox)
+        [kept] = config_dir.glob("addressbook.sqlite3.broken-*")
+        assert str(kept) in box.text()
+        assert "started a new one" in box.text()
+
+    qtbot.waitUntil(warned, timeout=10_000)
+    assert book.is_file()
+
+
 def test_a_session_that_ends_during_the_start_up_imports_starts_no_more_work(
     qtbot: QtBot, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

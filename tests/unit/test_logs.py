@@ -39,6 +39,25 @@ def test_the_log_rotates_within_its_bound(tmp_path: Path) -> None:
     assert f"{6 * 1024 - 1} " in path.read_text()  # the newest line is in the current file
 
 
+def test_the_newest_backup_ends_where_the_current_log_begins(tmp_path: Path) -> None:
+    path = tmp_path / "composer.log"
+    assert start_logging(path)
+    line = "x" * 1000
+
+    for number in range(3 * 1024):
+        log.info("line %d %s", number, line)
+    stop_logging()
+
+    def numbers(kept: Path) -> list[int]:
+        return [int(text.split(" line ")[1].split()[0]) for text in kept.read_text().splitlines()]
+
+    newest, older = numbers(tmp_path / "composer.log.1"), numbers(tmp_path / "composer.log.2")
+    current = numbers(path)
+    assert older[-1] + 1 == newest[0]
+    assert newest[-1] + 1 == current[0]
+    assert current[-1] == 3 * 1024 - 1
+
+
 def test_the_log_is_private_even_when_it_was_not(tmp_path: Path) -> None:
     path = tmp_path / "composer.log"
     path.write_text("an older line\n")

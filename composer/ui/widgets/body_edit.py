@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QByteArray,
@@ -46,16 +47,14 @@ from composer.ui.document_images import (
     sniff,
 )
 from composer.ui.file_drops import local_files
-from composer.ui.linked_images import (
-    LinkedImage,
-    place_images,
-    placeholder_for,
-    placeholder_format,
-    read_images,
-)
-from composer.ui.pasted_html import basic_fragment, has_text
 from composer.ui.rich_text import quote_level
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
+
+if TYPE_CHECKING:
+    from composer.ui.linked_images import LinkedImage
+
+# What pasted HTML and dropped image files need (linked_images, pasted_html) is imported at
+# the first paste or drop: most windows see none, and they are not needed for the first frame.
 
 # Put on what this editor copies, so pasting it back keeps all of its formatting, and its
 # images in another compose window too.
@@ -128,6 +127,8 @@ class BodyEdit(OfflineTextEdit):
         return super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        from composer.ui.pasted_html import basic_fragment, has_text
+
         files = local_files(source)
         if files:
             self._insert_files(files)
@@ -151,16 +152,22 @@ class BodyEdit(OfflineTextEdit):
 
     def _read_linked(self, linked: list[LinkedImage], *, dropped: bool = False) -> None:
         """Read the files of images off the GUI thread (a pipe, a slow disk)."""
+        from composer.ui.linked_images import read_images
+
         task = self.run_in_background(lambda: read_images(linked))
         task.succeeded.connect(self._on_dropped_read if dropped else self._on_linked_read)
 
     @Slot(object)
     def _on_linked_read(self, results: object) -> None:
+        from composer.ui.linked_images import place_images
+
         assert isinstance(results, list)
         self.linked_images_read.emit(place_images(self.document(), results).note())
 
     @Slot(object)
     def _on_dropped_read(self, results: object) -> None:
+        from composer.ui.linked_images import place_images
+
         assert isinstance(results, list)
         left_out = place_images(self.document(), results).left_out
         if left_out:  # not a picture after all, or too large to show: attached instead
@@ -201,6 +208,8 @@ class BodyEdit(OfflineTextEdit):
                 add_image(document, decode(data), "", data, str(cid))
 
     def _insert_files(self, paths: list[Path]) -> None:
+        from composer.ui.linked_images import placeholder_for, placeholder_format
+
         attach: list[Path] = []
         linked: list[LinkedImage] = []
         cursor = self.textCursor()
@@ -282,9 +291,9 @@ class BodyEdit(OfflineTextEdit):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        self._paint_quote_bars()
+        self._paint_quote_bars(event.rect().bottom())
 
-    def _paint_quote_bars(self) -> None:
+    def _paint_quote_bars(self, bottom: int) -> None:
         """A bar left of quoted text per level, as mail clients show the sent <blockquote>."""
         document = self.document()
         layout = document.documentLayout()
@@ -294,7 +303,8 @@ class BodyEdit(OfflineTextEdit):
         # before the first frame (see qt_values.py).
         painter: QPainter | None = None
         block = self.cursorForPosition(QPoint(0, 0)).block()
-        bottom = self.viewport().height()
+        # bottom: of the part being painted. Not viewport(): the first call to it looks its
+        # widget's type up through every QWidget subclass, making some forty of their enums.
         while block.isValid():
             rect = layout.blockBoundingRect(block).translated(dx, dy)
             if rect.top() > bottom:

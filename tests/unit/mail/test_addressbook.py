@@ -250,6 +250,62 @@ def test_only_its_owner_can_read_the_file(open_book: type[AddressBook], path: Pa
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_search_before_the_load_loads_the_book_first(open_book: type[AddressBook]) -> None:
+    first = open_book()
+    first.record([ANN])
+    first.close()
+
+    # The running Composer loads the book off the GUI thread; a search may come first.
+    assert specs(open_book().search("ann")) == ["ann@example.org"]
+
+
+def test_a_search_during_a_load_waits_for_it(open_book: type[AddressBook]) -> None:
+    first = open_book()
+    first.record([ANN])
+    first.close()
+    book = open_book()
+    opening = threading.Event()
+    go_on = threading.Event()
+    real_open = book._open
+
+    def slow_open() -> object:
+        opening.set()
+        assert go_on.wait(10)
+        return real_open()
+
+    book._open = slow_open  # type: ignore[method-assign]
+    loader = threading.Thread(target=book.load_once)
+    loader.start()
+    assert opening.wait(10)
+    found: list[list[Address]] = []
+    searcher = threading.Thread(target=lambda: found.append(book.search("ann")))
+    searcher.start()
+    searcher.join(0.2)
+    assert searcher.is_alive()  # waiting for the load, not answering from an empty index
+    go_on.set()
+    loader.join(10)
+    searcher.join(10)
+
+    assert [specs(f) for f in found] == [["ann@example.org"]]
+
+
+def test_load_once_loads_only_once(open_book: type[AddressBook], path: Path) -> None:
+    book = open_book()
+    assert book.load_once() == []
+    book.record([ANN])
+    other = open_book()
+    other.record([BOB])
+
+    assert book.load_once() == []
+    assert specs(book.search("bob")) == []  # not read again: what this one knew stays
+    assert specs(book.search("ann")) == ["ann@example.org"]
+
+
+def test_damaged_result_codes_are_sqlites() -> None:
+    # Held by number in the module, which imports sqlite3 only once it opens a book.
+    assert {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB} == addressbook_module._DAMAGED
+
+
 def test_record_before_load_keeps_what_was_stored(
     book: AddressBook, open_book: type[AddressBook]
 ) -> None:
