@@ -25,7 +25,7 @@ from composer.ui.close_questions import CloseChoice, ask_keep
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread, keep_start_up_objects
 from composer.ui.icons import use_icon_folder
-from composer.warm_up import EDITING_MODULES, after_first_frame, import_soon
+from composer.warm_up import after_first_frame, import_soon
 
 if TYPE_CHECKING:
     from composer.mail.draft_file import LoadedDraft
@@ -99,9 +99,6 @@ class Session(QObject):
         if not self._ended:
             self.sending.flush_due()
             self.sending.copy_owed()
-            # Not ahead of the flush: then a Send pressed in the first second peaked some
-            # 20 MiB higher, one launch in four (`make bench`, 5 MiB; cause not pinned down).
-            import_soon(self, EDITING_MODULES)
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""

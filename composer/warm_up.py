@@ -41,9 +41,10 @@ SENDING_MODULES = (
     "composer.mail.mailbox_copy",
     "composer.mail.draft_file",
 )
-# What a paste of HTML or a drop of image files needs (some 4 ms): warmed the same way, after
-# sending's, so that the first paste is not slower for it.
+# What a paste of HTML or a drop of image files needs (some 4 ms): warmed the same way, so
+# that the first paste is not slower for it.
 EDITING_MODULES = ("composer.ui.linked_images", "composer.ui.pasted_html")
+SOON_MODULES = SENDING_MODULES + EDITING_MODULES
 
 # After the first frame, how long before the imports begin: time for the window manager to
 # map and paint the window, which a busy event loop would hold up.
@@ -99,7 +100,7 @@ class _FirstPaint(QObject):
 
 def import_soon(
     owner: QObject,
-    modules: tuple[str, ...] = SENDING_MODULES,
+    modules: tuple[str, ...] = SOON_MODULES,
     *,
     then: Callable[[], None] | None = None,
 ) -> None:
