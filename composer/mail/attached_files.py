@@ -128,7 +128,11 @@ def read_for_copy(attachment: Attachment, limit: int, room: int) -> AttachedFile
         if size > room:
             return AttachedFile(attachment, size, mtime_ns, not_copied=NO_ROOM)
         with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(min(limit, room) + 1)
+            # As much as fstat said (asking for the limit would allocate all of it first),
+            # and, if it grew meanwhile, the rest up to the limit.
+            data = stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(min(limit, room) + 1 - len(data))
     except OSError:
         return _uncopied(attachment, UNREADABLE)
     finally:

@@ -36,6 +36,7 @@ from composer.mail.attached_files import AttachedFile, read_for_copy, restore_co
 from composer.mail.bodies import encode_lines
 from composer.mail.draft import Attachment, Draft, InlineImage
 from composer.mail.message import base64_part
+from composer.mail.sizes import BASE64_LINE_LENGTH
 from composer.mail.text import LINE_BREAKS, is_utf8
 
 _log = logging.getLogger(__name__)
@@ -82,7 +83,18 @@ class LoadedDraft:
 def encode_draft(
     draft: Draft, *, sender: Address | None, message_id: str, saved_at: datetime
 ) -> bytes:
+    """The draft as a standard message, in one piece; see draft_pieces."""
+    return b"".join(draft_pieces(draft, sender=sender, message_id=message_id, saved_at=saved_at))
+
+
+def draft_pieces(
+    draft: Draft, *, sender: Address | None, message_id: str, saved_at: datetime
+) -> Iterator[bytes]:
     """The draft as a standard message; fields as typed are kept in X-Composer-* headers.
+
+    The bytes come in pieces, the copies' base64 made one piece at a time as they are
+    taken, so that writing a draft holds each copied file once, not also its encoding and
+    the whole message (some 4 times the file).
 
     Text and HTML come back exactly, "\\r" included: a text without "\\r" goes as
     quoted-printable (readable in the file), one with "\\r" as base64 (which keeps any byte).
@@ -92,6 +104,12 @@ def encode_draft(
     """
     if not _TOKEN.fullmatch(message_id):
         raise ValueError(f"not a Message-ID: {message_id!r}")
+    return _draft_pieces(draft, sender, message_id, saved_at)
+
+
+def _draft_pieces(
+    draft: Draft, sender: Address | None, message_id: str, saved_at: datetime
+) -> Iterator[bytes]:
     files: list[AttachedFile] = []
     room = COPY_TOTAL
     for attachment in draft.attachments:
@@ -103,11 +121,13 @@ def encode_draft(
     root = _multipart("mixed", [body, *copies]) if copies else body
     addresses = _standard_headers(root, draft, sender, message_id, saved_at)
     policy = SMTP if all(a.addr_spec.isascii() for a in addresses) else SMTPUTF8
-    message = _splice(root.as_bytes(policy=policy), spliced)
+    skeleton = root.as_bytes(policy=policy)
+    found = sorted((skeleton.index(p + b"\r\n"), p, data) for p, data in spliced)
+    length = len(skeleton) + sum(_encoded_length(len(d)) - len(p) - 2 for _, p, d in found)
     # Last of Composer's lines, so a file cut short (a crash, a full disk) is told from a
     # shorter draft.
-    size = _own_line("Size", str(len(message)))
-    return _own_headers(draft, files) + size + message
+    yield _own_headers(draft, files) + _own_line("Size", str(length))
+    yield from _splice(skeleton, found)
 
 
 def decode_draft(data: bytes, *, files_dir: Path) -> LoadedDraft:
@@ -346,17 +366,23 @@ def _json_value(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=True, indent=1).replace("\n", "\r\n ")
 
 
-def _splice(skeleton: bytes, spliced: list[tuple[bytes, bytes]]) -> bytes:
-    pieces: list[bytes] = []
+def _splice(skeleton: bytes, found: list[tuple[int, bytes, bytes]]) -> Iterator[bytes]:
+    """skeleton with each placeholder line (at its start, in order) replaced by its data as
+    base64 lines."""
     position = 0
-    found = sorted((skeleton.index(p + b"\r\n"), p, data) for p, data in spliced)
+    view = memoryview(skeleton)
     for start, placeholder, data in found:
-        pieces.append(skeleton[position:start])
+        yield bytes(view[position:start])
         for offset in range(0, len(data), _BASE64_PIECE):
-            pieces.append(encode_lines(data[offset : offset + _BASE64_PIECE]))
+            yield encode_lines(memoryview(data)[offset : offset + _BASE64_PIECE])
         position = start + len(placeholder) + 2
-    pieces.append(skeleton[position:])
-    return b"".join(pieces)
+    yield bytes(view[position:])
+
+
+def _encoded_length(size: int) -> int:
+    """How long encode_lines makes size bytes: base64, in lines ending in CRLF."""
+    encoded = 4 * -(-size // 3)
+    return encoded + 2 * -(-encoded // BASE64_LINE_LENGTH)
 
 
 def _one_line(text: str) -> str:

@@ -53,10 +53,10 @@ class DraftStore:
         self, key: str, draft: Draft, *, sender: Address | None, message_id: str, saved_at: datetime
     ) -> None:
         """Store draft as key's .eml, all or nothing."""
-        from composer.mail.draft_file import encode_draft
+        from composer.mail.draft_file import draft_pieces
 
-        data = encode_draft(draft, sender=sender, message_id=message_id, saved_at=saved_at)
-        self.folder.write(key, [data])
+        pieces = draft_pieces(draft, sender=sender, message_id=message_id, saved_at=saved_at)
+        self.folder.write(key, pieces)
 
     def files_dir(self, key: str) -> Path:
         """Where copies of key's attached files are restored."""

@@ -104,7 +104,26 @@ def _open_window(port: int, attachment: Path, config_dir: Path) -> ComposeWindow
     window.form.body.setPlainText("A large file.")
     window.attach_files([attachment])
     QTest.qWait(300)  # let whatever the window does after attaching settle first
+    _write_the_autosave(window)
     return window
+
+
+def _write_the_autosave(window: ComposeWindow) -> None:
+    """Write now the draft the autosave would write SAVE_DELAY_MS after the attaching, and
+    wait for it: otherwise it comes due about when Send is pressed, and some sends measured
+    the draft's copy of a file up to COPY_LIMIT (read and written on the writer thread) on
+    top of the send."""
+    from PySide6.QtCore import QCoreApplication
+
+    from composer.session import Session
+
+    app = QCoreApplication.instance()
+    session = app.findChild(Session) if app is not None else None
+    if session is None:
+        raise RuntimeError("no Composer session")
+    session.keeper(window).save_soon_now()
+    if not session.context.writer.flush(timeout=60):
+        raise RuntimeError("the draft was not written in 60 s")
 
 
 def _idle_gaps() -> list[float]:

@@ -6,6 +6,7 @@ import contextlib
 import email.policy
 import os
 import sys
+import tracemalloc
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composer.mail import draft_file
+from composer.mail.bodies import encode_lines
 from composer.mail.draft import Attachment, Draft, InlineImage
 from composer.mail.draft_file import (
     DraftFileError,
@@ -25,7 +27,9 @@ from composer.mail.draft_file import (
     draft_from_message,
     encode_draft,
 )
+from composer.mail.drafts import DraftStore
 from composer.mail.message import build_message
+from composer.mail.store import MessageFolder
 
 # Every example may share tmp_path: each decodes into a folder of its own or reuses a copy.
 TMP_PATH_OK = [HealthCheck.function_scoped_fixture]
@@ -279,6 +283,32 @@ def test_a_copied_attachment_survives_the_file_moving(tmp_path: Path, report: Pa
     # Loading again reuses the copy rather than making another.
     assert decode_draft(data, files_dir=files_dir).draft.attachments == (restored,)
     assert len(list(files_dir.iterdir())) == 1
+
+
+@given(st.integers(min_value=0, max_value=3 * draft_file._BASE64_PIECE + 200))
+@settings(max_examples=200)
+def test_the_size_line_counts_the_copies_exactly(size: int) -> None:
+    assert draft_file._encoded_length(size) == len(encode_lines(bytes(size)))
+
+
+def test_saving_holds_a_large_copy_once(tmp_path: Path) -> None:
+    """The copy's base64 is made a piece at a time as the file is written: building the
+    whole message first held some 4 times the file while a draft was saved."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4_000_000))
+    draft = Draft(body="x", attachments=(Attachment(big),))
+    store = DraftStore(MessageFolder(tmp_path / "Drafts"))
+    tracemalloc.start()
+    try:
+        store.save("k1", draft, sender=SENDER, message_id="<d1@example.org>", saved_at=SAVED_AT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 4_000_000  # 15 MB when the whole message was built first
+    big.rename(tmp_path / "moved.bin")
+    loaded = store.load("k1")
+    assert loaded.draft.attachments[0].path.read_bytes() == (tmp_path / "moved.bin").read_bytes()
+    assert loaded.problems == ()
 
 
 def test_an_attachment_still_in_place_is_referenced(tmp_path: Path, report: Path) -> None:
