@@ -42,6 +42,7 @@ class ComposeActions:
     debug_log: QAction
     show_log: QAction
     about: QAction
+    close: QAction
     quit: QAction
     # Settings ▸ Undo Send Delay, one checkable action per choice; data() is the seconds.
     undo_delays: tuple[QAction, ...] = ()
@@ -106,6 +107,9 @@ def build_actions(window: QMainWindow) -> ComposeActions:
         debug_log=make_action(window, "actionDebugLog", "&Debug Log (SMTP Conversations)", "", ""),
         show_log=make_action(window, "actionShowLog", "Show &Log", "text-x-log", ""),
         about=make_action(window, "actionAbout", "&About Composer", "help-about", "composer"),
+        close=make_action(
+            window, "actionClose", "&Close Window", "window-close", "", standard.Close
+        ),
         quit=make_action(window, "actionQuit", "&Quit", "application-exit", "", standard.Quit),
         undo_delays=tuple(_undo_delay(window, seconds) for seconds in UNDO_SEND_CHOICES),
     )
@@ -137,6 +141,7 @@ def build_menus(window: QMainWindow, actions: ComposeActions) -> QToolBar:
     for action in (actions.save_draft, actions.show_source, actions.save_eml):
         menu.addAction(action)
     menu.addSeparator()
+    menu.addAction(actions.close)
     menu.addAction(actions.quit)
     folders = window.menuBar().addMenu("&Folders")
     for action in (actions.drafts, actions.outbox, actions.sent):

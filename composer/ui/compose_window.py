@@ -145,6 +145,7 @@ class ComposeWindow(QMainWindow):
             (actions.accounts, self.open_accounts),
             (actions.show_log, self.show_log),
             (actions.about, self.open_about),
+            (actions.close, self.close),
             (actions.quit, self.quit_requested),
         ):
             action.triggered.connect(slot)

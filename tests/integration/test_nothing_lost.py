@@ -638,3 +638,36 @@ def test_a_message_refused_before_the_outbox_after_its_window_closed_keeps_its_d
     assert session.keeper(again).key == key  # the same draft, not a second one
     session.context.writer.flush(5)
     assert [s.key for s in drafts_in(config_dir).summaries()] == [key]
+
+
+def test_close_window_closes_this_window_as_its_title_bar_would(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    config_dir: Path,
+    configured: SmtpServer,
+    answer_questions: AnswerQuestions,
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    window = make_window()
+    close = window.actions_.close
+    assert close.objectName() == "actionClose"
+    assert close.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
+    assert close in window.menuBar().actions()[0].menu().actions()
+    fill(window, subject="Still writing")
+    asked = answer_questions(Buttons.Cancel)
+    close.trigger()
+    assert asked == ["Save this message as a draft?"]
+    assert window.isVisible()
+    assert window.form.subject.text() == "Still writing"
+    answer_questions(Buttons.Save)
+    session = session_of(window)
+    # Window shortcuts only reach the active window; offscreen, activation must be asked for.
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.form.body.setFocus()
+    qtbot.keyClick(window.form.body, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+    session.context.writer.flush(5)
+    assert [s.subject for s in drafts_in(config_dir).summaries()] == ["Still writing"]
