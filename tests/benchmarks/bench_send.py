@@ -2,10 +2,10 @@
 
 Run as ``python -m tests.benchmarks.bench_send PORT FILE``; prints one JSON line. Before the
 send, the same 5 ms timer runs for IDLE_MS on the shown, idle window: that is the floor the
-stall is measured against; before it, the
-draft's autosave of the attached file is written and waited for, so that it does not run
-beside the send. The send's start is time.monotonic() just before Send is
-triggered; the parent matches it with the sink's stamp of its 250.
+stall is measured against. Before that, the draft's autosave of the attached file is written
+and waited for, so that it does not run beside the send. The send's start is
+time.monotonic() just before Send is triggered; the parent matches it with the sink's stamp
+of its 250.
 """
 
 from __future__ import annotations
