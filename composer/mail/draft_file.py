@@ -373,8 +373,9 @@ def _splice(skeleton: bytes, found: list[tuple[int, bytes, bytes]]) -> Iterator[
     view = memoryview(skeleton)
     for start, placeholder, data in found:
         yield bytes(view[position:start])
+        copy = memoryview(data)  # sliced without copying
         for offset in range(0, len(data), _BASE64_PIECE):
-            yield encode_lines(memoryview(data)[offset : offset + _BASE64_PIECE])
+            yield encode_lines(copy[offset : offset + _BASE64_PIECE])
         position = start + len(placeholder) + 2
     yield bytes(view[position:])
 

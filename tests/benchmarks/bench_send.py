@@ -115,13 +115,10 @@ def _write_the_autosave(window: ComposeWindow) -> None:
     wait for it: otherwise it comes due about when Send is pressed, and some sends measured
     the draft's copy of a file up to COPY_LIMIT (read and written on the writer thread) on
     top of the send."""
-    from PySide6.QtCore import QCoreApplication
-
     from composer.session import Session
 
-    app = QCoreApplication.instance()
-    session = app.findChild(Session) if app is not None else None
-    if session is None:
+    session = window._sending.parent()  # as bench_outbox finds it
+    if not isinstance(session, Session):
         raise RuntimeError("no Composer session")
     session.keeper(window).save_soon_now()
     if not session.context.writer.flush(timeout=60):
