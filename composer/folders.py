@@ -14,7 +14,6 @@ from composer.mail.drafts import DraftSummary
 from composer.mail.outbox import EntryState, OutboxEntry
 from composer.mail.sent import SentFolder, SentSummary
 from composer.mail.store import new_key
-from composer.ui.compose_window import ComposeWindow
 from composer.ui.plain_text import question
 
 if TYPE_CHECKING:
@@ -36,13 +35,6 @@ class Folders(QObject):
         self._window: FoldersWindow | None = None
         self._reading = self._read_again = False
         session.sending.outbox_changed.connect(self.refresh)
-
-    def watch(self, window: ComposeWindow) -> None:
-        """Connect a compose window's Folders menu."""
-        actions = window.actions_
-        actions.drafts.triggered.connect(lambda: self.show("draftsView"))
-        actions.outbox.triggered.connect(lambda: self.show("outboxView"))
-        actions.sent.triggered.connect(lambda: self.show("sentView"))
 
     def window(self) -> FoldersWindow:
         if self._window is None:

@@ -11,7 +11,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from composer.context import AppContext
 from composer.draft_keeper import DraftKeeper
-from composer.folders import Folders
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.outbox import EntryState, OutboxEntry
@@ -25,9 +24,10 @@ from composer.ui.close_questions import CloseChoice, ask_keep
 from composer.ui.compose_window import ComposeWindow
 from composer.ui.garbage import collect_on_gui_thread, keep_start_up_objects
 from composer.ui.icons import use_icon_folder
-from composer.warm_up import after_first_frame, import_soon
+from composer.warm_up import after_first_frame, after_first_paint, import_soon
 
 if TYPE_CHECKING:
+    from composer.folders import Folders
     from composer.mail.draft_file import LoadedDraft
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Session(QObject):
         self.sending.finished.connect(self._on_send_finished)
         self.sending.idle.connect(self._end_if_done)
         self.bridge.shown.connect(self._on_message)
-        self.folders = Folders(self)
+        self._folders: Folders | None = None  # made when the user first opens it
         # Drafts whose write failed (key, draft, why), from the writer thread: shown again in
         # a window if theirs has closed, so that a full or read-only disk loses nothing.
         self._unsaved: list[tuple[str, Draft, str]] = []
@@ -81,12 +81,22 @@ class Session(QObject):
         # What is due in the Outbox (a crash or a quit left it), and the copies in the
         # mailbox's Sent folder that could not be made before, go once the first window is
         # on the screen and the modules that only sending needs have been imported.
-        after_first_frame(self, self._start_background_work)
+        self._started = False
+        after_first_frame(self, self._start_unless_a_window_paints)
+
+    @Slot()
+    def _start_unless_a_window_paints(self) -> None:
+        # A window shown by now starts the work once its first frame is on the screen (see
+        # new_window): even reading the OAuth clients, some 5 ms, would hold that frame up.
+        # Without one (built but not shown, or none at all) nothing is held up.
+        if not any(window.isVisible() for window in self._windows):
+            self._start_background_work()
 
     @Slot()
     def _start_background_work(self) -> None:
-        if self._ended:
+        if self._ended or self._started:
             return
+        self._started = True
         self.context.read_oauth_clients()
         self.context.load_address_book(lambda text: self.bridge.post(text, Level.WARNING))
         # What is due, and the owed copies, go once sending's modules are in: a flush now
@@ -99,6 +109,16 @@ class Session(QObject):
         if not self._ended:
             self.sending.flush_due()
             self.sending.copy_owed()
+
+    @property
+    def folders(self) -> Folders:
+        """What the Folders menu opens: Drafts, Outbox and Sent, and what they do."""
+        if self._folders is None:
+            # Here, not at start: neither the folders nor their window are in the first frame.
+            from composer.folders import Folders
+
+            self._folders = Folders(self)
+        return self._folders
 
     def windows(self) -> list[ComposeWindow]:
         """The compose windows built here and not closed yet, oldest first."""
@@ -139,6 +159,8 @@ class Session(QObject):
                 window.load_draft(draft)
                 keeper.changed()
         self._wire(window, keeper)
+        if not self._windows and not self._started:
+            after_first_paint(self, window, self._start_background_work)
         self._windows.append(window)
         pending, self._pending = self._pending, []
         for message in pending:
@@ -242,7 +264,10 @@ class Session(QObject):
         window.quit_requested.connect(self.quit)
         window.signed_in.connect(self._on_signed_in)
         window.closed.connect(self._on_window_closed)
-        self.folders.watch(window)
+        actions = window.actions_
+        actions.drafts.triggered.connect(lambda: self.folders.show("draftsView"))
+        actions.outbox.triggered.connect(lambda: self.folders.show("outboxView"))
+        actions.sent.triggered.connect(lambda: self.folders.show("sentView"))
 
     def _save_draft(self, window: ComposeWindow) -> None:
         if window.is_sending():
@@ -372,7 +397,8 @@ class Session(QObject):
         # Nothing is under way now (or shut_down stopped it); no timer still due may start
         # more on a context that is closing.
         self.sending.cancel_all()
-        self.folders.close()
+        if self._folders is not None:
+            self._folders.close()
         self.context.close()
         self.ended.emit()
         self.deleteLater()

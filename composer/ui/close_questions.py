@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-
-from PySide6.QtWidgets import QMessageBox, QWidget
+from typing import TYPE_CHECKING
 
 from composer.ui.plain_text import question
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 
 class CloseChoice(enum.Enum):
@@ -18,6 +20,8 @@ class CloseChoice(enum.Enum):
 
 def ask_keep(parent: QWidget, count: int) -> CloseChoice | None:
     """Ask what to do with count messages that have unsaved changes; None means Cancel."""
+    from PySide6.QtWidgets import QMessageBox  # asked on closing, not before the first frame
+
     buttons = QMessageBox.StandardButton
     if count == 1:
         title = "Save this message as a draft?"

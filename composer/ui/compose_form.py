@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -17,10 +18,10 @@ from PySide6.QtWidgets import (
 
 from composer.mail.accounts import Account
 from composer.mail.addressbook import AddressBook
-from composer.mail.draft import Draft
+from composer.mail.draft import Draft, InlineImage
+from composer.ui.body_model import quote_level
 from composer.ui.identity import IdentityKeeper
 from composer.ui.naming import named
-from composer.ui.rich_text import document_parts
 from composer.ui.widgets.address_edit import AddressLineEdit
 from composer.ui.widgets.attachment_list import AttachmentPanel
 from composer.ui.widgets.body_edit import BodyEdit
@@ -136,18 +137,28 @@ class ComposeForm(QWidget):
 
     def draft(self, *, plain_only: bool = False) -> Draft:
         """The message exactly as typed (formatting only when there is any, and allowed)."""
-        parts = document_parts(self.body.document())
-        formatted = parts.formatted and not plain_only
+        document = self.body.document()
+        body = html = ""
+        images: tuple[InlineImage, ...] = ()
+        formatted = False
+        # A fresh window's blank body (what its keeper compares with at start) is "": the
+        # writer (rich_text, images) is imported by the warm-up, not before the first frame.
+        if not _is_blank(document):
+            from composer.ui.rich_text import document_parts
+
+            parts = document_parts(document)
+            body, html, images = parts.plain, parts.html, parts.images
+            formatted = parts.formatted and not plain_only
         return Draft(
             account_id=self.account_id(),
             to=self.to.text(),
             cc=self.cc.text(),
             bcc=self.bcc.text(),
             subject=self.subject.text(),
-            body=parts.plain,
-            html=parts.html if formatted else "",
+            body=body,
+            html=html if formatted else "",
             attachments=self.attachment_list.attachments(),
-            inline_images=parts.images if formatted else (),
+            inline_images=images if formatted else (),
             in_reply_to=self.in_reply_to.text(),
         )
 
@@ -211,3 +222,9 @@ def _address_edit(name: str, accessible: str, placeholder: str) -> AddressLineEd
     edit.setAccessibleName(accessible)
     edit.setPlaceholderText(placeholder)
     return edit
+
+
+def _is_blank(document: QTextDocument) -> bool:
+    """One empty paragraph, not in a list or a quote: what rich_text writes as "" unformatted."""
+    block = document.begin()
+    return document.isEmpty() and block.textList() is None and not quote_level(block.blockFormat())

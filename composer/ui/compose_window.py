@@ -9,15 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QProgressBar,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMenu, QProgressBar, QToolButton, QWidget
 
 from composer import logs
 from composer.context import AppContext
@@ -265,6 +257,8 @@ class ComposeWindow(QMainWindow):
 
     @Slot()
     def choose_attachments(self) -> None:
+        from PySide6.QtWidgets import QFileDialog  # dialogs are not in the first frame
+
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach Files")
         self.attach_files([Path(p) for p in paths])
 
@@ -318,6 +312,8 @@ class ComposeWindow(QMainWindow):
         if account is None:
             return
         name = (self.form.subject.text().strip() or "message").replace("/", "-")[:80]
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(
             self, "Save as .eml", str(Path.home() / f"{name}.eml"), "Email message (*.eml)"
         )
@@ -429,6 +425,8 @@ class ComposeWindow(QMainWindow):
 
     def _show_warnings(self) -> None:
         text, self._warnings = "\n\n".join(self._warnings), []
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(
             QMessageBox.Icon.Warning, "Composer", text, QMessageBox.StandardButton.Ok, self
         )

@@ -18,7 +18,7 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
-from composer.ui.rich_text import (
+from composer.ui.body_model import (
     BODY_STYLE,
     LINE_SEPARATOR,
     QT_BLOCKQUOTE_MARGIN,

@@ -8,14 +8,24 @@ rendered as rich text, and rich text loads ``<img src="file://…">`` from disk 
 
 from __future__ import annotations
 
-import html
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QWidget
 
 
 def plain_tooltip(text: str) -> str:
     """A tooltip that shows text as written: tooltips offer no plain-text format of their own."""
-    return f"<p>{html.escape(text)}</p>" if text else ""
+    return f"<p>{_escape(text)}</p>" if text else ""
+
+
+# What html.escape does; the html package would load its table of every named entity (some
+# 2 ms) before the first frame, for the status bar's tooltip.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def _escape(text: str) -> str:
+    return text.translate(_ESCAPES)
 
 
 def question(
@@ -27,6 +37,7 @@ def question(
 ) -> QMessageBox.StandardButton:
     """QMessageBox.question, with text shown as plain text; the button chosen."""
     from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+    from PySide6.QtWidgets import QMessageBox
 
     box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)

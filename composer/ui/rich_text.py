@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import (
     QTextBlock,
-    QTextBlockFormat,
     QTextCharFormat,
     QTextDocument,
     QTextFormat,
@@ -21,26 +20,17 @@ from PySide6.QtGui import (
 )
 
 from composer.mail.draft import InlineImage
+from composer.ui.body_model import BODY_STYLE, LINE_SEPARATOR, QUOTE_STYLE, is_bullet, quote_level
 from composer.ui.document_images import filename_for, image_bytes, is_own, new_cid
 from composer.ui.inline_html import escaped_text, styled
 
-QUOTE_STYLE = "margin:0 0 0 .8ex;border-left:2px solid #ccc;padding-left:1ex"
-BODY_STYLE = "font-family: sans-serif;"
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "tel"})
-# Qt's HTML import marks <blockquote> with BlockQuoteLevel and indents it by this many pixels.
-QT_BLOCKQUOTE_MARGIN = 40
-LINE_SEPARATOR = "\u2028"
 _ORDERED_TYPES = {
     QTextListFormat.Style.ListLowerAlpha: "a",
     QTextListFormat.Style.ListUpperAlpha: "A",
     QTextListFormat.Style.ListLowerRoman: "i",
     QTextListFormat.Style.ListUpperRoman: "I",
 }
-_BULLETS = (
-    QTextListFormat.Style.ListDisc,
-    QTextListFormat.Style.ListCircle,
-    QTextListFormat.Style.ListSquare,
-)
 
 
 @dataclass(frozen=True)
@@ -61,18 +51,6 @@ def document_parts(document: QTextDocument) -> RichParts:
         writer.add_block(block)
         block = block.next()
     return writer.finish()
-
-
-def quote_level(block_format: QTextBlockFormat) -> int:
-    """How many levels deep a block is quote-indented (our indent, or Qt's <blockquote>)."""
-    level = block_format.indent()
-    if block_format.hasProperty(QTextFormat.Property.BlockQuoteLevel):
-        level += max(1, round(block_format.leftMargin() / QT_BLOCKQUOTE_MARGIN))
-    return level
-
-
-def is_bullet(style: QTextListFormat.Style) -> bool:
-    return style in _BULLETS
 
 
 def link_target(char_format: QTextCharFormat) -> str:

@@ -17,7 +17,6 @@ from composer.mail.outbox_notes import describe_entry
 from composer.mail.progress import Progress, SendResult, permanently_refused
 from composer.send_service import SendService
 from composer.submission import Submission
-from composer.ui.send_checks import confirm_large, confirm_send
 
 if TYPE_CHECKING:
     from composer.ui.compose_window import ComposeWindow
@@ -113,6 +112,8 @@ class SendFlow(QObject):
             if error.kind is ErrorKind.NO_RECIPIENTS:
                 self._window.form.to.setFocus()
             return
+        from composer.ui.send_checks import confirm_send  # at the first Send: its questions
+
         confirmed = draft if large_ok else confirm_send(self._window, draft)
         if confirmed is None:
             self._window.show_status("Not sent. Change what you need and send again.")
@@ -214,6 +215,8 @@ class SendFlow(QObject):
             self._window.offer_sign_in_again(account_id)
         self._window.given_back.emit()
         self._window.show_status(error.message)
+        from composer.ui.send_checks import confirm_large
+
         if error.kind is ErrorKind.SIZE_UNCHECKED and confirm_large(self._window, error.message):
             self.start(large_ok=True)
             return

@@ -1,6 +1,6 @@
 """Start-up leaves sending for later: the first window opens without smtplib, ssl, IMAP, the
-email package's messages or the draft file's format, and they are all there by the time the
-window has been up a moment.
+email package's messages, the draft file's format or the rich-text writer, and they are all
+there by the time the window has been up a moment; the folders come when first opened.
 
 Each case runs in a fresh interpreter, since this test process has imported everything."""
 
@@ -33,7 +33,16 @@ SENDING = (
     # Pasting HTML and dropping image files.
     "composer.ui.linked_images",
     "composer.ui.pasted_html",
+    # The questions before a message leaves.
+    "composer.ui.send_checks",
+    # Writing the body out as mail (the first keystroke's draft), with its images; html's
+    # table of named entities with it.
+    "composer.ui.rich_text",
+    "composer.ui.document_images",
+    "html",
 )
+# Made when the user first opens them, and not before.
+ON_DEMAND = ("composer.folders", "composer.ui.folders_window")
 # Only the running Composer's own launch (main()) needs these, never create_main_window().
 LAUNCH_ONLY = ("logging.handlers", "PySide6.QtNetwork", "platformdirs")
 
@@ -112,7 +121,7 @@ def _report(
 
 
 def _start_up(config_dir: Path) -> dict[str, object]:
-    return _report(_CHILD, config_dir, (*SENDING, *LAUNCH_ONLY))
+    return _report(_CHILD, config_dir, (*SENDING, *LAUNCH_ONLY, *ON_DEMAND))
 
 
 def test_the_first_window_is_painted_before_sending_is_loaded(tmp_path: Path) -> None:

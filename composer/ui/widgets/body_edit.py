@@ -18,43 +18,25 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import (
-    QImage,
-    QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPen,
-    QPixmap,
-    QTextDocument,
-)
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette, QTextDocument
 from PySide6.QtWidgets import QWidget
 
 from composer.mail.draft import InlineImage
 from composer.tasks import Task
 from composer.ui import formatting
-from composer.ui.document_images import (
-    EXTENSIONS,
-    add_image,
-    decode,
-    holds_image,
-    image_bytes,
-    insert_image,
-    is_image_file,
-    is_own,
-    is_placeholder,
-    sniff,
-)
+from composer.ui.body_model import quote_level
 from composer.ui.file_drops import local_files
-from composer.ui.rich_text import quote_level
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage, QPainter
+
     from composer.ui.linked_images import LinkedImage
 
-# What pasted HTML and dropped image files need (linked_images, pasted_html) is imported at
-# the first paste or drop: most windows see none, and they are not needed for the first frame.
+# What pasted HTML and dropped image files need (linked_images, pasted_html), and the images
+# of the document (document_images, and Qt's image and painting classes, whose enums take
+# some 3 ms to make), are imported at the first paste, drop, draft with images or quote bar:
+# the first frame needs none of them, and the warm-up imports them soon after.
 
 # Put on what this editor copies, so pasting it back keeps all of its formatting, and its
 # images in another compose window too.
@@ -106,6 +88,10 @@ class BodyEdit(OfflineTextEdit):
 
     def set_html_with_images(self, html: str, images: Sequence[InlineImage]) -> None:
         """Show html (as document_parts wrote it), its cid: images taken from images."""
+        from PySide6.QtGui import QImage
+
+        from composer.ui.document_images import add_image
+
         document = self.document()
         for image in images:
             add_image(document, QImage.fromData(image.data), image.filename, image.data, image.cid)
@@ -115,6 +101,8 @@ class BodyEdit(OfflineTextEdit):
 
     def insert_image(self, image: QImage, filename: str, data: bytes = b"") -> None:
         """Place image at the cursor; data (PNG, JPEG or GIF bytes) is what will be sent."""
+        from composer.ui.document_images import insert_image
+
         cursor = self.textCursor()
         insert_image(cursor, image, filename, data)
         self.setTextCursor(cursor)
@@ -187,6 +175,8 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_images(self) -> dict[str, str]:
         """The images in the selection, as their bytes in base64 by cid."""
+        from composer.ui.document_images import image_bytes, is_own
+
         images: dict[str, str] = {}
         for _start, _end, char_format in formatting.selected_runs(self.textCursor()):
             name = char_format.toImageFormat().name() if char_format.isImageFormat() else ""
@@ -197,6 +187,8 @@ class BodyEdit(OfflineTextEdit):
 
     def _add_copied_images(self, source: QMimeData) -> None:
         """Store the images of a copy from another body that this document lacks."""
+        from composer.ui.document_images import add_image, decode, holds_image
+
         try:
             images = json.loads(bytes(source.data(OWN_IMAGES).data()) or b"{}")
         except ValueError:
@@ -208,6 +200,7 @@ class BodyEdit(OfflineTextEdit):
                 add_image(document, decode(data), "", data, str(cid))
 
     def _insert_files(self, paths: list[Path]) -> None:
+        from composer.ui.document_images import is_image_file
         from composer.ui.linked_images import placeholder_for, placeholder_format
 
         attach: list[Path] = []
@@ -226,6 +219,10 @@ class BodyEdit(OfflineTextEdit):
             self._read_linked(linked, dropped=True)
 
     def _insert_pasted_image(self, source: QMimeData) -> None:
+        from PySide6.QtGui import QImage
+
+        from composer.ui.document_images import EXTENSIONS, decode, sniff
+
         data = next(
             (raw for kind in _PASTED_TYPES if sniff(raw := bytes(source.data(kind).data()))),
             b"",
@@ -235,6 +232,10 @@ class BodyEdit(OfflineTextEdit):
             self.insert_image(image, "image" + EXTENSIONS.get(sniff(data), ".png"), data)
 
     def _selected_picture(self) -> QImage | None:
+        from PySide6.QtGui import QImage, QPixmap
+
+        from composer.ui.document_images import is_placeholder
+
         cursor = self.textCursor()
         if cursor.selectedText() != "\ufffc":
             return None
@@ -311,6 +312,8 @@ class BodyEdit(OfflineTextEdit):
                 break
             for level in range(quote_level(block.blockFormat())):
                 if painter is None:
+                    from PySide6.QtGui import QPainter, QPen
+
                     painter = QPainter(self.viewport())
                     painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 2))
                 x = rect.left() + level * step + step / 4

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QColorDialog, QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
 
 from composer.ui import formatting, links
+from composer.ui.body_model import is_bullet, quote_level
 from composer.ui.fonts import is_bold
 from composer.ui.icons import icon
 from composer.ui.naming import named
@@ -34,7 +35,6 @@ from composer.ui.qt_values import (
     set_shortcut,
 )
 from composer.ui.qt_values import keys as key_sequence
-from composer.ui.rich_text import is_bullet, quote_level
 from composer.ui.widgets.body_edit import BodyEdit
 
 _PARAGRAPH_BREAKS = ("\u2029", "\ufffc")  # in QTextCursor.selectedText(): blocks, images

@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QTextEdit
 
-from composer.ui.document_images import offline_resource
-
 
 class OfflineTextEdit(QTextEdit):
     """A QTextEdit for HTML from elsewhere (pastes, drafts, signatures): an image or a style
@@ -15,4 +13,6 @@ class OfflineTextEdit(QTextEdit):
     def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
         # Asked by the document (through its text control) for each resource it lacks; a
         # result here keeps QTextDocument.loadResource from opening the file itself.
+        from composer.ui.document_images import offline_resource  # at the first resource
+
         return offline_resource(type, QUrl(name))

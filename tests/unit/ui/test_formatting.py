@@ -15,9 +15,10 @@ from PySide6.QtGui import (
 )
 
 from composer.ui import formatting
+from composer.ui.body_model import quote_level
 from composer.ui.document_images import insert_image
 from composer.ui.fonts import is_bold
-from composer.ui.rich_text import document_parts, quote_level
+from composer.ui.rich_text import document_parts
 
 Style = QTextListFormat.Style
 

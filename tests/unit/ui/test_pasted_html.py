@@ -16,10 +16,10 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 
+from composer.ui.body_model import quote_level
 from composer.ui.document_images import image_bytes, is_own, png_bytes
 from composer.ui.fonts import is_bold
 from composer.ui.pasted_html import basic_fragment, has_text
-from composer.ui.rich_text import quote_level
 
 LINK = QBrush(QColor("#1a0dab"))
 

@@ -21,8 +21,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from composer.ui.body_model import QUOTE_STYLE
 from composer.ui.document_images import insert_image, png_bytes
-from composer.ui.rich_text import QUOTE_STYLE, document_parts
+from composer.ui.rich_text import document_parts
 from composer.ui.widgets.body_edit import BodyEdit
 
 Build = Callable[[QTextCursor], None]
