@@ -8,7 +8,6 @@ import errno
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,6 @@ from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
-from composer.mail.oauth_settings import OAuthRegistry
 from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
 from composer.mail.secrets import SecretStore
@@ -29,9 +27,12 @@ from composer.paths import Paths
 from composer.serial_worker import SerialWorker
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     # Sending's modules (smtplib, ssl, aiosmtpd) are imported at the first send, not at start.
     from composer.mail.access_tokens import AccessTokens
     from composer.mail.delivery import Delivery
+    from composer.mail.oauth_registry import OAuthRegistry
     from composer.mail.sandbox import SandboxServer
     from composer.mail.transcript import Transcript
 
@@ -221,7 +222,7 @@ class AppContext:
 
     def _read_oauth_clients(self) -> None:
         try:
-            OAuthRegistry(self.settings.oauth)  # fills the registrations' cache
+            self.oauth()  # fills the registrations' cache
         except Exception:
             log.exception("could not read the built-in client registrations")
         finally:
@@ -229,6 +230,9 @@ class AppContext:
 
     def oauth(self) -> OAuthRegistry:
         """The authorization servers and client registrations in force now."""
+        # Here: the servers' table and the built-in registrations are not for the first frame.
+        from composer.mail.oauth_registry import OAuthRegistry
+
         return OAuthRegistry(self.settings.oauth)
 
     def delivery(
@@ -263,6 +267,8 @@ class AppContext:
         shows is what is kept), even over what another Composer saved a moment ago: the lock
         only keeps the two writes apart.
         """
+        from concurrent.futures import Future  # at the first save: not for the first frame
+
         saved: Future[None] = Future()
 
         def job() -> None:

@@ -61,8 +61,9 @@ def _check_sign_in() -> str | None:
     for a distributor who built some in; None (and why, on stderr) when a part is missing."""
     from composer.mail.errors import SignInFailed
     from composer.mail.oauth import SignIn
+    from composer.mail.oauth_registry import OAuthRegistry
     from composer.mail.oauth_servers import OAUTH_SERVERS, OAuthClient
-    from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+    from composer.mail.oauth_settings import OAuthSettings
 
     try:
         sign_in = SignIn(OAUTH_SERVERS["google"], OAuthClient("self-test"), timeout=5)

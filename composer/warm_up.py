@@ -46,7 +46,9 @@ SENDING_MODULES = (
 # HTML or a drop of image files need (some 15 ms): warmed the same way, so that the first
 # keystroke, paste or drop is not slower for it.
 EDITING_MODULES = ("composer.ui.rich_text", "composer.ui.linked_images", "composer.ui.pasted_html")
-SOON_MODULES = SENDING_MODULES + EDITING_MODULES
+# What the first save of the settings needs (its Future).
+SAVING_MODULES = ("concurrent.futures",)
+SOON_MODULES = SENDING_MODULES + EDITING_MODULES + SAVING_MODULES
 
 # After the first frame, how long before the imports begin: time for the window manager to
 # map and paint the window, which a busy event loop would hold up.

@@ -15,7 +15,7 @@ from composer.mail.request_guard import Stop
 
 if TYPE_CHECKING:
     from composer.mail.accounts import Account
-    from composer.mail.oauth_settings import OAuthRegistry
+    from composer.mail.oauth_registry import OAuthRegistry
     from composer.mail.secrets import SecretStore
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,9 @@ from composer.ui.qt_values import (
 Shortcut = str | QKeySequence.StandardKey
 
 
-@dataclass(frozen=True)
+# No __eq__ or __repr__: nothing compares or prints the actions, and each generated method is
+# compiled at start-up (with this many fields, it was the dearest dataclass there).
+@dataclass(frozen=True, eq=False, repr=False)
 class ComposeActions:
     """Every action of one compose window; objectNames are part of the published contract."""
 

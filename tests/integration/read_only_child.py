@@ -21,12 +21,12 @@ from composer.mail.draft import Draft
 from composer.mail.files import describe_write_error
 from composer.mail.message import build_message
 from composer.paths import Paths
-from composer.warm_up import SENDING_MODULES
+from composer.warm_up import SOON_MODULES
 
 # What Composer imports after its first window (and this child after the switch) is imported
-# now, while the interpreter can still be read: sending's modules, and the address book's
-# sqlite3.
-for _name in (*SENDING_MODULES, "sqlite3"):
+# now, while the interpreter can still be read: what the warm-up imports, and the address
+# book's sqlite3.
+for _name in (*SOON_MODULES, "sqlite3"):
     importlib.import_module(_name)
 
 

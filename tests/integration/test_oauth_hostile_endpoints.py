@@ -23,8 +23,9 @@ from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError, SignInFailed
 from composer.mail.oauth import SignIn, oauth_secret_key, refresh
+from composer.mail.oauth_registry import OAuthRegistry
 from composer.mail.oauth_servers import OAuthClient, OAuthServer
-from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+from composer.mail.oauth_settings import OAuthSettings
 from composer.mail.request_guard import Stop
 from composer.mail.secrets import SecretStore
 from tests.oauth_server import OAuthServer as AuthorizationServer

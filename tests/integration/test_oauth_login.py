@@ -15,7 +15,8 @@ from composer.mail.delivery import Delivery
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.oauth import SignIn, oauth_secret_key
-from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+from composer.mail.oauth_registry import OAuthRegistry
+from composer.mail.oauth_settings import OAuthSettings
 from composer.mail.secrets import SecretStore
 from composer.mail.transcript import Transcript
 from tests.browser import follow_later

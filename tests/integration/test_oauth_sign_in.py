@@ -17,8 +17,9 @@ from composer.mail.access_tokens import AccessTokens
 from composer.mail.accounts import Account
 from composer.mail.errors import ErrorKind, SendError, SignInFailed, SignInNeeded
 from composer.mail.oauth import SignIn, Tokens, oauth_secret_key, refresh, revoke
+from composer.mail.oauth_registry import OAuthRegistry
 from composer.mail.oauth_servers import OAuthClient, OAuthServer
-from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+from composer.mail.oauth_settings import OAuthSettings
 from composer.mail.secrets import SecretStore
 from tests.browser import follow_later, visit
 from tests.keyrings import MemoryKeyring

@@ -911,10 +911,10 @@ def test_opening_accounts_reads_no_file_on_the_gui_thread(
     import sys
     import threading
 
-    from composer.mail import oauth_settings
+    from composer.mail import oauth_registry
 
     # As at a program's start: the built-in client registrations not read yet.
-    oauth_settings._built_in_clients.cache_clear()
+    oauth_registry._built_in_clients.cache_clear()
     opened: list[str] = []
     watching = [True]
 
@@ -922,7 +922,7 @@ def test_opening_accounts_reads_no_file_on_the_gui_thread(
         if (
             watching[0]
             and event == "open"
-            and oauth_settings.BUILT_IN_CLIENTS in str(args[0])
+            and oauth_registry.BUILT_IN_CLIENTS in str(args[0])
             and threading.current_thread() is threading.main_thread()
         ):
             opened.append(str(args[0]))

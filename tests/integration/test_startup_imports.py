@@ -40,6 +40,11 @@ SENDING = (
     "composer.ui.rich_text",
     "composer.ui.document_images",
     "html",
+    # The authorization servers and the built-in client registrations (read on a thread).
+    "composer.mail.oauth_servers",
+    "composer.mail.oauth_registry",
+    # The first save of the settings.
+    "concurrent.futures",
 )
 # Made when the user first opens them, and not before.
 ON_DEMAND = ("composer.folders", "composer.ui.folders_window")

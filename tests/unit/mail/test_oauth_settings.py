@@ -7,8 +7,9 @@ import json
 import pytest
 
 from composer.mail.accounts import Account
+from composer.mail.oauth_registry import OAuthRegistry
 from composer.mail.oauth_servers import OAUTH_SERVERS, OAuthClient
-from composer.mail.oauth_settings import OAuthRegistry, OAuthSettings
+from composer.mail.oauth_settings import OAuthSettings
 
 
 def gmail(**changes: object) -> Account:
