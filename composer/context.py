@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,6 @@ from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
-from composer.mail.outbox import Outbox
 from composer.mail.progress import ProgressCallback
 from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from composer.mail.access_tokens import AccessTokens
     from composer.mail.delivery import Delivery
     from composer.mail.oauth_registry import OAuthRegistry
+    from composer.mail.outbox import Outbox
     from composer.mail.sandbox import SandboxServer
     from composer.mail.transcript import Transcript
 
@@ -81,7 +82,8 @@ class AppContext:
         self.clock: Clock = clock or local_now
         self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
         self.sent = SentFolder(MessageFolder(paths.sent_dir))
-        self.outbox = Outbox(MessageFolder(paths.outbox_dir), self.sent, clock=self.clock)
+        # Made at its first use (see outbox), as its modules are not needed before then.
+        self._outbox: Outbox | None = None
         self._presence = Presence(paths.presence_lock)
         # False when another Composer process uses these files too: it tidied them when it
         # started, and what looks left over (a temporary file, a draft marked open in a
@@ -118,6 +120,17 @@ class AppContext:
             return self._access_tokens
 
     @property
+    def outbox(self) -> Outbox:
+        """The messages waiting to go; made, with its modules imported, at the first use."""
+        with self._made_lock:
+            if self._outbox is None:
+                from composer.mail.outbox import Outbox
+
+                folder = MessageFolder(self.paths.outbox_dir)
+                self._outbox = Outbox(folder, self.sent, clock=self.clock)
+            return self._outbox
+
+    @property
     def sandbox(self) -> SandboxServer:
         """The Local sandbox's server (not started until a message goes to it)."""
         with self._made_lock:
@@ -146,14 +159,26 @@ class AppContext:
             return self._recover_files()
 
     def _recover_files(self) -> list[str]:
-        said = [
-            *self.drafts.recover(),
-            *self.outbox.recover(),
-            # After the Outbox: a Sent record it still counts on must be there when it looks.
-            *self.sent.recover(),
-        ]
-        self._forget_queued_drafts()
+        said = self.drafts.recover()
+        # Usually the Outbox is empty (a message leaves within seconds): then there is
+        # nothing to settle, and its modules wait for the first send.
+        if self._outbox_holds_anything():
+            said += self.outbox.recover()
+            self._forget_queued_drafts()
+        # After the Outbox: a Sent record it still counts on must be there when it looks.
+        said += self.sent.recover()
         return said
+
+    def _outbox_holds_anything(self) -> bool:
+        """Whether anything is in the Outbox's folder, or something other than a folder
+        stands in its place (its recovery says what)."""
+        try:
+            with os.scandir(self.paths.outbox_dir) as entries:
+                return next(entries, None) is not None
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
 
     def _forget_queued_drafts(self) -> None:
         """Delete each draft whose message is in the Outbox: Composer stopped between

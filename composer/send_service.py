@@ -24,8 +24,6 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
-from composer.mail.outbox import EntryState, OutboxEntry, OutboxError
-from composer.mail.outcome_recorder import OutcomeRecorder
 from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
 from composer.submission import Submission
@@ -36,6 +34,7 @@ if TYPE_CHECKING:
 
     from composer.mail.mailbox_copy import CopyReport, SentCopies
     from composer.mail.message import OutgoingMessage, Sendable
+    from composer.mail.outbox import Outbox, OutboxEntry
     from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,6 @@ class SendService(QObject):
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._context = context
-        self._outbox = context.outbox
         self._tasks: set[Task] = set()
         # Registered before the message is in the Outbox, so no flush can miss its window.
         self._watchers: dict[str, Submission] = {}
@@ -184,6 +182,12 @@ class SendService(QObject):
             task.cancel()  # the others on that connection go again at once (see _outcome)
 
     # --- the Outbox -----------------------------------------------------------------------
+    # Its modules (imported by the first use of context.outbox, or by the warm-up) are not
+    # imported here at start: a start with an empty Outbox shows its window without them.
+
+    @property
+    def _outbox(self) -> Outbox:
+        return self._context.outbox
 
     def entries(self) -> list[OutboxEntry]:
         return self._outbox.entries()
@@ -191,6 +195,8 @@ class SendService(QObject):
     def send_now(self, key: str) -> None:
         """The user's word: send this Outbox message now, whatever state it is in (a large
         message the server gave no size for included)."""
+        from composer.mail.outbox import OutboxError
+
         try:
             self._outbox.send_now(key)
         except (OutboxError, OSError) as error:
@@ -203,6 +209,8 @@ class SendService(QObject):
     def send_all_now(self) -> None:
         """Every message waiting for a retry or its time goes now (not held ones, nor those
         that may have been sent: those need the user's word one by one)."""
+        from composer.mail.outbox import OutboxError
+
         try:
             self._outbox.send_all_now()
         except (OutboxError, OSError) as error:
@@ -242,6 +250,9 @@ class SendService(QObject):
         self._schedule(listed)
 
     def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
+        from composer.mail.outbox import OutboxError
+        from composer.mail.outcome_recorder import OutcomeRecorder
+
         anyway = [e for e in entries if e.key in self._send_anyway]
         # A message the user said to send now goes on a connection of its own, so that a
         # large one can go without the size question.
@@ -379,6 +390,8 @@ class SendService(QObject):
 
     def _on_flush_failed(self, keys: list[str], error: SendError) -> None:
         # Only a fault in Composer gets here (the transport reports through on_result).
+        from composer.mail.outbox import EntryState, OutboxError
+
         for key in keys:
             if key not in self._in_flight:
                 continue  # its outcome was reported already
@@ -418,6 +431,8 @@ class SendService(QObject):
     def _hold(
         self, entries: Sequence[OutboxEntry], why: Callable[[OutboxEntry], SendError]
     ) -> None:
+        from composer.mail.outbox import OutboxError
+
         for entry in entries:
             with contextlib.suppress(OutboxError, OSError):
                 self._outbox.begin(entry.key)
@@ -425,6 +440,8 @@ class SendService(QObject):
         self.outbox_changed.emit()
 
     def _take_out(self, key: str) -> bool:
+        from composer.mail.outbox import OutboxError
+
         try:
             self._outbox.remove(key)
         except (OutboxError, OSError):
@@ -555,6 +572,8 @@ class SendService(QObject):
         last window closed right after Send stays until that message has gone."""
         if self._tasks:
             return True
+        from composer.mail.outbox import EntryState
+
         return not self._stopped and any(
             e.state is EntryState.WAITING and e.attempts == 0 and not e.scheduled
             for e in self._outbox.entries()
@@ -604,6 +623,8 @@ def _copy_job(copies: SentCopies, account: Account, _report: Report) -> CopyRepo
 
 
 def _held(entry: OutboxEntry) -> bool:
+    from composer.mail.outbox import EntryState
+
     return entry.state is EntryState.HELD
 
 

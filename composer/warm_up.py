@@ -40,6 +40,9 @@ SENDING_MODULES = (
     "composer.mail.imap_client",
     "composer.mail.mailbox_copy",
     "composer.mail.draft_file",
+    "composer.mail.outbox",  # and what it brings: what every send goes through
+    "composer.mail.outcome_recorder",
+    "composer.mail.outbox_notes",
     "composer.ui.send_checks",  # the questions before a message leaves
 )
 # What the first keystroke's draft (the writer of rich text and its images) and a paste of

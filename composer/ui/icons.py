@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 
 _SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -35,10 +36,16 @@ def icon(theme_name: str, fallback: str) -> QIcon:
 def app_icon() -> QIcon:
     """Composer's own icon at every size the platforms ask for; else the theme's "composer"."""
     result = QIcon()
-    for name in ("composer.svg", *(f"composer-{size}.png" for size in _SIZES)):
-        path = _own_path(name)
+    for size in _SIZES:
+        path = _own_path(f"composer-{size}.png")
         if path is not None:
-            result.addFile(str(path))
+            # With its size given, each file is read when that size is first drawn. The SVG
+            # beside them would make an SVG icon, which reads every PNG added to it at once
+            # (some 4 ms before the first frame), and reports no sizes to the window system.
+            result.addFile(str(path), QSize(size, size))
+    scalable = _own_path("composer.svg")
+    if result.isNull() and scalable is not None:
+        result.addFile(str(scalable))
     # "composer" is the name the desktop file installs the icon under.
     return QIcon.fromTheme("composer") if result.isNull() else result
 

@@ -12,13 +12,12 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from composer.context import AppContext
 from composer.mail.draft import check_recipients
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.outbox import OutboxEntry
-from composer.mail.outbox_notes import describe_entry
 from composer.mail.progress import Progress, SendResult, permanently_refused
 from composer.send_service import SendService
 from composer.submission import Submission
 
 if TYPE_CHECKING:
+    from composer.mail.outbox import OutboxEntry
     from composer.ui.compose_window import ComposeWindow
 
 
@@ -202,6 +201,8 @@ class SendFlow(QObject):
             return
         self._finish()
         self._window.start_new_message(None)
+        from composer.mail.outbox_notes import describe_entry  # the Outbox is in use by now
+
         self._window.show_status(describe_entry(entry))
         self._window.send_finished.emit(False)
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
 import composer
-from composer.app import CommandLineError, drafts_from_arguments, main, parse_arguments
+from composer.app import main
+from composer.command_line import CommandLineError, drafts_from_arguments, parse_arguments
 from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
 from composer.session import Session

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog, QMenu, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from composer import __version__, logs
-from composer.app import parse_arguments
+from composer.command_line import parse_arguments
 from composer.logs import LOG_BYTES, start_logging, stop_logging
 from composer.mail.accounts import Security
 from composer.mail.delivery import Delivery

@@ -25,6 +25,10 @@ SENDING = (
     "composer.mail.mailbox_copy",
     "composer.mail.access_tokens",
     "composer.mail.draft_file",
+    # The Outbox, when it was empty at start (it holds something: its recovery needs it).
+    "composer.mail.outbox",
+    "composer.mail.outcome_recorder",
+    "composer.mail.outbox_notes",
     "composer.mail.message",
     "email.message",
     "email.headerregistry",

@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
-    QByteArray,
     QCoreApplication,
     QEvent,
-    QMimeData,
     QPoint,
-    QUrl,
     Signal,
     Slot,
 )
@@ -29,6 +26,7 @@ from composer.ui.file_drops import local_files
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QMimeData
     from PySide6.QtGui import QImage, QPainter
 
     from composer.ui.linked_images import LinkedImage
@@ -163,6 +161,8 @@ class BodyEdit(OfflineTextEdit):
 
     def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
         original = super().createMimeDataFromSelection()
+        from PySide6.QtCore import QByteArray, QMimeData
+
         mime = QMimeData()
         for kind in original.formats():
             mime.setData(kind, original.data(kind))
@@ -232,6 +232,7 @@ class BodyEdit(OfflineTextEdit):
             self.insert_image(image, "image" + EXTENSIONS.get(sniff(data), ".png"), data)
 
     def _selected_picture(self) -> QImage | None:
+        from PySide6.QtCore import QUrl
         from PySide6.QtGui import QImage, QPixmap
 
         from composer.ui.document_images import is_placeholder

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
     QTextList,
     QTextListFormat,
 )
-from PySide6.QtWidgets import QColorDialog, QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
 
 from composer.ui import formatting, links
 from composer.ui.body_model import is_bullet, quote_level
@@ -251,6 +251,7 @@ class FormatToolBar(QToolBar):
         if not self._usable():
             return
         from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QColorDialog  # dialogs are not in the first frame
 
         dialog = QColorDialog(self._current_colour(), self._edit.window())
         dialog.setObjectName("textColorDialog")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QTextEdit
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QUrl
 
 
 class OfflineTextEdit(QTextEdit):
@@ -13,6 +17,8 @@ class OfflineTextEdit(QTextEdit):
     def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
         # Asked by the document (through its text control) for each resource it lacks; a
         # result here keeps QTextDocument.loadResource from opening the file itself.
+        from PySide6.QtCore import QUrl
+
         from composer.ui.document_images import offline_resource  # at the first resource
 
         return offline_resource(type, QUrl(name))

@@ -60,6 +60,8 @@ def test_the_app_icon_is_composers_own() -> None:
 
     assert not app_icon().pixmap(16, 16).isNull()
     assert not app_icon().pixmap(256, 256).isNull()
+    # Each size its own file, which the window system is offered.
+    assert [s.width() for s in app_icon().availableSizes()] == [16, 24, 32, 48, 64, 128, 256]
 
 
 def test_the_app_icon_takes_each_size_the_folder_holds(tmp_path: Path) -> None:
