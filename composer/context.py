@@ -19,7 +19,6 @@ from composer.mail.draft import Draft
 from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
-from composer.mail.progress import ProgressCallback
 from composer.mail.secrets import SecretStore
 from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from composer.mail.delivery import Delivery
     from composer.mail.oauth_registry import OAuthRegistry
     from composer.mail.outbox import Outbox
+    from composer.mail.progress import ProgressCallback
     from composer.mail.sandbox import SandboxServer
     from composer.mail.transcript import Transcript
 

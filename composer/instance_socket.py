@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import getpass
 import importlib
 import logging
 import os
@@ -126,6 +125,8 @@ def check_private(path: Path) -> Path:
 
 
 def _user() -> str:
+    import getpass  # here: it brings termios, and only Windows' pipe name needs the name
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError, ImportError):  # no name for this account

@@ -24,7 +24,6 @@ from composer.mail.accounts import Account
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
-from composer.mail.progress import Progress, ProgressThrottle, SendResult
 from composer.mail.store import new_key
 from composer.submission import Submission
 from composer.tasks import Report, Task
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from composer.mail.mailbox_copy import CopyReport, SentCopies
     from composer.mail.message import OutgoingMessage, Sendable
     from composer.mail.outbox import Outbox, OutboxEntry
+    from composer.mail.progress import SendResult
     from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -252,6 +252,7 @@ class SendService(QObject):
     def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
         from composer.mail.outbox import OutboxError
         from composer.mail.outcome_recorder import OutcomeRecorder
+        from composer.mail.progress import ProgressThrottle, SendResult
 
         anyway = [e for e in entries if e.key in self._send_anyway]
         # A message the user said to send now goes on a connection of its own, so that a
@@ -343,6 +344,8 @@ class SendService(QObject):
 
     @Slot(object)
     def _on_flush_report(self, report: object) -> None:
+        from composer.mail.progress import Progress
+
         key, what = cast(tuple[str, object], report)
         if what is None:  # not taken: it was no longer waiting
             self._in_flight.pop(key, None)
@@ -362,6 +365,8 @@ class SendService(QObject):
         cancelled = key in self._cancelled_keys
         self._cancelled_keys.discard(key)
         subject = self._subjects.pop(key, "")
+        from composer.mail.progress import SendResult
+
         if isinstance(outcome, SendResult):
             self._end(submission, outcome, submission.sent if submission else None, subject)
             return
@@ -529,6 +534,8 @@ class SendService(QObject):
         queued to the GUI thread, so connecting to them after this returns misses nothing.
         The conversation goes into transcript, complete once either has arrived.
         """
+        from composer.mail.progress import ProgressThrottle
+
         progress = ProgressThrottle()
         delivery = self._context.delivery(
             account, password=password, progress=progress, transcript=transcript

@@ -13,7 +13,6 @@ from composer.context import AppContext
 from composer.draft_keeper import DraftKeeper
 from composer.mail.draft import Draft
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.progress import SendResult, permanently_refused
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
 from composer.send_service import SendService
@@ -322,6 +321,7 @@ class Session(QObject):
         # The Outbox's modules are in by now: the outcome came through it.
         from composer.mail.outbox import EntryState, OutboxEntry
         from composer.mail.outbox_notes import describe_entry
+        from composer.mail.progress import SendResult, permanently_refused
 
         named = f"“{subject.strip() or '(no subject)'}”"
         if isinstance(outcome, SendResult) and permanently_refused(outcome) and submission:

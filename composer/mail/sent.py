@@ -16,7 +16,6 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from composer.mail.progress import SendResult
 from composer.mail.store import (
     MessageFolder,
     StoreError,
@@ -27,6 +26,7 @@ from composer.mail.store import (
 
 if TYPE_CHECKING:
     from composer.mail.message import Sendable
+    from composer.mail.progress import SendResult
 
 log = logging.getLogger(__name__)
 

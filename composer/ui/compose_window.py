@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QMainWindow, QMenu, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
 
 from composer import logs
 from composer.context import AppContext
@@ -77,7 +84,10 @@ class ComposeWindow(QMainWindow):
         # The key in Drafts of the message shown (the application keeps the drafts).
         self.draft_key: Callable[[], str] = lambda: ""
         self.setObjectName("composerWindow")
-        self.setWindowIcon(app_icon())
+        # The running Composer gives the application its icon (app.py), which its windows
+        # show; a window made without that (create_main_window) sets its own.
+        if QApplication.windowIcon().isNull():
+            self.setWindowIcon(app_icon())
         self.resize(800, 680)
         self.form = ComposeForm(context.address_book)
         self.setCentralWidget(self.form)

@@ -12,12 +12,12 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from composer.context import AppContext
 from composer.mail.draft import check_recipients
 from composer.mail.errors import ErrorKind, SendError
-from composer.mail.progress import Progress, SendResult, permanently_refused
 from composer.send_service import SendService
 from composer.submission import Submission
 
 if TYPE_CHECKING:
     from composer.mail.outbox import OutboxEntry
+    from composer.mail.progress import Progress, SendResult
     from composer.ui.compose_window import ComposeWindow
 
 
@@ -186,6 +186,8 @@ class SendFlow(QObject):
         if not self._is_current():
             return
         self._finish()
+        from composer.mail.progress import permanently_refused  # in since the send began
+
         if not permanently_refused(result):
             # Clear what was sent (those the server asked to try later are the Outbox's);
             # keep it when some recipients were refused and need the user to act.

@@ -29,6 +29,7 @@ SENDING = (
     "composer.mail.outbox",
     "composer.mail.outcome_recorder",
     "composer.mail.outbox_notes",
+    "composer.mail.progress",
     "composer.mail.message",
     "email.message",
     "email.headerregistry",
