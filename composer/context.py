@@ -8,7 +8,7 @@ import errno
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -89,6 +89,9 @@ class AppContext:
         # started, and what looks left over (a temporary file, a draft marked open in a
         # window) may be its work in progress.
         self.alone = True
+        # Set when this Composer tidied the files at start: Sent's records are checked
+        # later (see check_sent).
+        self._sent_unchecked = False
         self.load_warnings: tuple[str, ...] = (
             *loaded.warnings,
             *self._recover(),
@@ -165,8 +168,9 @@ class AppContext:
         if self._outbox_holds_anything():
             said += self.outbox.recover()
             self._forget_queued_drafts()
-        # After the Outbox: a Sent record it still counts on must be there when it looks.
-        said += self.sent.recover()
+        said += self.sent.tidy()
+        # After the Outbox's recovery, which reads the Sent records it counts on itself.
+        self._sent_unchecked = True
         return said
 
     def _outbox_holds_anything(self) -> bool:
@@ -235,13 +239,32 @@ class AppContext:
         the session starts it once its first window is shown. What the user should be told
         (a damaged book set aside, say) goes to warn, else to notify. Returns the thread,
         started."""
+        return self._in_background("composer-address-book", self.address_book.load_once, warn)
+
+    def check_sent(self, warn: Notify | None = None) -> threading.Thread | None:
+        """Set aside the Sent records that cannot be read, on a thread of its own, once and
+        only when this Composer tidied at start. Each record is opened, some 120 µs: with
+        thousands that would hold the first frame for a noticeable time, and meanwhile a
+        damaged record is merely not listed. The session starts it once its first window is
+        shown; what was set aside goes to warn, else to notify. Returns the thread, started,
+        or None when there is nothing to check."""
+        if not self._sent_unchecked:
+            return None
+        self._sent_unchecked = False
+        return self._in_background("composer-sent-check", self.sent.set_aside_unreadable, warn)
+
+    def _in_background(
+        self, name: str, work: Callable[[], Iterable[str]], warn: Notify | None
+    ) -> threading.Thread:
+        """Run work on a thread of its own, telling each sentence it returns to warn (else
+        to notify); returns the thread, started."""
         tell = warn or self.notify
 
-        def load() -> None:
-            for warning in self.address_book.load_once():
-                tell(warning)
+        def run() -> None:
+            for sentence in work():
+                tell(sentence)
 
-        thread = threading.Thread(target=load, name="composer-address-book", daemon=True)
+        thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         return thread
 

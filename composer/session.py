@@ -95,10 +95,15 @@ class Session(QObject):
             return
         self._started = True
         self.context.read_oauth_clients()
-        self.context.load_address_book(lambda text: self.bridge.post(text, Level.WARNING))
+        self.context.load_address_book(self._warn)
+        self.context.check_sent(self._warn)
         # What is due, and the owed copies, go once sending's modules are in: a flush now
         # would import them all at once, holding the new window for some 50 ms.
         import_soon(self, then=self._send_what_is_due)
+
+    def _warn(self, text: str) -> None:
+        """From any thread: text, a warning, goes to every window (or the next one)."""
+        self.bridge.post(text, Level.WARNING)
 
     def _send_what_is_due(self) -> None:
         keep_start_up_objects()  # what start-up made is all there now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -345,26 +346,48 @@ def test_a_damaged_outbox_entry_is_named_in_the_first_windows_warning(
     assert "nothing was sent from it" in box.text()
 
 
-def test_a_damaged_address_book_is_named_in_a_warning_once_the_window_is_up(
-    config_dir: Path, qtbot: QtBot
-) -> None:
+def damage_address_book(config_dir: Path) -> Path:
     book = config_dir / "addressbook.sqlite3"
     book.mkdir()  # a folder where the file should be
+    return book
+
+
+def damage_sent_record(config_dir: Path) -> Path:
+    (config_dir / "Sent").mkdir()
+    record = config_dir / "Sent" / "0000000000000001-abcd.eml"
+    record.write_bytes(b"\x00\xffnot a Sent record")
+    return record
+
+
+@pytest.mark.parametrize(
+    ("damage", "said", "made_anew"),
+    [
+        (damage_address_book, "started a new one", True),
+        (damage_sent_record, "in Sent was damaged", False),
+    ],
+    ids=["address book", "Sent record"],
+)
+def test_a_damaged_file_read_after_the_first_frame_is_named_in_a_warning(
+    config_dir: Path, qtbot: QtBot, damage: Callable[[Path], Path], said: str, made_anew: bool
+) -> None:
+    path = damage(config_dir)
+    before = (path.lstat().st_ino, path.lstat().st_ctime_ns)
 
     window = create_main_window(config_dir)
     qtbot.addWidget(window)
-    assert book.is_dir()  # not opened while the window is built
+    # Not touched while the window is built (setting it aside would change its ctime).
+    assert (path.lstat().st_ino, path.lstat().st_ctime_ns) == before
     window.show()
 
     def warned() -> None:
         box = window.findChild(QMessageBox, "startupWarning")
         assert isinstance(box, QMessageBox)
-        [kept] = config_dir.glob("addressbook.sqlite3.broken-*")
+        [kept] = path.parent.glob(f"{path.name}.broken-*")
         assert str(kept) in box.text()
-        assert "started a new one" in box.text()
+        assert said in box.text()
 
     qtbot.waitUntil(warned, timeout=10_000)
-    assert book.is_file()
+    assert path.is_file() == made_anew
 
 
 def test_a_session_that_ends_during_the_start_up_imports_starts_no_more_work(

@@ -192,6 +192,7 @@ def test_a_second_composer_leaves_the_first_ones_work_in_progress_alone(
     try:
         assert not second.alone
         assert in_progress.exists()
+        assert second.check_sent() is None  # nor are its Sent records checked
     finally:
         second.close()
 
@@ -200,6 +201,9 @@ def test_a_second_composer_leaves_the_first_ones_work_in_progress_alone(
     try:
         assert third.alone
         assert not in_progress.exists()
+        sent_check = third.check_sent()
+        assert sent_check is not None
+        sent_check.join(10)
         assert third.drafts.open_in_windows() == [key]
     finally:
         third.close()
