@@ -252,7 +252,7 @@ class SendService(QObject):
     def _flush(self, account: Account, entries: Sequence[OutboxEntry]) -> None:
         from composer.mail.outbox import OutboxError
         from composer.mail.outcome_recorder import OutcomeRecorder
-        from composer.mail.progress import ProgressThrottle, SendResult
+        from composer.mail.progress import Progress, ProgressThrottle, SendResult
 
         anyway = [e for e in entries if e.key in self._send_anyway]
         # A message the user said to send now goes on a connection of its own, so that a
@@ -266,6 +266,7 @@ class SendService(QObject):
         outbox = self._outbox
         host = "the local sandbox" if account.is_sandbox else account.host.strip()
         remember = {key: self._remembered(key) for key in batch}
+        watched = frozenset(key for key in batch if key in self._watchers)
         from composer.mail.mailbox_copy import SentCopies, copy_wanted
 
         copies = SentCopies(self._context.sent, self._context.secrets)
@@ -285,7 +286,14 @@ class SendService(QObject):
             if not keys:
                 return None
             current = [0]
-            progress.report = lambda step: report((keys[current[0]], step))
+
+            def report_progress(step: Progress) -> None:
+                # Only a window shows progress: for the rest (a queue left from before,
+                # send later) each report would be a signal the GUI thread takes for nothing.
+                if keys[current[0]] in watched:
+                    report((keys[current[0]], step))
+
+            progress.report = report_progress
             # The next message goes out while the last one's outcome is written down.
             recorder = OutcomeRecorder(outbox, copies if owes_copy else None)
 

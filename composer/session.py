@@ -25,12 +25,15 @@ from composer.warm_up import after_first_frame, after_first_paint, import_soon
 
 if TYPE_CHECKING:
     from composer.folders import Folders
+    from composer.latest_only import LatestOnly
     from composer.mail.draft_file import LoadedDraft
 
 log = logging.getLogger(__name__)
 
 # How long a program that is quitting waits for sends still under way (they were cancelled).
 _EXIT_WAIT_MS = 5_000
+# Status lines of messages sent without a window: at most one in this long (the latest).
+_SENT_LINE_MS = 100
 
 
 class Session(QObject):
@@ -79,6 +82,7 @@ class Session(QObject):
         # mailbox's Sent folder that could not be made before, go once the first window is
         # on the screen and the modules that only sending needs have been imported.
         self._started = False
+        self._sent_line_passer: LatestOnly[str] | None = None  # made at the first such line
         after_first_frame(self, self._start_unless_a_window_paints)
 
     @Slot()
@@ -329,11 +333,17 @@ class Session(QObject):
         from composer.mail.progress import SendResult, permanently_refused
 
         named = f"“{subject.strip() or '(no subject)'}”"
+        if isinstance(outcome, SendResult) and not permanently_refused(outcome):
+            log.info("sent without a window watching: %s", outcome.summary)
+            self._sent_lines().put(f"{named}: {outcome.summary}")
+            return
+        if self._sent_line_passer is not None:
+            self._sent_line_passer.flush()  # what went before this comes before it
         if isinstance(outcome, SendResult) and permanently_refused(outcome) and submission:
             # Some recipients will not get it as it is: the message comes back for them.
             window = self.open_window(submission.draft)
             window.show_status(outcome.summary)
-        elif isinstance(outcome, SendResult):
+        elif isinstance(outcome, SendResult):  # refused for some, and no draft to reopen
             log.info("sent without a window watching: %s", outcome.summary)
             self.bridge.post(f"{named}: {outcome.summary}")
         elif isinstance(outcome, OutboxEntry):
@@ -352,6 +362,15 @@ class Session(QObject):
             # fixed, kept under the draft it was typed in.
             window = self.open_window(submission.draft, draft_key=submission.draft_key)
             window.show_status(f"This message was not sent: {outcome.message}")
+
+    def _sent_lines(self) -> LatestOnly[str]:
+        """Where the status lines of messages sent without a window go: a queue going out
+        would otherwise repaint every window's status bar for each of its messages."""
+        if self._sent_line_passer is None:
+            from composer.latest_only import LatestOnly
+
+            self._sent_line_passer = LatestOnly(_SENT_LINE_MS, self.bridge.post, self)
+        return self._sent_line_passer
 
     @Slot(str)
     def _on_signed_in(self, account_id: str) -> None:

@@ -3,6 +3,7 @@ one connection per account and flush."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -59,3 +60,24 @@ def test_two_hundred_queued_messages_each_go_once_over_one_connection_a_round(
     assert len(session_of(window).context.sent.summaries()) == COUNT
     assert 2 < rounds < 30  # some were deferred, and the deferrals ended
     assert plain_server.sessions == rounds
+
+
+def test_a_queue_sent_without_a_window_watching_ends_on_its_last_messages_line(
+    qtbot: QtBot, config_dir: Path, clock: FakeClock, plain_server: SmtpServer
+) -> None:
+    configure(config_dir, account_for(plain_server, Security.NONE, username=""))
+    queue(config_dir, clock)
+    window = create_main_window(config_dir)  # its start sends what is due
+    qtbot.addWidget(window)
+    shown: list[str] = []
+    window.statusBar().messageChanged.connect(shown.append)
+    window.show()
+    sending = session_of(window).sending
+
+    last = f"“No. {COUNT - 1}”: Sent to 1 recipient"
+    qtbot.waitUntil(lambda: last in window.statusBar().currentMessage(), timeout=60_000)
+    assert sending.entries() == []
+    # One line at a time, in the order they went (the ones in between may be left out).
+    numbers = [int(n) for text in shown for n in re.findall(r"“No\. (\d+)”", text)]
+    assert numbers == sorted(set(numbers))
+    assert numbers[-1] == COUNT - 1
