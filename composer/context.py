@@ -20,7 +20,6 @@ from composer.mail.drafts import DraftStore
 from composer.mail.files import describe_write_error
 from composer.mail.lock import LockTimeout, Presence, exclusive
 from composer.mail.secrets import SecretStore
-from composer.mail.sent import SentFolder
 from composer.mail.store import MessageFolder
 from composer.paths import Paths
 from composer.serial_worker import SerialWorker
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from composer.mail.outbox import Outbox
     from composer.mail.progress import ProgressCallback
     from composer.mail.sandbox import SandboxServer
+    from composer.mail.sent import SentFolder
     from composer.mail.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ class AppContext:
         self.address_book = AddressBook(paths.address_book, lambda text: self.notify(text))
         self.clock: Clock = clock or local_now
         self.drafts = DraftStore(MessageFolder(paths.drafts_dir))
-        self.sent = SentFolder(MessageFolder(paths.sent_dir))
+        self._sent_folder = MessageFolder(paths.sent_dir)
+        self._sent: SentFolder | None = None  # made at its first use (see sent)
         # Made at its first use (see outbox), as its modules are not needed before then.
         self._outbox: Outbox | None = None
         self._presence = Presence(paths.presence_lock)
@@ -123,14 +124,26 @@ class AppContext:
             return self._access_tokens
 
     @property
+    def sent(self) -> SentFolder:
+        """What went out; made, with its module imported, at the first use (the first frame
+        needs neither)."""
+        with self._made_lock:
+            if self._sent is None:
+                from composer.mail.sent import SentFolder
+
+                self._sent = SentFolder(self._sent_folder)
+            return self._sent
+
+    @property
     def outbox(self) -> Outbox:
         """The messages waiting to go; made, with its modules imported, at the first use."""
+        sent = self.sent  # before the lock, which it takes too
         with self._made_lock:
             if self._outbox is None:
                 from composer.mail.outbox import Outbox
 
                 folder = MessageFolder(self.paths.outbox_dir)
-                self._outbox = Outbox(folder, self.sent, clock=self.clock)
+                self._outbox = Outbox(folder, sent, clock=self.clock)
             return self._outbox
 
     @property
@@ -168,7 +181,7 @@ class AppContext:
         if self._outbox_holds_anything():
             said += self.outbox.recover()
             self._forget_queued_drafts()
-        said += self.sent.tidy()
+        said += self._sent_folder.tidy()
         # After the Outbox's recovery, which reads the Sent records it counts on itself.
         self._sent_unchecked = True
         return said
@@ -251,7 +264,10 @@ class AppContext:
         if not self._sent_unchecked:
             return None
         self._sent_unchecked = False
-        return self._in_background("composer-sent-check", self.sent.set_aside_unreadable, warn)
+        # The record module too is imported there, not on the GUI thread.
+        return self._in_background(
+            "composer-sent-check", lambda: self.sent.set_aside_unreadable(), warn
+        )
 
     def _in_background(
         self, name: str, work: Callable[[], Iterable[str]], warn: Notify | None

@@ -48,7 +48,12 @@ SENDING_MODULES = (
 # What the first keystroke's draft (the writer of rich text and its images) and a paste of
 # HTML or a drop of image files need (some 15 ms): warmed the same way, so that the first
 # keystroke, paste or drop is not slower for it.
-EDITING_MODULES = ("composer.ui.rich_text", "composer.ui.linked_images", "composer.ui.pasted_html")
+EDITING_MODULES = (
+    "composer.ui.rich_text",
+    "composer.ui.linked_images",
+    "composer.ui.pasted_html",
+    "heapq",  # the address book's search
+)
 # What the first save of the settings needs (its Future).
 SAVING_MODULES = ("concurrent.futures",)
 SOON_MODULES = SENDING_MODULES + EDITING_MODULES + SAVING_MODULES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import os
 import re
@@ -12,7 +11,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,6 +182,8 @@ class AddressBook:
         needle = "\0" + folded
         with self._index_lock:
             found = [e for e in self._entries.values() if needle in e.haystack]
+        import heapq  # here: a window opens without it (the warm-up brings it)
+
         best = heapq.nsmallest(limit, found, key=lambda e: (-e.count, -e.last_used, e.spec))
         return [entry.address for entry in best]
 
@@ -337,6 +337,9 @@ def _rekey(db: sqlite3.Connection) -> None:
 
 
 def _entry_from_row(row: tuple[object, ...]) -> _Entry | None:
+    # With email's header parser (see new_address), on the thread that loads the book.
+    from email.errors import HeaderParseError
+
     try:
         _key, name, username, domain, count, last_used = row
         if not (isinstance(name, str) and isinstance(username, str) and isinstance(domain, str)):

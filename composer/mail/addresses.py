@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.errors import HeaderParseError
 from typing import TYPE_CHECKING
 
 from composer.mail.text import has_encoded_word, has_line_break
@@ -124,6 +123,9 @@ def parse_address(text: str) -> Address | None:
         return None
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return None
+    # With email's header parser, at the first address (see new_address).
+    from email.errors import HeaderParseError
+
     try:
         return new_address(name, local, domain)
     except (HeaderParseError, ValueError, IndexError):

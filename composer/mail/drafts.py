@@ -117,8 +117,7 @@ class DraftStore:
 
     def recover(self) -> list[str]:
         """Clean up at start-up, before any save; returns sentences for drafts set aside."""
-        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
-        self.folder.sweep()
+        said = self.folder.tidy()
         keys = set(self.folder.keys())
         for key in sorted(keys):
             try:

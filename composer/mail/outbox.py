@@ -494,8 +494,7 @@ class Outbox:
 
         Call once at start-up, before anything is sent.
         """
-        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
-        self.folder.sweep()
+        said = self.folder.tidy()
         with self._lock:
             left = left_marks(self.folder.path)
             keys = self.folder.keys()

@@ -115,17 +115,10 @@ class SentFolder:
         """Make records written with durable=False durable; raises OSError."""
         self.folder.sync_written(keys)
 
-    def tidy(self) -> list[str]:
-        """At start-up, before anything is written: move a file standing where the folder
-        should be aside, and remove what interrupted writes left; returns a sentence for
-        what was moved."""
-        said = [s for s in [self.folder.set_aside_if_not_folder()] if s]
-        self.folder.sweep()
-        return said
-
     def set_aside_unreadable(self) -> list[str]:
         """Move the records that cannot be read aside (never deleting them); returns a
-        sentence for each. Safe while records are written: each write is one rename."""
+        sentence for each. After the folder's tidy() at start-up, and safe while records
+        are written: each write is one rename."""
         said = []
         for key in self.folder.keys():  # noqa: SIM118 - a folder, not a dict
             path = self.folder.file(key)

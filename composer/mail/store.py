@@ -228,6 +228,13 @@ class MessageFolder:
         paths = [self._state_file(key)] if state_only else [self.file(key), self._state_file(key)]
         return [set_aside(path) for path in paths if os.path.lexists(path)]
 
+    def tidy(self) -> list[str]:
+        """At start-up, before anything is written: move a file standing where the folder
+        should be aside, and sweep; returns a sentence for what was moved."""
+        said = [s for s in [self.set_aside_if_not_folder()] if s]
+        self.sweep()
+        return said
+
     def sweep(self) -> list[Path]:
         """Remove what interrupted writes left behind (temporary files, state without a
         message); returns what was removed. Call before any write of this run starts."""

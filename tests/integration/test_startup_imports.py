@@ -50,6 +50,11 @@ SENDING = (
     "composer.mail.oauth_registry",
     # The first save of the settings.
     "concurrent.futures",
+    # The Sent folder's records (checked on a thread once the window is up), email's
+    # errors (with its header parser, at the first address) and the address book's search.
+    "composer.mail.sent",
+    "email.errors",
+    "heapq",
 )
 # Made when the user first opens them, and not before.
 ON_DEMAND = ("composer.folders", "composer.ui.folders_window")
