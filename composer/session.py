@@ -12,7 +12,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 from composer.context import AppContext
 from composer.draft_keeper import DraftKeeper
 from composer.mail.draft import Draft
-from composer.mail.errors import ErrorKind, SendError
 from composer.message_bridge import Level, Message, MessageBridge
 from composer.paths import Paths, resources_dir
 from composer.send_service import SendService
@@ -25,15 +24,13 @@ from composer.warm_up import after_first_frame, after_first_paint, import_soon
 
 if TYPE_CHECKING:
     from composer.folders import Folders
-    from composer.latest_only import LatestOnly
     from composer.mail.draft_file import LoadedDraft
+    from composer.unwatched_sends import UnwatchedSends
 
 log = logging.getLogger(__name__)
 
 # How long a program that is quitting waits for sends still under way (they were cancelled).
 _EXIT_WAIT_MS = 5_000
-# Status lines of messages sent without a window: at most one in this long (the latest).
-_SENT_LINE_MS = 100
 
 
 class Session(QObject):
@@ -82,7 +79,8 @@ class Session(QObject):
         # mailbox's Sent folder that could not be made before, go once the first window is
         # on the screen and the modules that only sending needs have been imported.
         self._started = False
-        self._sent_line_passer: LatestOnly[str] | None = None  # made at the first such line
+        # Reports the sends no window watches; made at the first.
+        self._unwatched: UnwatchedSends | None = None
         after_first_frame(self, self._start_unless_a_window_paints)
 
     @Slot()
@@ -327,50 +325,12 @@ class Session(QObject):
     ) -> None:
         if submission is not None and submission.watched:
             return  # its window shows the outcome
-        # The Outbox's modules are in by now: the outcome came through it.
-        from composer.mail.outbox import EntryState, OutboxEntry
-        from composer.mail.outbox_notes import describe_entry
-        from composer.mail.progress import SendResult, permanently_refused
+        if self._unwatched is None:
+            # Here: the Outbox's modules are in by now, as the outcome came through it.
+            from composer.unwatched_sends import UnwatchedSends
 
-        named = f"“{subject.strip() or '(no subject)'}”"
-        if isinstance(outcome, SendResult) and not permanently_refused(outcome):
-            log.info("sent without a window watching: %s", outcome.summary)
-            self._sent_lines().put(f"{named}: {outcome.summary}")
-            return
-        if self._sent_line_passer is not None:
-            self._sent_line_passer.flush()  # what went before this comes before it
-        if isinstance(outcome, SendResult) and permanently_refused(outcome) and submission:
-            # Some recipients will not get it as it is: the message comes back for them.
-            window = self.open_window(submission.draft)
-            window.show_status(outcome.summary)
-        elif isinstance(outcome, SendResult):  # refused for some, and no draft to reopen
-            log.info("sent without a window watching: %s", outcome.summary)
-            self.bridge.post(f"{named}: {outcome.summary}")
-        elif isinstance(outcome, OutboxEntry):
-            level = Level.INFO if outcome.state is EntryState.WAITING else Level.WARNING
-            self.bridge.post(describe_entry(outcome), level)
-            if outcome.last_error_kind == ErrorKind.SIGN_IN_NEEDED.value:
-                # Kept in the Outbox until the account is signed in again (Accounts).
-                for window in self._windows:
-                    window.offer_sign_in_again(outcome.account_id)
-        elif (
-            isinstance(outcome, SendError)
-            and outcome.kind is not ErrorKind.CANCELLED
-            and submission is not None
-        ):
-            # Refused before it reached the Outbox (a file gone, say): it comes back to be
-            # fixed, kept under the draft it was typed in.
-            window = self.open_window(submission.draft, draft_key=submission.draft_key)
-            window.show_status(f"This message was not sent: {outcome.message}")
-
-    def _sent_lines(self) -> LatestOnly[str]:
-        """Where the status lines of messages sent without a window go: a queue going out
-        would otherwise repaint every window's status bar for each of its messages."""
-        if self._sent_line_passer is None:
-            from composer.latest_only import LatestOnly
-
-            self._sent_line_passer = LatestOnly(_SENT_LINE_MS, self.bridge.post, self)
-        return self._sent_line_passer
+            self._unwatched = UnwatchedSends(self)
+        self._unwatched.report(submission, outcome, subject)
 
     @Slot(str)
     def _on_signed_in(self, account_id: str) -> None:
