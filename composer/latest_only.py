@@ -44,6 +44,10 @@ class LatestOnly(QObject, Generic[_T]):
         if self._held:
             self._deliver(self._held.pop())
 
+    def drop(self) -> None:
+        """Forget the value held now: something newer than it was shown meanwhile."""
+        self._held.clear()
+
     @Slot()
     def _on_timeout(self) -> None:
         if self._held:

@@ -314,6 +314,8 @@ class Session(QObject):
 
     @Slot(object)
     def _on_message(self, message: Message) -> None:
+        if self._unwatched is not None:
+            self._unwatched.flush()  # a status line held back came before this message
         if not self._windows:
             self._pending.append(message)
         for window in self._windows:
@@ -324,7 +326,10 @@ class Session(QObject):
         self, submission: Submission | None, outcome: object, subject: str
     ) -> None:
         if submission is not None and submission.watched:
-            return  # its window shows the outcome
+            # Its window shows the outcome, which is newer than a line held for the others.
+            if self._unwatched is not None:
+                self._unwatched.forget_held()
+            return
         if self._unwatched is None:
             # Here: the Outbox's modules are in by now, as the outcome came through it.
             from composer.unwatched_sends import UnwatchedSends

@@ -39,6 +39,14 @@ class UnwatchedSends(QObject):
         self._session = session
         self._sent_lines: LatestOnly[str] = LatestOnly(SENT_LINE_MS, session.bridge.post, self)
 
+    def flush(self) -> None:
+        """Show the status line held now: before a message that came after it."""
+        self._sent_lines.flush()
+
+    def forget_held(self) -> None:
+        """A window showed how its own send ended, which is newer than the line held."""
+        self._sent_lines.drop()
+
     def report(self, submission: Submission | None, outcome: object, subject: str) -> None:
         """submission (None: queued before this run) ended with outcome: a SendResult, the
         OutboxEntry that keeps it, or the SendError that refused it."""

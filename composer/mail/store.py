@@ -117,10 +117,23 @@ class MessageFolder:
             raise StoreError(f"The message {key} is no longer in {self.path}.") from None
 
     def open(self, key: str) -> BinaryIO:
+        """key's message to read; raises StoreError when it is gone or is not a file (a pipe
+        put there would hold the reading thread for ever: opened without waiting, refused)."""
+        path = self.file(key)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            return self.file(key).open("rb")
+            fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
             raise StoreError(f"The message {key} is no longer in {self.path}.") from None
+        except IsADirectoryError:
+            raise StoreError(f"{path} is a folder, not a message.") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StoreError(f"{path} is not a file.")
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
 
     def exists(self, key: str) -> bool:
         return self.file(key).exists()

@@ -375,7 +375,7 @@ def test_a_damaged_file_read_after_the_first_frame_is_named_in_a_warning(
 
     window = create_main_window(config_dir)
     qtbot.addWidget(window)
-    # Not touched while the window is built (setting it aside would change its ctime).
+    # Not moved aside while the window is built (that would change its ctime).
     assert (path.lstat().st_ino, path.lstat().st_ctime_ns) == before
     window.show()
 
@@ -388,6 +388,32 @@ def test_a_damaged_file_read_after_the_first_frame_is_named_in_a_warning(
 
     qtbot.waitUntil(warned, timeout=10_000)
     assert path.is_file() == made_anew
+
+
+def test_a_status_line_held_back_is_shown_before_the_message_that_came_after_it(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    from composer.mail.progress import SendResult
+
+    window = create_main_window(config_dir)
+    qtbot.addWidget(window)
+    window.show()
+    session = session_of(window)
+    shown: list[str] = []
+    window.statusBar().messageChanged.connect(lambda text: text and shown.append(text))
+
+    # Two sent without a window watching, the second held back; then a message.
+    for subject in ("One", "Two"):
+        sent = SendResult("smtp.example.org", "<m@example.org>", ("bob@example.org",))
+        session.sending.finished.emit(None, sent, subject)
+    session.bridge.post("Could not save settings.")
+    qtbot.wait(300)  # longer than a held line waits
+
+    assert [text.split(":")[0] for text in shown] == [
+        "“One”",
+        "“Two”",
+        "Could not save settings.",
+    ]
 
 
 def test_a_session_that_ends_during_the_start_up_imports_starts_no_more_work(

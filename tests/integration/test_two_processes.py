@@ -204,6 +204,7 @@ def test_a_second_composer_leaves_the_first_ones_work_in_progress_alone(
         sent_check = third.check_sent()
         assert sent_check is not None
         sent_check.join(10)
+        assert not sent_check.is_alive()
         assert third.drafts.open_in_windows() == [key]
     finally:
         third.close()

@@ -44,3 +44,12 @@ def test_flush_passes_what_is_held_before_what_comes_after_it(qtbot: QtBot) -> N
     passed.append("a warning")
     qtbot.wait(2 * INTERVAL_MS)
     assert passed == ["No. 1", "No. 2", "a warning"]
+
+
+def test_a_value_dropped_for_something_newer_is_never_passed(qtbot: QtBot) -> None:
+    lines, passed = make()
+    lines.put("No. 1")
+    lines.put("No. 2")
+    lines.drop()
+    qtbot.wait(2 * INTERVAL_MS)
+    assert passed == ["No. 1"]
