@@ -51,16 +51,38 @@ def read_regular_file(path: Path, limit: int) -> bytes:
     was opened, before a byte is read. Raises OSError (FileNotFoundError…) as open() does.
     """
     _refuse_unless_regular(os.stat(path), limit)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    fd = _open_regular(path, limit)
     try:
-        _refuse_unless_regular(os.fstat(fd), limit)
         data = _read_at_most(fd, limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:  # it grew since it was looked at
         raise FileRefused(f"{LARGER_THAN} {format_size(limit)}")
     return data
+
+
+def open_regular_file(path: Path) -> BinaryIO:
+    """path, opened to read, if it is a regular file; else raises FileRefused. Never waits on
+    a pipe or a device (see read_regular_file). Raises OSError as open() does."""
+    fd = _open_regular(path, sys.maxsize)
+    try:
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_regular(path: Path, limit: int) -> int:
+    """A descriptor of path, opened without waiting, once fstat shows a regular file of at
+    most limit bytes; else raises FileRefused."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        _refuse_unless_regular(os.fstat(fd), limit)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _refuse_unless_regular(found: os.stat_result, limit: int) -> None:

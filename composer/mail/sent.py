@@ -122,7 +122,7 @@ class SentFolder:
         said = []
         for key in self.folder.keys():  # noqa: SIM118 - a folder, not a dict
             path = self.folder.file(key)
-            if self.folder.is_message_file(key) and self.summary(key) is not None:
+            if self.summary(key) is not None:  # None too for a folder or a pipe in its place
                 continue
             if not os.path.lexists(path):
                 continue  # removed meanwhile

@@ -17,7 +17,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from composer.mail.files import atomic_writer, set_aside, sync_files, sync_folder
+from composer.mail.files import (
+    FileRefused,
+    atomic_writer,
+    open_regular_file,
+    set_aside,
+    sync_files,
+    sync_folder,
+)
 
 # Keys name files: time-ordered, so sorting keys sorts by creation.
 _KEY = re.compile(r"[0-9a-z]{1,40}(-[0-9a-z]{1,16})?")
@@ -118,22 +125,14 @@ class MessageFolder:
 
     def open(self, key: str) -> BinaryIO:
         """key's message to read; raises StoreError when it is gone or is not a file (a pipe
-        put there would hold the reading thread for ever: opened without waiting, refused)."""
+        put there would hold the reading thread for ever: it is refused unread)."""
         path = self.file(key)
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+            return open_regular_file(path)
         except FileNotFoundError:
             raise StoreError(f"The message {key} is no longer in {self.path}.") from None
-        except IsADirectoryError:
-            raise StoreError(f"{path} is a folder, not a message.") from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise StoreError(f"{path} is not a file.")
-            return os.fdopen(fd, "rb")
-        except BaseException:
-            os.close(fd)
-            raise
+        except FileRefused as refused:
+            raise StoreError(f"{path} {refused}.") from None
 
     def exists(self, key: str) -> bool:
         return self.file(key).exists()
