@@ -9,7 +9,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from composer import logs
@@ -26,6 +25,7 @@ from composer.serial_worker import SerialWorker
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from datetime import datetime
 
     # Sending's modules (smtplib, ssl, aiosmtpd) are imported at the first send, not at start.
     from composer.mail.access_tokens import AccessTokens
@@ -46,10 +46,12 @@ _STARTUP_WAIT = 30.0
 # How long closing waits for the Sent folder's check (some 260 ms for 2,000 records).
 _SENT_CHECK_WAIT = 10.0
 # The time now, aware of its zone; tests give their own to move it on without waiting.
-Clock = Callable[[], datetime]
+Clock = Callable[[], "datetime"]
 
 
 def local_now() -> datetime:
+    from datetime import datetime  # here: not before the first window
+
     return datetime.now().astimezone()
 
 

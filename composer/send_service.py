@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
@@ -26,9 +25,9 @@ from composer.mail.errors import ErrorKind, SendError
 from composer.mail.files import describe_write_error
 from composer.mail.store import new_key
 from composer.submission import Submission
-from composer.tasks import Report, Task
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from email.headerregistry import Address
 
     from composer.mail.mailbox_copy import CopyReport, SentCopies
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from composer.mail.outbox import Outbox, OutboxEntry
     from composer.mail.progress import SendResult
     from composer.mail.transcript import Transcript
+    from composer.tasks import Job, Report, Task
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,8 @@ class SendService(QObject):
         if large_ok:
             self._send_anyway.add(key)
         self._handed_in[account.id] = account
+        from datetime import timedelta  # the clock has imported datetime by now
+
         now = self._context.clock()
         not_before = at or (now + timedelta(seconds=delay) if delay > 0 else None)
         outbox = self._outbox
@@ -141,7 +143,7 @@ class SendService(QObject):
                 self._forget_draft(draft_key)
             return entry
 
-        task = Task(job, self)
+        task = self._task(job)
         task.succeeded.connect(lambda entry: self._on_queued(submission, entry))
         task.failed.connect(lambda error: self._not_queued(submission, error))
         self._start(task)
@@ -334,7 +336,7 @@ class SendService(QObject):
                     report((key, recorded))
             return None
 
-        task = Task(job, self, cancel=delivery.cancel)
+        task = self._task(job, cancel=delivery.cancel)
         task.progressed.connect(self._on_flush_report)
         task.failed.connect(lambda error: self._on_flush_failed(batch, error))
         task.finished.connect(lambda: self._on_flush_finished(account.id, batch))
@@ -507,7 +509,7 @@ class SendService(QObject):
                 self._copy_again.add(account.id)
                 continue
             copies = SentCopies(self._context.sent, self._context.secrets)
-            task = Task(functools.partial(_copy_job, copies, account), self, cancel=copies.cancel)
+            task = self._task(functools.partial(_copy_job, copies, account), cancel=copies.cancel)
             task.succeeded.connect(self._on_copied)
             task.finished.connect(functools.partial(self._on_copy_finished, account.id))
             self._copying[account.id] = task
@@ -553,7 +555,7 @@ class SendService(QObject):
             progress.report = report
             return delivery.check()
 
-        task = Task(job, self, cancel=delivery.cancel)
+        task = self._task(job, cancel=delivery.cancel)
         self._start(task)
         return task
 
@@ -569,16 +571,23 @@ class SendService(QObject):
         from composer.mail.discovery import discover
 
         settings = self._context.settings.discovery
-        task = Task(lambda _report: discover(address, settings, stop.is_set), self, cancel=stop.set)
+        task = self._task(lambda _report: discover(address, settings, stop.is_set), cancel=stop.set)
         self._start(task)
         return task
 
     def run(self, job: Callable[[], object], *, cancel: Callable[[], None] | None = None) -> Task:
         """Any other background work for a window (message source, .eml, a sign-in), on a
         worker thread; cancel (any thread) asks job to stop, as cancel_all() does at exit."""
-        task = Task(lambda _report: job(), self, cancel=cancel)
+        task = self._task(lambda _report: job(), cancel=cancel)
         self._start(task)
         return task
+
+    def _task(self, job: Job, *, cancel: Callable[[], None] | None = None) -> Task:
+        # Imported with the warm-up, not before the first frame: its thread class makes
+        # QThread's Python class and enums.
+        from composer.tasks import Task
+
+        return Task(job, self, cancel=cancel)
 
     # --- the program's life ---------------------------------------------------------------
 
@@ -628,7 +637,7 @@ class SendService(QObject):
 
     @Slot()
     def _on_task_finished(self) -> None:
-        self._tasks.discard(cast(Task, self.sender()))
+        self._tasks.discard(cast("Task", self.sender()))
         if not self.is_busy():
             self.idle.emit()
 

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # Leaves first: each step imports little that is not there yet, so no step holds the event
 # loop for long (the largest, ssl, some 5 ms here).
 SENDING_MODULES = (
+    "composer.tasks",  # the worker thread of every send, search and sign-in
+    "unicodedata",  # a server's reply made printable; host names and addresses checked
     "ssl",
     "smtplib",
     "email.generator",
@@ -52,6 +54,8 @@ EDITING_MODULES = (
     "composer.ui.rich_text",
     "composer.ui.linked_images",
     "composer.ui.pasted_html",
+    "composer.ui.formatting",  # the format toolbar's commands; the rich text read back
+    "composer.ui.links",
     "heapq",  # the address book's search
 )
 # What the first save of the settings needs (its Future).

@@ -7,11 +7,9 @@ import dataclasses
 import enum
 import errno
 import ipaddress
-import json
 import logging
 import os
 import shutil
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +248,8 @@ def has_unusable_character(host: str) -> bool:
     No server is named so, and the name lookup reads a NUL as the end of the name:
     "smtp.example.org\\0.localhost" would be looked up as smtp.example.org.
     """
+    import unicodedata  # here: its tables are not needed before the first window
+
     return any(
         char.isspace() or unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in host.strip()
     )
@@ -358,6 +358,8 @@ class AccountStore:
             return self._set_aside(f"it {refused}")
         except (OSError, UnicodeDecodeError) as error:
             return self._set_aside(f"it could not be read ({error})")
+        import json  # here: with no settings file yet, the first window needs no JSON
+
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
@@ -385,6 +387,8 @@ class AccountStore:
     def read(self) -> AccountSettings | None:
         """The file as it is now, or None unless all of it can be read; unlike load(), it
         moves and copies nothing (for merging a change into what another Composer wrote)."""
+        import json
+
         try:
             data = json.loads(self._read_text())
         except (OSError, ValueError):  # FileRefused and UnicodeDecodeError are ValueErrors
@@ -446,6 +450,8 @@ class AccountStore:
             data["oauth"] = settings.oauth.to_json()
         if self._unkept is not None:
             self._keep_before_writing(self._unkept)
+        import json
+
         write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def _keep_before_writing(self, why: str) -> None:

@@ -8,7 +8,6 @@ import os
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +73,8 @@ _DAMAGED = {11, 26}
 
 def fold(text: str) -> str:
     """Text as search compares it: NFC-normalised and case-folded (``Straße`` ~ ``STRASSE``)."""
+    import unicodedata  # here: first used on the loader's thread, not before the first frame
+
     return unicodedata.normalize("NFC", text).casefold()
 
 

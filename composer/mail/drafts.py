@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -17,6 +16,7 @@ from composer.mail.files import broken_copy_path
 from composer.mail.store import MessageFolder, StoreError
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from email.headerregistry import Address
     from email.message import Message
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from composer.mail.certificates import CertificateInfo
 
 
@@ -182,6 +182,8 @@ def reply_text(text: bytes | str) -> str:
 
 
 def _visible(char: str) -> str:
+    import unicodedata  # here: its tables are not needed before the first window
+
     if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
         return char.encode("unicode_escape", "backslashreplace").decode("ascii")
     return char

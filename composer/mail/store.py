@@ -8,7 +8,6 @@ never sent (``split_composer_headers`` gives the offset where the message starts
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import stat
@@ -188,6 +187,8 @@ class MessageFolder:
         path = self._state_file(key)
         if not path.is_file():
             return None  # missing, or a folder or a pipe in its place (never opened)
+        import json  # here: an empty folder is opened at start without it
+
         try:
             loaded = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
@@ -274,6 +275,8 @@ class MessageFolder:
 
 
 def _state_text(state: Mapping[str, Any]) -> bytes:
+    import json
+
     return json.dumps(dict(state), ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -26,6 +26,9 @@ from composer.ui.widgets.address_edit import AddressLineEdit
 from composer.ui.widgets.attachment_list import AttachmentPanel
 from composer.ui.widgets.body_edit import BodyEdit
 from composer.ui.widgets.format_toolbar import FormatToolBar
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QTextDocument
 
 
 class ComposeForm(QWidget):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -32,6 +31,8 @@ from composer.ui.plain_text import plain_tooltip
 from composer.ui.send_flow import SendFlow
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from composer.mail.message import OutgoingMessage
     from composer.ui.accounts_dialog import AccountsDialog
 

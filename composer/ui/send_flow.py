@@ -4,7 +4,6 @@ the undo delay, and each outcome in the window's status bar."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -16,6 +15,8 @@ from composer.send_service import SendService
 from composer.submission import Submission
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from composer.mail.outbox import OutboxEntry
     from composer.mail.progress import Progress, SendResult
     from composer.ui.compose_window import ComposeWindow

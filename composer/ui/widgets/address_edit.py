@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStringListModel, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtGui import (
     QAction,
     QClipboard,
@@ -15,7 +16,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
 )
-from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from composer.mail.addressbook import AddressBook, address_key
 from composer.mail.addresses import (
@@ -28,6 +29,10 @@ from composer.mail.addresses import (
     token_span,
     typed_prefix,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QStringListModel
+    from PySide6.QtWidgets import QCompleter
 
 
 class AddressLineEdit(QLineEdit):
@@ -48,18 +53,12 @@ class AddressLineEdit(QLineEdit):
         super().__init__(parent)
         self._address_book = address_book
         self._max_suggestions = max_suggestions
-        self._model = QStringListModel(self)
         # What each suggestion shown inserts: quoted where the name needs it ("Lee, Bob").
         self._insert_texts: dict[str, str] = {}
-        # Not setCompleter(): QLineEdit would complete the whole text, not one address.
-        self._completer = QCompleter(self._model, self)
-        self._completer.setWidget(self)
-        self._completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self._completer.setMaxVisibleItems(max_suggestions)
-        self._completer.activated.connect(self._on_activated)
+        # Made when first asked for, as its popup is: the completer, its model and their
+        # Qt classes (with their enums) would cost the window's start-up three times over.
+        self._completion: tuple[QCompleter, QStringListModel] | None = None
         self._rewriting = False
-        # QCompleter builds its popup (a list view) when first asked for it: not before
-        # there is something to suggest, since three of them cost the window's start-up.
         self._popup_made = False
         self._previous_text = ""
         self.textEdited.connect(self._on_text_edited)
@@ -76,7 +75,22 @@ class AddressLineEdit(QLineEdit):
 
     def address_completer(self) -> QCompleter:
         """The completer whose popup shows the suggestions (for tests and accessibility)."""
-        return self._completer
+        return self._completing()[0]
+
+    def _completing(self) -> tuple[QCompleter, QStringListModel]:
+        if self._completion is None:
+            from PySide6.QtCore import QStringListModel
+            from PySide6.QtWidgets import QCompleter
+
+            model = QStringListModel(self)
+            # Not setCompleter(): QLineEdit would complete the whole text, not one address.
+            completer = QCompleter(model, self)
+            completer.setWidget(self)
+            completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+            completer.setMaxVisibleItems(self._max_suggestions)
+            completer.activated.connect(self._on_activated)
+            self._completion = (completer, model)
+        return self._completion
 
     @Slot()
     def paste_addresses(self) -> None:
@@ -124,20 +138,21 @@ class AddressLineEdit(QLineEdit):
         suggestions = [a for a in found if address_key(a) not in present]
         suggestions = suggestions[: self._max_suggestions]
         self._insert_texts = {format_address(a): str(a) for a in suggestions}
-        self._model.setStringList(list(self._insert_texts))
+        completer, model = self._completing()
+        model.setStringList(list(self._insert_texts))
         self._popup_made = True
-        popup = self._completer.popup()
+        popup = completer.popup()
         if suggestions and popup is not None:
-            self._completer.complete()
+            completer.complete()
             # Shown chosen, so Return or Tab takes the best match, as in other mail clients.
-            popup.setCurrentIndex(self._completer.completionModel().index(0, 0))
+            popup.setCurrentIndex(completer.completionModel().index(0, 0))
         else:
             self._hide_popup()
 
     def _hide_popup(self) -> None:
-        if not self._popup_made:
+        if not self._popup_made or self._completion is None:
             return  # nothing shown yet
-        popup = self._completer.popup()
+        popup = self._completion[0].popup()
         if popup is not None:
             popup.hide()
 

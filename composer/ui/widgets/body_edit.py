@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,12 +14,10 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette, QTextDocument
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
 from composer.mail.draft import InlineImage
-from composer.tasks import Task
-from composer.ui import formatting
 from composer.ui.body_model import quote_level
 from composer.ui.file_drops import local_files
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
@@ -29,6 +26,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QMimeData
     from PySide6.QtGui import QImage, QPainter
 
+    from composer.tasks import Task
     from composer.ui.linked_images import LinkedImage
 
 # What pasted HTML and dropped image files need (linked_images, pasted_html), and the images
@@ -41,16 +39,17 @@ if TYPE_CHECKING:
 OWN_RICH_TEXT = "application/x-composer-rich-text"
 OWN_IMAGES = "application/x-composer-images"
 _PASTED_TYPES = ("image/png", "image/jpeg", "image/gif")
-_IMAGE = QTextDocument.ResourceType.ImageResource
 
 # Runs a job on a worker thread; the task brings its result back to the GUI thread.
-Runner = Callable[[Callable[[], object]], Task]
+Runner = Callable[[Callable[[], object]], "Task"]
 
 
 def _run_for_the_application(job: Callable[[], object]) -> Task:
     # The application outlives the editor; the window gives its send service's runner instead.
     app = QCoreApplication.instance()
     assert app is not None
+    from composer.tasks import Task  # with the warm-up, not before the first frame
+
     task = Task(lambda _report: job(), app)
     task.start()
     return task
@@ -88,6 +87,7 @@ class BodyEdit(OfflineTextEdit):
         """Show html (as document_parts wrote it), its cid: images taken from images."""
         from PySide6.QtGui import QImage
 
+        from composer.ui import formatting
         from composer.ui.document_images import add_image
 
         document = self.document()
@@ -161,6 +161,8 @@ class BodyEdit(OfflineTextEdit):
 
     def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
         original = super().createMimeDataFromSelection()
+        import json
+
         from PySide6.QtCore import QByteArray, QMimeData
 
         mime = QMimeData()
@@ -175,6 +177,7 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_images(self) -> dict[str, str]:
         """The images in the selection, as their bytes in base64 by cid."""
+        from composer.ui import formatting
         from composer.ui.document_images import image_bytes, is_own
 
         images: dict[str, str] = {}
@@ -187,6 +190,8 @@ class BodyEdit(OfflineTextEdit):
 
     def _add_copied_images(self, source: QMimeData) -> None:
         """Store the images of a copy from another body that this document lacks."""
+        import json
+
         from composer.ui.document_images import add_image, decode, holds_image
 
         try:
@@ -233,7 +238,7 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_picture(self) -> QImage | None:
         from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QImage, QPixmap
+        from PySide6.QtGui import QImage, QPixmap, QTextDocument
 
         from composer.ui.document_images import is_placeholder
 
@@ -243,7 +248,7 @@ class BodyEdit(OfflineTextEdit):
         if cursor.position() < cursor.anchor():
             cursor.setPosition(cursor.anchor())  # the format is that of the character before
         name = cursor.charFormat().toImageFormat().name()
-        resource = self.document().resource(_IMAGE, QUrl(name))
+        resource = self.document().resource(QTextDocument.ResourceType.ImageResource, QUrl(name))
         if isinstance(resource, QPixmap):
             return None if is_placeholder(resource) else resource.toImage()
         return resource if isinstance(resource, QImage) else None
@@ -273,6 +278,8 @@ class BodyEdit(OfflineTextEdit):
         if cursor.currentList() is None or cursor.hasSelection() or self.isReadOnly():
             return False
         from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
+
+        from composer.ui import formatting
 
         key, modifiers = event.key(), event.modifiers()
         if key == Qt.Key.Key_Backtab:
