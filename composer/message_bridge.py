@@ -8,7 +8,7 @@ windows open at that moment, or keeps it for the first window that opens.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -19,8 +19,7 @@ class Level(enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     text: str
     level: Level = Level.INFO
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "composer"
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
     """Every file Composer writes lives under config_dir or data_dir."""
 
     config_dir: Path

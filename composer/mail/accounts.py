@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from composer.mail.addresses import new_address, parse_address, parse_list
 from composer.mail.discovery_settings import DiscoverySettings
@@ -322,8 +322,7 @@ class AccountSettings:
         return next((a for a in self.accounts if a.id == account_id), None)
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(NamedTuple):
     """What was read, and what the user should be told about what could not be."""
 
     settings: AccountSettings

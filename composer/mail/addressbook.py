@@ -9,7 +9,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,19 +82,17 @@ def address_key(address: Address) -> str:
     return mailbox_key(address.addr_spec)
 
 
-@dataclass
 class _Entry:
-    address: Address
-    count: int
-    last_used: float
-    spec: str = field(init=False)
-    # Everything a search may match the start of (the address, and the name from each word
-    # on), each after a NUL: "does any start with q" becomes one substring test in C.
-    haystack: str = field(init=False)
+    __slots__ = ("address", "count", "haystack", "last_used", "spec")
 
-    def __post_init__(self) -> None:
-        name = fold(self.address.display_name)
-        self.spec = fold(self.address.addr_spec)
+    def __init__(self, address: Address, count: int, last_used: float) -> None:
+        self.address = address
+        self.count = count
+        self.last_used = last_used
+        name = fold(address.display_name)
+        self.spec = fold(address.addr_spec)
+        # Everything a search may match the start of (the address, and the name from each
+        # word on), each after a NUL: "does any start with q" becomes one substring test in C.
         tails = [name[m.start() :] for m in _WORD_START.finditer(name)]
         self.haystack = "\0" + "\0".join([self.spec, *tails])
 

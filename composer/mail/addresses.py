@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from composer.mail.text import has_encoded_word, has_line_break
 
@@ -51,8 +50,7 @@ SEPARATORS = ",;"
 LIST_BREAKS = "\r\n\t"
 
 
-@dataclass(frozen=True)
-class ParsedAddresses:
+class ParsedAddresses(NamedTuple):
     """The addresses that parsed, and the pieces of text that did not."""
 
     valid: tuple[Address, ...]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from composer.mail.addresses import ParsedAddresses, parse_list
 from composer.mail.errors import ErrorKind, SendError
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
     """A file to attach; it is read only when the message is built, off the GUI thread."""
 
     path: Path
@@ -24,8 +24,7 @@ class Attachment:
         return self.filename or self.path.name
 
 
-@dataclass(frozen=True)
-class InlineImage:
+class InlineImage(NamedTuple):
     """An image shown inside a formatted body, referenced from the HTML as ``cid:<cid>``."""
 
     cid: str

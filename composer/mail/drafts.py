@@ -7,9 +7,8 @@ import contextlib
 import os
 import shutil
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from composer.mail.draft import Draft
 from composer.mail.files import broken_copy_path
@@ -31,8 +30,7 @@ _PIECE = 64 * 1024
 _MAX_HEADER = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class DraftSummary:
+class DraftSummary(NamedTuple):
     """What the Drafts list shows of one draft, read from its headers only."""
 
     key: str

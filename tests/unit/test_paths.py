@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def test_naming_paths_creates_nothing(tmp_path: Path) -> None:
 def test_paths_cannot_be_changed_once_made(tmp_path: Path) -> None:
     paths = Paths.under(tmp_path)
 
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         paths.config_dir = tmp_path / "elsewhere"  # type: ignore[misc]
 
 
