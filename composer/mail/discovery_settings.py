@@ -4,8 +4,7 @@ part of settings.json."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +20,8 @@ PROBE_PORTS = ((465, "ssl"), (587, "starttls"))
 _SECURITIES = frozenset({"ssl", "starttls"})
 
 
-@dataclass(frozen=True)
-class DiscoverySettings:
-    """Immutable; change with ``dataclasses.replace``."""
+class DiscoverySettings(NamedTuple):
+    """Immutable; change with ``_replace``."""
 
     autoconfig_urls: tuple[str, ...] = AUTOCONFIG_URLS
     ispdb_url: str = ISPDB_URL
@@ -31,7 +29,7 @@ class DiscoverySettings:
     dns_server: str = ""
     probe_hosts: tuple[str, ...] = PROBE_HOSTS
     # (port, "ssl" or "starttls"), in the order tried.
-    probe_ports: tuple[tuple[int, str], ...] = field(default=PROBE_PORTS)
+    probe_ports: tuple[tuple[int, str], ...] = PROBE_PORTS
     fetch_timeout: float = 5.0  # seconds for each fetch, DNS query or probe
     total_timeout: float = 30.0  # seconds for the whole search
     max_document: int = 256 * 1024  # bytes of one configuration document

@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from composer.mail.oauth_servers import OAuthClient
@@ -18,13 +18,15 @@ log = logging.getLogger(__name__)
 SERVER_TEXTS = ("name", "authorization_endpoint", "token_endpoint", "revocation_endpoint")
 
 
-@dataclass(frozen=True)
-class OAuthSettings:
-    """Immutable; change with ``dataclasses.replace``."""
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class OAuthSettings(NamedTuple):
+    """Immutable; change with ``_replace``."""
 
     # key -> the fields of a server that replace the built-in's, or a whole server of its own.
-    servers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    clients: Mapping[str, OAuthClient] = field(default_factory=dict)
+    servers: Mapping[str, Mapping[str, Any]] = _NOTHING
+    clients: Mapping[str, OAuthClient] = _NOTHING
 
     def to_json(self) -> dict[str, Any]:
         return {
