@@ -32,7 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RUNS = 10
+# The issue asks for the median of at least 10; this machine's clock wanders by some 10 % from
+# one minute to the next, and 20 runs keep a median steady to a few per cent.
+RUNS = 20
 IDLE_MS = 500
 
 # The same filter and event loop for every variant; only the window differs.
