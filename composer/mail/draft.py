@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,8 +32,7 @@ class InlineImage(NamedTuple):
     filename: str = ""
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(NamedTuple):
     """What the compose window holds; fields are kept exactly as typed.
 
     ``body`` is always the plain text. ``html`` is set only when the user formatted the

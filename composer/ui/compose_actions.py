@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
@@ -19,10 +19,9 @@ from composer.ui.qt_values import (
 Shortcut = str | QKeySequence.StandardKey
 
 
-# No __eq__ or __repr__: nothing compares or prints the actions, and each generated method is
-# compiled at start-up (with this many fields, it was the dearest dataclass there).
-@dataclass(frozen=True, eq=False, repr=False)
-class ComposeActions:
+# A NamedTuple, not a dataclass: Python 3.11 compiles each method a dataclass generates at
+# start-up, and with this many fields this was the dearest class there.
+class ComposeActions(NamedTuple):
     """Every action of one compose window; objectNames are part of the published contract."""
 
     send: QAction

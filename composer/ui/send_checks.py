@@ -3,8 +3,6 @@ many recipients who would see each other's addresses."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.mail.draft import Draft
@@ -62,7 +60,7 @@ def confirm_large(parent: QWidget, why: str) -> bool:
 def move_to_bcc(draft: Draft) -> Draft:
     """The same draft with every To and Cc recipient in Bcc instead."""
     hidden = ", ".join(part for part in (draft.to, draft.cc, draft.bcc) if part.strip())
-    return dataclasses.replace(draft, to="", cc="", bcc=hidden)
+    return draft._replace(to="", cc="", bcc=hidden)
 
 
 def _ask(parent: QWidget, title: str, text: str) -> bool:
