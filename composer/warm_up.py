@@ -54,8 +54,6 @@ EDITING_MODULES = (
     "composer.ui.rich_text",
     "composer.ui.linked_images",
     "composer.ui.pasted_html",
-    "composer.ui.formatting",  # the format toolbar's commands; the rich text read back
-    "composer.ui.links",
     "heapq",  # the address book's search
 )
 # What the first save of the settings needs (its Future).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QTextEdit
 
 from composer.mail.accounts import Account
@@ -22,9 +23,6 @@ class SignatureKeeper:
         self._inserted = ""
         if account is None or not account.signature.strip():
             return
-        # Here: a window with no signature to add makes no QTextCursor class (and enums).
-        from PySide6.QtGui import QTextCursor
-
         cursor = QTextCursor(self._body.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         start = cursor.position()
@@ -47,8 +45,6 @@ class SignatureKeeper:
             return  # edited: the signature is the user's now
         saved = self._body.textCursor().position()
         if self._inserted:
-            from PySide6.QtGui import QTextCursor
-
             cursor = QTextCursor(self._body.document())
             cursor.setPosition(len(text) - len(self._inserted))
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)

@@ -45,10 +45,8 @@ SENDING = (
     "composer.ui.rich_text",
     "composer.ui.document_images",
     "html",
-    # The format toolbar's commands and what reads rich text back; the worker thread that
-    # every send, server search and sign-in runs on (with QThread's enums).
-    "composer.ui.formatting",
-    "composer.ui.links",
+    # The worker thread that every send, server search and sign-in runs on (with QThread's
+    # enums).
     "composer.tasks",
     # Unicode's tables and dates: for server replies, host names and the address book's
     # search; the Outbox's and the drafts' times.

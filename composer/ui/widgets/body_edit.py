@@ -14,10 +14,11 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette, QTextDocument
 from PySide6.QtWidgets import QWidget
 
 from composer.mail.draft import InlineImage
+from composer.ui import formatting
 from composer.ui.body_model import quote_level
 from composer.ui.file_drops import local_files
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 OWN_RICH_TEXT = "application/x-composer-rich-text"
 OWN_IMAGES = "application/x-composer-images"
 _PASTED_TYPES = ("image/png", "image/jpeg", "image/gif")
+_IMAGE = QTextDocument.ResourceType.ImageResource
 
 # Runs a job on a worker thread; the task brings its result back to the GUI thread.
 Runner = Callable[[Callable[[], object]], "Task"]
@@ -87,7 +89,6 @@ class BodyEdit(OfflineTextEdit):
         """Show html (as document_parts wrote it), its cid: images taken from images."""
         from PySide6.QtGui import QImage
 
-        from composer.ui import formatting
         from composer.ui.document_images import add_image
 
         document = self.document()
@@ -177,7 +178,6 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_images(self) -> dict[str, str]:
         """The images in the selection, as their bytes in base64 by cid."""
-        from composer.ui import formatting
         from composer.ui.document_images import image_bytes, is_own
 
         images: dict[str, str] = {}
@@ -238,7 +238,7 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_picture(self) -> QImage | None:
         from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QImage, QPixmap, QTextDocument
+        from PySide6.QtGui import QImage, QPixmap
 
         from composer.ui.document_images import is_placeholder
 
@@ -248,7 +248,7 @@ class BodyEdit(OfflineTextEdit):
         if cursor.position() < cursor.anchor():
             cursor.setPosition(cursor.anchor())  # the format is that of the character before
         name = cursor.charFormat().toImageFormat().name()
-        resource = self.document().resource(QTextDocument.ResourceType.ImageResource, QUrl(name))
+        resource = self.document().resource(_IMAGE, QUrl(name))
         if isinstance(resource, QPixmap):
             return None if is_placeholder(resource) else resource.toImage()
         return resource if isinstance(resource, QImage) else None
@@ -278,8 +278,6 @@ class BodyEdit(OfflineTextEdit):
         if cursor.currentList() is None or cursor.hasSelection() or self.isReadOnly():
             return False
         from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
-
-        from composer.ui import formatting
 
         key, modifiers = event.key(), event.modifiers()
         if key == Qt.Key.Key_Backtab:

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
 
+from composer.ui import formatting, links
 from composer.ui.body_model import is_bullet, quote_level
 from composer.ui.fonts import is_bold
 from composer.ui.icons import icon
@@ -184,26 +185,18 @@ class FormatToolBar(QToolBar):
 
     def toggle_list(self, style: QTextListFormat.Style) -> None:
         """Make the selected paragraphs a list of style's kind, or plain if they are one."""
-        from composer.ui import formatting
-
         self._run(lambda: formatting.toggle_list(self._edit.textCursor(), style))
 
     @Slot()
     def indent_quote(self) -> None:
-        from composer.ui import formatting
-
         self._run(lambda: formatting.change_indent(self._edit.textCursor(), 1))
 
     @Slot()
     def outdent_quote(self) -> None:
-        from composer.ui import formatting
-
         self._run(lambda: formatting.change_indent(self._edit.textCursor(), -1))
 
     @Slot()
     def clear_formatting(self) -> None:
-        from composer.ui import formatting
-
         def clear() -> None:
             cursor = self._edit.textCursor()
             formatting.clear_formatting(cursor)
@@ -220,8 +213,6 @@ class FormatToolBar(QToolBar):
         """
         if not self._usable():
             return
-        from composer.ui import links
-
         cursor = self._edit.textCursor()
         links.apply_link(cursor, url, text, self._edit.palette().brush(QPalette.ColorRole.Link))
         # What is typed after the link is not part of it.
@@ -235,8 +226,6 @@ class FormatToolBar(QToolBar):
         """Ask for the link's address and text (LinkDialog, window-modal), then set_link."""
         if not self._usable():
             return
-        from composer.ui import links
-
         cursor = self._edit.textCursor()
         href = links.select_link(cursor)
         selected = cursor.selectedText()
