@@ -51,6 +51,8 @@ SENDING_MODULES = (
 # HTML or a drop of image files need (some 15 ms): warmed the same way, so that the first
 # keystroke, paste or drop is not slower for it.
 EDITING_MODULES = (
+    "composer.ui.formatting",  # and the document's classes, which the first keystroke reads
+    "composer.ui.links",
     "composer.ui.rich_text",
     "composer.ui.linked_images",
     "composer.ui.pasted_html",

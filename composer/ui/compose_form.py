@@ -80,7 +80,7 @@ class ComposeForm(QWidget):
             self.bcc.textChanged,
             self.subject.textChanged,
             self.in_reply_to.textChanged,
-            self.body.document().contentsChanged,
+            self.body.textChanged,  # the document's contentsChanged
             self.attachment_list.changed,
         ):
             signal.connect(self.changed)
@@ -140,13 +140,13 @@ class ComposeForm(QWidget):
 
     def draft(self, *, plain_only: bool = False) -> Draft:
         """The message exactly as typed (formatting only when there is any, and allowed)."""
-        document = self.body.document()
         body = html = ""
         images: tuple[InlineImage, ...] = ()
         formatted = False
         # A fresh window's blank body (what its keeper compares with at start) is "": the
-        # writer (rich_text, images) is imported by the warm-up, not before the first frame.
-        if not _is_blank(document):
+        # writer (rich_text, images) is imported by the warm-up, not before the first frame,
+        # and an editor never written in is not even looked at (its document's classes).
+        if not self.body.is_untouched() and not _is_blank(document := self.body.document()):
             from composer.ui.rich_text import document_parts
 
             parts = document_parts(document)

@@ -18,7 +18,6 @@ CUSTOM_CONTEXT_MENU = 3  # Qt.ContextMenuPolicy.CustomContextMenu
 WIDGET_SHORTCUT = 0  # Qt.ShortcutContext.WidgetShortcut
 WIDGET_WITH_CHILDREN_SHORTCUT = 3  # Qt.ShortcutContext.WidgetWithChildrenShortcut
 USER_ROLE = 0x0100  # Qt.ItemDataRole.UserRole
-ALIGN_CENTER = 0x0084  # Qt.AlignmentFlag.AlignCenter
 
 
 def set_enum_property(target: QObject, name: str, value: int) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QTextEdit
+from typing import TYPE_CHECKING
 
 from composer.mail.accounts import Account
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTextEdit
+
+# QTextCursor is imported where a signature is inserted or swapped: a window whose account
+# has none, the first one for a start, never makes its class (and its enums).
 
 SEPARATOR = "-- "
 
@@ -21,8 +26,10 @@ class SignatureKeeper:
     def insert(self, account: Account | None) -> None:
         """Add account's signature to a body that has none (a new message)."""
         self._inserted = ""
-        if account is None or not account.signature.strip():
+        if account is None or not _has_signature(account):
             return
+        from PySide6.QtGui import QTextCursor
+
         cursor = QTextCursor(self._body.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         start = cursor.position()
@@ -43,6 +50,10 @@ class SignatureKeeper:
         text = self._body.toPlainText()
         if self._inserted and not text.endswith(self._inserted):
             return  # edited: the signature is the user's now
+        if not self._inserted and not text.strip() and not _has_signature(account):
+            return  # nothing to take out, nothing to put in
+        from PySide6.QtGui import QTextCursor
+
         saved = self._body.textCursor().position()
         if self._inserted:
             cursor = QTextCursor(self._body.document())
@@ -59,3 +70,7 @@ class SignatureKeeper:
     def forget(self) -> None:
         """The body was replaced wholesale (cleared or restored)."""
         self._inserted = ""
+
+
+def _has_signature(account: Account | None) -> bool:
+    return account is not None and bool(account.signature.strip())

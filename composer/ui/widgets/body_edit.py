@@ -14,11 +14,10 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent, QPalette, QTextDocument
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from composer.mail.draft import InlineImage
-from composer.ui import formatting
 from composer.ui.body_model import quote_level
 from composer.ui.file_drops import local_files
 from composer.ui.widgets.offline_text_edit import OfflineTextEdit
@@ -33,14 +32,16 @@ if TYPE_CHECKING:
 # What pasted HTML and dropped image files need (linked_images, pasted_html), and the images
 # of the document (document_images, and Qt's image and painting classes, whose enums take
 # some 3 ms to make), are imported at the first paste, drop, draft with images or quote bar:
-# the first frame needs none of them, and the warm-up imports them soon after.
+# the first frame needs none of them, and the warm-up imports them soon after. So are the
+# formatting commands: the first frame reads no document, whose classes (QTextDocument,
+# QTextCursor, the formats) would make their enums for it; what is read from a document
+# goes through the objects at hand (document.ResourceType, palette.ColorRole).
 
 # Put on what this editor copies, so pasting it back keeps all of its formatting, and its
 # images in another compose window too.
 OWN_RICH_TEXT = "application/x-composer-rich-text"
 OWN_IMAGES = "application/x-composer-images"
 _PASTED_TYPES = ("image/png", "image/jpeg", "image/gif")
-_IMAGE = QTextDocument.ResourceType.ImageResource
 
 # Runs a job on a worker thread; the task brings its result back to the GUI thread.
 Runner = Callable[[Callable[[], object]], "Task"]
@@ -76,6 +77,10 @@ class BodyEdit(OfflineTextEdit):
         self.setTabChangesFocus(False)
         self._plain = False
         self.run_in_background: Runner = _run_for_the_application
+        # Until the document first changes there is nothing to draw quote bars for; looking
+        # would make the document's classes for the first frame (see above).
+        self._changed_once = False
+        self.textChanged.connect(self._on_first_change)
 
     def set_plain_mode(self, plain: bool) -> None:
         """Plain text: pastes lose their formatting and dropped images are attached instead."""
@@ -84,6 +89,10 @@ class BodyEdit(OfflineTextEdit):
 
     def is_plain_mode(self) -> bool:
         return self._plain
+
+    def is_untouched(self) -> bool:
+        """True until the document first changes: nothing typed, pasted or loaded yet."""
+        return not self._changed_once
 
     def set_html_with_images(self, html: str, images: Sequence[InlineImage]) -> None:
         """Show html (as document_parts wrote it), its cid: images taken from images."""
@@ -95,6 +104,8 @@ class BodyEdit(OfflineTextEdit):
         for image in images:
             add_image(document, QImage.fromData(image.data), image.filename, image.data, image.cid)
         self.setHtml(html)
+        from composer.ui import formatting
+
         formatting.normalize_imported(document)
         document.setModified(False)
 
@@ -126,7 +137,8 @@ class BodyEdit(OfflineTextEdit):
         elif _has_picture(source) and not (source.hasHtml() and has_text(source.html())):
             self._insert_pasted_image(source)
         elif source.hasHtml():
-            link = self.palette().brush(QPalette.ColorRole.Link)
+            palette = self.palette()
+            link = palette.brush(palette.ColorRole.Link)
             pasted = basic_fragment(source.html(), self.document(), link)
             cursor = self.textCursor()
             cursor.insertFragment(pasted.fragment)
@@ -178,6 +190,7 @@ class BodyEdit(OfflineTextEdit):
 
     def _selected_images(self) -> dict[str, str]:
         """The images in the selection, as their bytes in base64 by cid."""
+        from composer.ui import formatting
         from composer.ui.document_images import image_bytes, is_own
 
         images: dict[str, str] = {}
@@ -248,7 +261,8 @@ class BodyEdit(OfflineTextEdit):
         if cursor.position() < cursor.anchor():
             cursor.setPosition(cursor.anchor())  # the format is that of the character before
         name = cursor.charFormat().toImageFormat().name()
-        resource = self.document().resource(_IMAGE, QUrl(name))
+        document = self.document()
+        resource = document.resource(document.ResourceType.ImageResource, QUrl(name))
         if isinstance(resource, QPixmap):
             return None if is_placeholder(resource) else resource.toImage()
         return resource if isinstance(resource, QImage) else None
@@ -279,6 +293,8 @@ class BodyEdit(OfflineTextEdit):
             return False
         from PySide6.QtCore import Qt  # here: not before the first frame (see qt_values.py)
 
+        from composer.ui import formatting
+
         key, modifiers = event.key(), event.modifiers()
         if key == Qt.Key.Key_Backtab:
             formatting.change_indent(cursor, -1)
@@ -296,9 +312,15 @@ class BodyEdit(OfflineTextEdit):
 
     # --- drawing --------------------------------------------------------------------------
 
+    @Slot()
+    def _on_first_change(self) -> None:
+        self._changed_once = True
+        self.textChanged.disconnect(self._on_first_change)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        self._paint_quote_bars(event.rect().bottom())
+        if self._changed_once:
+            self._paint_quote_bars(event.rect().bottom())
 
     def _paint_quote_bars(self, bottom: int) -> None:
         """A bar left of quoted text per level, as mail clients show the sent <blockquote>."""
@@ -321,7 +343,8 @@ class BodyEdit(OfflineTextEdit):
                     from PySide6.QtGui import QPainter, QPen
 
                     painter = QPainter(self.viewport())
-                    painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 2))
+                    palette = self.palette()
+                    painter.setPen(QPen(palette.color(palette.ColorRole.Mid), 2))
                 x = rect.left() + level * step + step / 4
                 painter.drawLine(round(x), round(rect.top()), round(x), round(rect.bottom()))
             block = block.next()

@@ -3,39 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Slot
-from PySide6.QtGui import (
-    QAction,
-    QBrush,
-    QColor,
-    QDoubleValidator,
-    QFont,
-    QIcon,
-    QKeySequence,
-    QPainter,
-    QPalette,
-    QPixmap,
-    QTextCharFormat,
-    QTextFormat,
-    QTextList,
-    QTextListFormat,
-)
+from PySide6.QtGui import QAction, QColor, QDoubleValidator, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLineEdit, QTextEdit, QToolBar, QWidget
 
-from composer.ui import formatting, links
 from composer.ui.body_model import is_bullet, quote_level
 from composer.ui.fonts import is_bold
 from composer.ui.icons import icon
 from composer.ui.naming import named
 from composer.ui.qt_values import (
-    ALIGN_CENTER,
     WIDGET_WITH_CHILDREN_SHORTCUT,
     set_enum_property,
     set_shortcut,
 )
 from composer.ui.qt_values import keys as key_sequence
 from composer.ui.widgets.body_edit import BodyEdit
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPixmap, QTextCharFormat, QTextList, QTextListFormat
+
+# The document's classes (the formats, the cursor, QFont, QPainter: some 35 M instructions of
+# enums to make) wait for the first command or the first move of the cursor: the bar of a
+# new, empty message shows the defaults it would read (_show_defaults), and reads the editor
+# once the window is on the screen. Commands import formatting and links when first used.
 
 _PARAGRAPH_BREAKS = ("\u2029", "\ufffc")  # in QTextCursor.selectedText(): blocks, images
 
@@ -103,8 +95,13 @@ class FormatToolBar(QToolBar):
         self.action_clear.triggered.connect(self.clear_formatting)
         edit.currentCharFormatChanged.connect(self._on_char_format_changed)
         edit.cursorPositionChanged.connect(self._on_cursor_moved)
-        self._on_char_format_changed(edit.currentCharFormat())
-        self._on_cursor_moved()
+        self._default_colour = icon("", "format-text-color")
+        self._colour_shown: int | None = -1  # the rgba of the colour the icon shows
+        if isinstance(edit, BodyEdit) and edit.is_untouched():
+            self._show_defaults()
+        else:
+            self._on_char_format_changed(edit.currentCharFormat())
+            self._on_cursor_moved()
 
     # --- building -------------------------------------------------------------------------
 
@@ -121,6 +118,13 @@ class FormatToolBar(QToolBar):
         self.addAction(action)
         self._actions.append(action)
         return action
+
+    def _show_defaults(self) -> None:
+        """What the cursor of an editor never written in has: nothing checked, no list or
+        quote to leave, the editor's font size and colour."""
+        self.action_outdent.setEnabled(False)
+        self.font_size.setCurrentText(f"{self._edit.fontInfo().pointSizeF():g}")
+        self._show_colour(None)
 
     def _size_box(self) -> QComboBox:
         box = named("fontSize", QComboBox())
@@ -155,23 +159,31 @@ class FormatToolBar(QToolBar):
 
     @Slot(bool)
     def set_bold(self, bold: bool) -> None:
+        from PySide6.QtGui import QFont, QTextCharFormat
+
         char_format = QTextCharFormat()
         char_format.setFontWeight(QFont.Weight.Bold if bold else QFont.Weight.Normal)
         self._merge(char_format)
 
     @Slot(bool)
     def set_italic(self, italic: bool) -> None:
+        from PySide6.QtGui import QTextCharFormat
+
         char_format = QTextCharFormat()
         char_format.setFontItalic(italic)
         self._merge(char_format)
 
     @Slot(bool)
     def set_underline(self, underline: bool) -> None:
+        from PySide6.QtGui import QTextCharFormat
+
         char_format = QTextCharFormat()
         char_format.setFontUnderline(underline)
         self._merge(char_format)
 
     def set_font_size(self, points: float) -> None:
+        from PySide6.QtGui import QTextCharFormat
+
         char_format = QTextCharFormat()
         char_format.setFontPointSize(points)
         self._merge(char_format)
@@ -179,24 +191,36 @@ class FormatToolBar(QToolBar):
     def set_color(self, color: QColor) -> None:
         """Colour the selection (or what is typed next); an invalid colour does nothing."""
         if color.isValid():
+            from PySide6.QtGui import QBrush, QTextCharFormat
+
             char_format = QTextCharFormat()
             char_format.setForeground(QBrush(color))
             self._merge(char_format)
 
     def toggle_list(self, style: QTextListFormat.Style) -> None:
         """Make the selected paragraphs a list of style's kind, or plain if they are one."""
+        from composer.ui import formatting
+
         self._run(lambda: formatting.toggle_list(self._edit.textCursor(), style))
 
     @Slot()
     def indent_quote(self) -> None:
+        from composer.ui import formatting
+
         self._run(lambda: formatting.change_indent(self._edit.textCursor(), 1))
 
     @Slot()
     def outdent_quote(self) -> None:
+        from composer.ui import formatting
+
         self._run(lambda: formatting.change_indent(self._edit.textCursor(), -1))
 
     @Slot()
     def clear_formatting(self) -> None:
+        from PySide6.QtGui import QTextCharFormat
+
+        from composer.ui import formatting
+
         def clear() -> None:
             cursor = self._edit.textCursor()
             formatting.clear_formatting(cursor)
@@ -213,8 +237,11 @@ class FormatToolBar(QToolBar):
         """
         if not self._usable():
             return
+        from composer.ui import links
+
         cursor = self._edit.textCursor()
-        links.apply_link(cursor, url, text, self._edit.palette().brush(QPalette.ColorRole.Link))
+        palette = self._edit.palette()
+        links.apply_link(cursor, url, text, palette.brush(palette.ColorRole.Link))
         # What is typed after the link is not part of it.
         self._edit.setTextCursor(cursor)
         self._edit.setCurrentCharFormat(links.without_link(self._edit.currentCharFormat()))
@@ -226,6 +253,8 @@ class FormatToolBar(QToolBar):
         """Ask for the link's address and text (LinkDialog, window-modal), then set_link."""
         if not self._usable():
             return
+        from composer.ui import links
+
         cursor = self._edit.textCursor()
         href = links.select_link(cursor)
         selected = cursor.selectedText()
@@ -277,10 +306,14 @@ class FormatToolBar(QToolBar):
 
     @Slot(bool)
     def _on_bullets(self, _checked: bool) -> None:
+        from PySide6.QtGui import QTextListFormat
+
         self.toggle_list(QTextListFormat.Style.ListDisc)
 
     @Slot(bool)
     def _on_numbers(self, _checked: bool) -> None:
+        from PySide6.QtGui import QTextListFormat
+
         self.toggle_list(QTextListFormat.Style.ListDecimal)
 
     @Slot(str)
@@ -293,18 +326,18 @@ class FormatToolBar(QToolBar):
             self.set_font_size(points)
             self._edit.setFocus()
 
-    @Slot(QTextCharFormat)
+    @Slot("QTextCharFormat")
     def _on_char_format_changed(self, char_format: QTextCharFormat) -> None:
         self.action_bold.setChecked(is_bold(char_format))
         self.action_italic.setChecked(char_format.fontItalic())
         self.action_underline.setChecked(char_format.fontUnderline() and not char_format.isAnchor())
         points = (
             char_format.fontPointSize()
-            if char_format.hasProperty(QTextFormat.Property.FontPointSize)
+            if char_format.hasProperty(char_format.Property.FontPointSize)
             else self._edit.document().defaultFont().pointSizeF()
         )
         self.font_size.setCurrentText(f"{points:g}")
-        self.action_color.setIcon(_colour_icon(self._current_colour(), self.palette()))
+        self._show_colour(self._chosen_colour(char_format))
 
     @Slot()
     def _on_cursor_moved(self) -> None:
@@ -317,36 +350,41 @@ class FormatToolBar(QToolBar):
         self.action_outdent.setEnabled(not self._plain and can_outdent)
 
     def _current_colour(self) -> QColor:
-        char_format = self._edit.currentCharFormat()
-        if (
-            char_format.hasProperty(QTextFormat.Property.ForegroundBrush)
-            and not char_format.isAnchor()
+        chosen = self._chosen_colour(self._edit.currentCharFormat())
+        if chosen is not None:
+            return chosen
+        palette = self._edit.palette()
+        return palette.color(palette.ColorRole.Text)
+
+    @staticmethod
+    def _chosen_colour(char_format: QTextCharFormat) -> QColor | None:
+        """The colour given to text of char_format; None for the editor's own (links too)."""
+        if char_format.hasProperty(char_format.Property.ForegroundBrush) and not (
+            char_format.isAnchor()
         ):
             return char_format.foreground().color()
-        return self._edit.palette().color(QPalette.ColorRole.Text)
+        return None
+
+    def _show_colour(self, colour: QColor | None) -> None:
+        rgba = None if colour is None else colour.rgba()
+        if rgba != self._colour_shown:
+            self._colour_shown = rgba
+            default = self._default_colour
+            self.action_color.setIcon(default if colour is None else _colour_icon(default, colour))
 
 
-def _colour_icon(colour: QColor, palette: QPalette) -> QIcon:
-    """An "A" over a bar of colour: the text colour button.
+def _colour_icon(default: QIcon, colour: QColor) -> QIcon:
+    """The text colour button's icon: the default one (an "A" over a bar) with its bar in
+    colour. Drawn with pixmaps only: QPainter's setPen, setBrush and fillRect resolve their
+    overloads through the Qt namespace, which would make its enums (see qt_values.py)."""
+    from PySide6.QtGui import QPainter, QPixmap
 
-    Drawn with pixmaps only: QPainter's setPen, setBrush and fillRect resolve their overloads
-    through the Qt namespace, which would make its enums before the first frame (see
-    qt_values.py). The "A" is drawn in the default pen and then given its colour.
-    """
-    letter = _filled(QSize(24, 24), QColor(0, 0, 0, 0))
-    painter = QPainter(letter)
-    font = QFont()
-    font.setPixelSize(15)
-    font.setBold(True)
-    painter.setFont(font)
-    painter.drawText(0, 0, 24, 19, ALIGN_CENTER, "A")
-    # Keep the letter's shape (its alpha), take the colour of what is drawn over it.
-    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-    painter.drawPixmap(0, 0, _filled(QSize(24, 24), palette.color(QPalette.ColorRole.ButtonText)))
-    painter.end()
-    pixmap = _filled(QSize(24, 24), QColor(0, 0, 0, 0))
+    size = QSize(24, 24)
+    pixmap = default.pixmap(size, 2.0) if not default.isNull() else QPixmap()
+    if pixmap.isNull():  # no icon folder: the bar alone
+        pixmap = _filled(size, QColor(0, 0, 0, 0))
     painter = QPainter(pixmap)
-    painter.drawPixmap(0, 0, letter)
+    # Where format-text-color.svg has its bar.
     painter.drawPixmap(3, 19, _filled(QSize(18, 4), colour))
     painter.end()
     return QIcon(pixmap)
@@ -354,6 +392,8 @@ def _colour_icon(colour: QColor, palette: QPalette) -> QIcon:
 
 def _filled(size: QSize, colour: QColor) -> QPixmap:
     """A pixmap of size (at twice the pixels, for high-density screens) all of colour."""
+    from PySide6.QtGui import QPixmap
+
     pixmap = QPixmap(size * 2)
     pixmap.setDevicePixelRatio(2)
     pixmap.fill(colour)

@@ -25,6 +25,12 @@ def char_format(weight: int) -> QTextCharFormat:
     return result
 
 
+def test_bold_weight_is_qts_demibold() -> None:
+    from PySide6.QtGui import QFont
+
+    assert QFont.Weight.DemiBold.value == BOLD_WEIGHT
+
+
 @pytest.mark.parametrize(("weight", "bold"), WEIGHTS)
 def test_bold_starts_at_semibold(weight: int, bold: bool) -> None:
     assert is_bold(char_format(weight)) is bold

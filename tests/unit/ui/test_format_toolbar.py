@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QColor, QTextCursor
 from PySide6.QtWidgets import QComboBox, QLineEdit, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
@@ -308,6 +308,39 @@ def test_colour_and_size(editor: Editor) -> None:
     assert '<span style="font-size:18pt">big</span>' in html
     editor.place(9)
     assert size.currentText() == "18"
+
+
+def _bar_colour(editor: Editor) -> str:
+    """The colour of the bar under the "A" of the text colour button, as #rrggbb."""
+    image = editor.action("actionTextColor").icon().pixmap(QSize(24, 24), 2.0).toImage()
+    return image.pixelColor(24, 42).name()  # device pixels: the bar is at y 19-23 of 24
+
+
+def test_the_colour_button_shows_the_colour_at_the_cursor(editor: Editor) -> None:
+    assert _bar_colour(editor) == "#000000"  # the editor's own colour, as in the icon file
+
+    editor.write("red and plain")
+    editor.select(0, 3)
+    editor.bar.set_color(QColor("#cc0000"))
+    editor.place(2)
+    assert _bar_colour(editor) == "#cc0000"
+    editor.place(10)
+    assert _bar_colour(editor) == "#000000"
+
+
+def test_a_new_body_shows_the_defaults_its_cursor_has(qtbot: QtBot) -> None:
+    edit = BodyEdit()
+    qtbot.addWidget(edit)
+    bar = FormatToolBar(edit)
+    assert edit.is_untouched()
+
+    assert bar.font_size.currentText() == f"{edit.document().defaultFont().pointSizeF():g}"
+    assert not bar.action_bold.isChecked()
+    assert not bar.action_bullets.isChecked()
+    assert not bar.action_outdent.isEnabled()
+
+    edit.setPlainText("written")
+    assert not edit.is_untouched()
 
 
 def test_font_size_typed_into_the_box(qtbot: QtBot, editor: Editor) -> None:

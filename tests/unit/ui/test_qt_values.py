@@ -19,7 +19,6 @@ from composer.ui import qt_values
         (qt_values.WIDGET_SHORTCUT, Qt.ShortcutContext.WidgetShortcut),
         (qt_values.WIDGET_WITH_CHILDREN_SHORTCUT, Qt.ShortcutContext.WidgetWithChildrenShortcut),
         (qt_values.USER_ROLE, Qt.ItemDataRole.UserRole),
-        (qt_values.ALIGN_CENTER, Qt.AlignmentFlag.AlignCenter),
     ],
 )
 def test_each_number_is_the_value_of_its_enum(number: int, value: object) -> None:
