@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Slot
 from PySide6.QtGui import (
     QAction,
-    QClipboard,
     QContextMenuEvent,
     QDragEnterEvent,
     QGuiApplication,
@@ -95,6 +94,8 @@ class AddressLineEdit(QLineEdit):
     @Slot()
     def paste_addresses(self) -> None:
         """Paste the clipboard; a pasted list of addresses becomes a comma-separated list."""
+        from PySide6.QtGui import QClipboard  # its class is not needed for the first frame
+
         self.insert_addresses(QGuiApplication.clipboard().text(QClipboard.Mode.Clipboard))
 
     def insert_addresses(self, text: str) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QFileInfo, QMimeDatabase, QPoint, Signal, Slot
+from PySide6.QtCore import QPoint, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileIconProvider,
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QListWidgetItem,
     QMenu,
     QToolButton,
     QVBoxLayout,
@@ -33,6 +32,10 @@ from composer.ui.qt_values import (
     set_enum_property,
     set_shortcut,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QMimeDatabase
+    from PySide6.QtWidgets import QFileIconProvider, QListWidgetItem
 
 _PATH_ROLE = USER_ROLE
 
@@ -70,8 +73,8 @@ class AttachmentList(QListWidget):
         self.itemSelectionChanged.connect(
             lambda: self.remove_action.setEnabled(bool(self.selectedItems()))
         )
-        self._mime = QMimeDatabase()
-        self._icons = QFileIconProvider()
+        # Made at the first file attached, with their classes: a new message has none.
+        self._file_types: tuple[QMimeDatabase, QFileIconProvider] | None = None
 
     def attachments(self) -> tuple[Attachment, ...]:
         return tuple(
@@ -131,14 +134,22 @@ class AttachmentList(QListWidget):
         super().keyPressEvent(event)
 
     def _item(self, path: Path) -> QListWidgetItem:
+        from PySide6.QtWidgets import QListWidgetItem
+
         item = QListWidgetItem(self._icon(path), f"{path.name}\n{format_size(self._size(path))}")
         item.setData(_PATH_ROLE, str(path))
         item.setToolTip(plain_tooltip(str(path)))
         return item
 
     def _icon(self, path: Path) -> QIcon:
-        mime = self._mime.mimeTypeForFile(str(path), QMimeDatabase.MatchMode.MatchExtension)
-        fallback = self._icons.icon(QFileInfo(str(path)))
+        from PySide6.QtCore import QFileInfo, QMimeDatabase
+        from PySide6.QtWidgets import QFileIconProvider
+
+        if self._file_types is None:
+            self._file_types = (QMimeDatabase(), QFileIconProvider())
+        types, icons = self._file_types
+        mime = types.mimeTypeForFile(str(path), QMimeDatabase.MatchMode.MatchExtension)
+        fallback = icons.icon(QFileInfo(str(path)))
         return QIcon.fromTheme(mime.iconName(), QIcon.fromTheme(mime.genericIconName(), fallback))
 
     @staticmethod
