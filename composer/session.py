@@ -135,14 +135,17 @@ class Session(QObject):
         self,
         draft: Draft | None = None,
         *,
+        start: Draft | None = None,
         stored: tuple[str, LoadedDraft] | None = None,
         unsaved: bool = False,
         draft_key: str = "",
     ) -> ComposeWindow:
-        """Build a compose window (not shown), filled from draft or from a stored draft
-        (its key in Drafts, and what was loaded from it); unsaved: the stored draft is what
-        a crash left, not one the user chose to keep. draft_key: keep draft under this key
-        in Drafts (a message given back), not a new one."""
+        """Build a compose window (not shown), filled from draft (a message given back, as
+        it was), begun from start (a new message from a link or the command line: the
+        account's signature and default Cc/Bcc are added) or from a stored draft (its key in
+        Drafts, and what was loaded from it); unsaved: the stored draft is what a crash
+        left, not one the user chose to keep. draft_key: keep draft under this key in Drafts
+        (a message given back), not a new one."""
         window = ComposeWindow(self.context, self.sending)
         if stored is not None:
             key, loaded = stored
@@ -162,6 +165,10 @@ class Session(QObject):
             if draft is not None:
                 window.load_draft(draft)
                 keeper.changed()
+            elif start is not None:
+                window.start_with(start)
+                if not start.is_empty():
+                    keeper.changed()
         self._wire(window, keeper)
         if not self._windows and not self._started:
             after_first_paint(self, window, self._start_background_work)
@@ -176,12 +183,15 @@ class Session(QObject):
         self,
         draft: Draft | None = None,
         *,
+        start: Draft | None = None,
         stored: tuple[str, LoadedDraft] | None = None,
         unsaved: bool = False,
         draft_key: str = "",
     ) -> ComposeWindow:
-        """Build, show and raise a compose window filled from draft (or a stored draft)."""
-        window = self.new_window(draft, stored=stored, unsaved=unsaved, draft_key=draft_key)
+        """Build, show and raise a compose window (filled as new_window says)."""
+        window = self.new_window(
+            draft, start=start, stored=stored, unsaved=unsaved, draft_key=draft_key
+        )
         window.show()
         # A new window is mapped on top already; activating asks the window manager for
         # focus too (raise_() would add nothing, and the offscreen platform warns about it).
@@ -217,9 +227,10 @@ class Session(QObject):
 
     @Slot(list)
     def open_drafts(self, drafts: Iterable[Draft]) -> None:
-        """Open one window per draft (what a launch, or a later launch, asked for)."""
+        """Open one window per draft (what a launch, or a later launch, asked for), each a
+        new message begun from its draft."""
         for draft in drafts:
-            self.open_window(draft)
+            self.open_window(start=draft)
 
     @Slot()
     def quit(self) -> None:
@@ -297,7 +308,7 @@ class Session(QObject):
 
     @Slot(str)
     def _on_new_window_requested(self, account_id: str) -> None:
-        self.open_window(Draft(account_id=account_id))
+        self.open_window(start=Draft(account_id=account_id))
 
     @Slot()
     def _on_window_closed(self) -> None:

@@ -183,6 +183,35 @@ class ComposeForm(QWidget):
             self.body.setPlainText(draft.body)
         return self.attachment_list.set_attachments(draft.attachments)
 
+    def start_with(self, draft: Draft) -> list[str]:
+        """Begin the new message in these fields from draft (a mailto: link, the command
+        line, New Window's account): what the account puts into a new message stays, its
+        signature under the draft's text and its default Cc and Bcc beside the draft's.
+
+        Returns the attachments that could not be attached, in words.
+        """
+        if draft.html or draft.inline_images:  # not a beginning but a whole message
+            return self.load_draft(draft)
+        index = self.from_account.findData(draft.account_id)
+        if index >= 0:
+            self.from_account.setCurrentIndex(index)  # the identity follows the account
+        for edit, given in ((self.to, draft.to), (self.cc, draft.cc), (self.bcc, draft.bcc)):
+            if given:
+                edit.setText(", ".join(part for part in (edit.text(), given) if part))
+        if draft.subject:
+            self.subject.setText(draft.subject)
+        if draft.in_reply_to:
+            self._set_in_reply_to(draft.in_reply_to)
+        if draft.body:
+            from PySide6.QtGui import QTextCursor
+
+            # At the start: above the signature, which stays the identity's to swap.
+            QTextCursor(self.body.document()).insertText(draft.body)
+            # Undo takes back what the user typed, not the message they were handed.
+            self.body.document().clearUndoRedoStacks()
+            self.body.document().setModified(False)
+        return self.attachment_list.set_attachments(draft.attachments) if draft.attachments else []
+
     def set_recipients(self, draft: Draft) -> None:
         self.to.setText(draft.to)
         self.cc.setText(draft.cc)

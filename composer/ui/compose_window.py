@@ -175,6 +175,11 @@ class ComposeWindow(QMainWindow):
         """Show draft in the fields (the account only if it still exists)."""
         self._report_attach_problems(self.form.load_draft(draft))
 
+    def start_with(self, draft: Draft) -> None:
+        """Begin this new window's message from draft, keeping what the account adds to a
+        new message (its signature, its default Cc and Bcc)."""
+        self._report_attach_problems(self.form.start_with(draft))
+
     def is_sending(self) -> bool:
         return self.send_flow.is_sending()
 

@@ -16,9 +16,12 @@ from pytestqt.qtbot import QtBot
 import composer
 from composer.app import main
 from composer.command_line import CommandLineError, drafts_from_arguments, parse_arguments
+from composer.mail.accounts import Account
 from composer.mail.draft import Attachment, Draft
 from composer.paths import Paths
 from composer.session import Session
+from composer.ui.compose_window import ComposeWindow
+from tests.windows import configure
 
 
 def drafts(*argv: str) -> list[Draft]:
@@ -194,7 +197,7 @@ def test_options_and_link_fill_the_window(
         "notes.txt",
     )
 
-    window = owner.open_window(draft)
+    window = owner.open_window(start=draft)
 
     assert window.isVisible()
     assert window.form.to.text() == "ann@example.org"
@@ -203,6 +206,86 @@ def test_options_and_link_fill_the_window(
     assert window.form.subject.text() == "Hi there"
     assert window.form.body.toPlainText() == "Line 1\nLine 2"
     assert window.draft().attachments == (Attachment(tmp_path / "notes.txt"),)
+
+
+WORK = Account(
+    id="work",
+    email="ann@work.example",
+    host="smtp.work.example",
+    signature="Ann Lee, ACME",
+    default_cc="team@work.example",
+    default_bcc="archive@work.example",
+)
+HOME = Account(id="home", email="ann@home.example", host="smtp.home.example", signature="Ann")
+
+
+def _owner_of(config_dir: Path, qtbot: QtBot, *accounts: Account) -> Session:
+    """The owner fixture's Session, with accounts set up (the first the default)."""
+    configure(config_dir, *accounts)
+    owner = Session(Paths.under(config_dir))
+    owner.window_opened.connect(qtbot.addWidget)
+    return owner
+
+
+def _launched(owner: Session, *argv: str) -> ComposeWindow:
+    """The window a launch with argv opens, as main() opens it."""
+    owner.open_drafts(drafts(*argv))
+    return owner.windows()[-1]
+
+
+def test_a_plain_launch_begins_the_accounts_new_message(config_dir: Path, qtbot: QtBot) -> None:
+    owner = _owner_of(config_dir, qtbot, WORK, HOME)
+
+    window = _launched(owner)
+
+    assert window.form.body.toPlainText() == "\n\n-- \nAnn Lee, ACME"
+    assert (window.form.cc.text(), window.form.bcc.text()) == (
+        "team@work.example",
+        "archive@work.example",
+    )
+    assert window.form.body.textCursor().position() == 0  # the user writes above it
+
+
+def test_a_link_is_written_above_the_signature_beside_the_default_copies(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    owner = _owner_of(config_dir, qtbot, WORK, HOME)
+
+    window = _launched(
+        owner,
+        "mailto:bob@example.org?cc=cy@example.org&subject=Hi&body=See%20you",
+        "--bcc",
+        "d@x.org",
+    )
+
+    form = window.form
+    assert form.to.text() == "bob@example.org"
+    assert form.cc.text() == "team@work.example, cy@example.org"
+    assert form.bcc.text() == "archive@work.example, d@x.org"
+    assert form.subject.text() == "Hi"
+    assert form.body.toPlainText() == "See you\n\n-- \nAnn Lee, ACME"
+    assert not form.body.document().isUndoAvailable()  # Undo cannot empty the link's text
+    # The signature is still the account's: another From swaps it, the link's text stays,
+    # and so do the copies, which the link made the user's own.
+    form.from_account.setCurrentIndex(form.from_account.findData("home"))
+    assert form.body.toPlainText() == "See you\n\n-- \nAnn"
+    assert form.cc.text() == "team@work.example, cy@example.org"
+
+
+def test_a_new_window_for_an_account_has_its_signature_and_copies(
+    config_dir: Path, qtbot: QtBot
+) -> None:
+    owner = _owner_of(config_dir, qtbot, HOME, WORK)  # home is the default; work is asked for
+    first = owner.open_window()
+
+    first.form.from_account.setCurrentIndex(first.form.from_account.findData("work"))
+    with qtbot.waitSignal(owner.window_opened, timeout=5000) as opened:
+        first.actions_.new_window.trigger()
+
+    window = opened.args[0]
+    assert window.form.account().id == "work"
+    assert window.form.body.toPlainText() == "\n\n-- \nAnn Lee, ACME"
+    assert window.form.cc.text() == "team@work.example"
 
 
 # Any text at all, as a command line may hold it (lone surrogates: bytes that are not UTF-8).
