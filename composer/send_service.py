@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
@@ -275,25 +276,31 @@ class SendService(QObject):
         owes_copy = copy_wanted(account)
 
         def job(report: Report) -> object:
-            # Taken here, not on the GUI thread: each take is a state write.
-            keys: list[str] = []
-            messages: list[Sendable] = []
-            for key in batch:
-                try:
-                    messages.append(outbox.begin(key))
-                except (OutboxError, OSError):  # undone, deleted or sent a moment ago
-                    report((key, None))
-                    continue
-                keys.append(key)
-            if not keys:
-                return None
-            current = [0]
+            keys: list[str] = []  # those taken, in the order they go
+            answered = [False]  # whether the server took the last one
+
+            def taken() -> Generator[Sendable, None, None]:
+                # Taken here, not on the GUI thread: each take is a state write. And each
+                # when its turn comes, not all before the first: 200 takes held the first
+                # message back 35 ms, and one that another Composer took out or sent
+                # meanwhile is passed over, not sent.
+                for key in batch:
+                    try:
+                        message = outbox.begin(key)
+                    except (OutboxError, OSError):  # undone, deleted or sent a moment ago
+                        report((key, None))
+                        continue
+                    if answered[0]:
+                        # Its sync runs while this message's envelope and body go out.
+                        outbox.commit_ahead(key, host)
+                    keys.append(key)
+                    yield message
 
             def report_progress(step: Progress) -> None:
                 # Only a window shows progress: for the rest (a queue left from before,
                 # send later) each report would be a signal the GUI thread takes for nothing.
-                if keys[current[0]] in watched:
-                    report((keys[current[0]], step))
+                if keys[-1] in watched:
+                    report((keys[-1], step))
 
             progress.report = report_progress
             # The next message goes out while the last one's outcome is written down.
@@ -301,21 +308,22 @@ class SendService(QObject):
 
             def on_result(index: int, outcome: SendResult | SendError) -> None:
                 recorder.put(keys[index], outcome)
-                if isinstance(outcome, SendResult) and index + 1 < len(keys):
-                    # Its sync runs while that message's envelope and body go out.
-                    outbox.commit_ahead(keys[index + 1], host)
-                current[0] = min(index + 1, len(keys) - 1)
+                answered[0] = isinstance(outcome, SendResult)
                 for key, recorded in recorder.recorded():
                     report((key, recorded))
 
             def committing(index: int) -> None:
                 outbox.committing(keys[index], host)
 
+            messages = taken()
             try:
+                first = next(messages, None)
+                if first is None:
+                    return None
                 if large_ok:
                     try:
                         result = delivery.send_message(
-                            messages[0],
+                            first,
                             large_ok=True,
                             before_final_dot=lambda: committing(0),
                             remember=remember[keys[0]],
@@ -326,12 +334,13 @@ class SendService(QObject):
                         on_result(0, result)
                 else:
                     delivery.send_batch(
-                        messages,
+                        itertools.chain([first], messages),
                         before_final_dot=committing,
                         on_result=on_result,
-                        remember=[remember[key] for key in keys],
+                        remember=lambda index: remember[keys[index]],
                     )
             finally:
+                messages.close()
                 for key, recorded in recorder.finish():
                     report((key, recorded))
             return None

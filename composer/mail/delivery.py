@@ -92,15 +92,15 @@ class Delivery:
 
     def send_batch(
         self,
-        messages: Sequence[Sendable],
+        messages: Iterable[Sendable],
         *,
         before_final_dot: Callable[[int], None] | None = None,
         on_result: Callable[[int, Outcome], None],
-        remember: Sequence[Sequence[Address]] | None = None,
+        remember: Callable[[int], Sequence[Address]] | None = None,
     ) -> None:
         """Send messages over one connection (see SmtpTransport.send_many).
 
-        remember holds, for each message, what send_message() takes as remember.
+        remember(index) gives, for the message at index, what send_message() takes as remember.
         """
         try:
             transport = self._transport_for_account()
@@ -110,7 +110,7 @@ class Delivery:
 
         def delivered(index: int, outcome: Outcome) -> None:
             if isinstance(outcome, SendResult):
-                typed = remember[index] if remember and index < len(remember) else ()
+                typed = remember(index) if remember else ()
                 outcome = self._delivered(outcome, typed)
             else:
                 outcome = self._worded(outcome)

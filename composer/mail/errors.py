@@ -170,7 +170,11 @@ def server_reply(code: int, text: bytes | str) -> str:
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    shown = "".join(_visible(char) for char in " ".join(text.split()))
+    shown = " ".join(text.split())
+    # Nearly every reply is printable ASCII, which has nothing to escape: this is read for
+    # every reply of a batch, and the look-up of each character's category is not free.
+    if not (shown.isascii() and shown.isprintable()):
+        shown = _escaped(shown)
     if len(shown) > _SHOWN_REPLY:
         shown = shown[: _SHOWN_REPLY - 1] + "…"
     return f"{code} {shown}".strip() if code >= 0 else shown
@@ -181,12 +185,16 @@ def reply_text(text: bytes | str) -> str:
     return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 
-def _visible(char: str) -> str:
+def _escaped(text: str) -> str:
+    """text with control and invisible formatting characters written as escapes."""
     import unicodedata  # here: its tables are not needed before the first window
 
-    if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-        return char.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return char
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn")
+        else char
+        for char in text
+    )
 
 
 def describe_refused(refused: dict[str, tuple[int, str]]) -> str:

@@ -9,7 +9,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from datetime import datetime
 from email.utils import format_datetime, localtime
 from typing import Any, TypeVar
@@ -158,12 +158,13 @@ class SmtpTransport:
 
     def send_many(
         self,
-        messages: Sequence[Sendable],
+        messages: Iterable[Sendable],
         *,
         before_final_dot: Callable[[int], None] | None = None,
         on_result: Callable[[int, Outcome], None],
     ) -> None:
-        """Send messages over one connection and one login, in order.
+        """Send messages over one connection and one login, in order; each is taken from
+        messages only when its turn comes (after the connection is open).
 
         on_result(index, outcome) is called for each message as soon as its outcome is known,
         before the next is started; before_final_dot(index) as for send(). A refused message
@@ -564,10 +565,10 @@ def _reset(smtp: smtplib.SMTP) -> bool:
 
 
 def fail_each(
-    messages: Sequence[Sendable], error: SendError, on_result: Callable[[int, Outcome], None]
+    messages: Iterable[Sendable], error: SendError, on_result: Callable[[int, Outcome], None]
 ) -> None:
     """Report error as the outcome of every message (none could be tried)."""
-    for index in range(len(messages)):
+    for index, _ in enumerate(messages):
         on_result(index, error)
 
 

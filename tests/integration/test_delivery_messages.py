@@ -74,7 +74,7 @@ def test_send_batch_through_the_sandbox(sandbox, book):
     delivery.send_batch(
         [message_to(BOB, "One"), message_to(CAROL, "Two")],
         on_result=outcomes.__setitem__,
-        remember=[[BOB], [CAROL]],
+        remember=[[BOB], [CAROL]].__getitem__,
     )
 
     assert sorted(outcomes) == [0, 1]

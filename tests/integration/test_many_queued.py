@@ -14,6 +14,7 @@ from composer.context import AppContext
 from composer.mail.accounts import Security
 from composer.mail.draft import Draft
 from composer.mail.message import build_message
+from composer.mail.outbox import EntryState
 from composer.paths import Paths
 from tests.integration.test_nothing_lost import session_of
 from tests.servers import SmtpServer, account_for
@@ -81,3 +82,35 @@ def test_a_queue_sent_without_a_window_watching_ends_on_its_last_messages_line(
     numbers = [int(n) for text in shown for n in re.findall(r"“No\. (\d+)”", text)]
     assert numbers == sorted(set(numbers))
     assert numbers[-1] == COUNT - 1
+
+
+def test_each_message_of_a_flush_is_taken_when_its_turn_comes(
+    qtbot: QtBot, config_dir: Path, clock: FakeClock, plain_server: SmtpServer
+) -> None:
+    """The first goes before the rest are taken; one taken out meanwhile (by another Composer
+    sharing the Outbox) is passed over, and the others still go over the one connection."""
+    configure(config_dir, account_for(plain_server, Security.NONE, username=""))
+    window = create_main_window(config_dir)
+    qtbot.addWidget(window)
+    session = session_of(window)
+    sending, outbox = session.sending, session.context.outbox
+    [account] = session.context.accounts()
+    keys = []
+    for number in range(3):
+        draft = Draft(account_id=account.id, to=f"r{number}@example.org", subject=f"No. {number}")
+        keys.append(
+            outbox.add(build_message(draft, account.sender(), account.reply_to), account.id).key
+        )
+    other = AppContext(Paths(config_dir, config_dir), clock=clock).outbox
+
+    with plain_server.lock:  # the server cannot note the first MAIL, nor answer it
+        sending.flush_due()
+        qtbot.waitUntil(lambda: outbox.entry(keys[0]).state is EntryState.SENDING)
+        assert [outbox.entry(key).state for key in keys[1:]] == [EntryState.WAITING] * 2
+        other.remove(keys[2])
+    qtbot.waitUntil(lambda: not sending.is_busy(), timeout=10_000)
+
+    assert [m["Subject"] for m in plain_server.received] == ["No. 0", "No. 1"]
+    assert plain_server.sessions == 1
+    assert sending.entries() == []
+    assert len(session.context.sent.summaries()) == 2

@@ -203,3 +203,20 @@ def test_small_batches(plain_server, count):
     _, recorder = send_many(plain_server, count=count)
 
     assert len(recorder.results()) == count == len(plain_server.received)
+
+
+def test_each_message_is_drawn_once_the_one_before_it_has_its_outcome(plain_server):
+    account = account_for(plain_server, Security.NONE, timeout=2, username="")
+    messages = messages_for(account, 3)
+    recorder = Recorder(plain_server)
+    drawn: list[tuple[int, list[int]]] = []  # sessions open, and outcomes told, at each draw
+
+    def one_at_a_time():
+        for message in messages:
+            drawn.append((plain_server.sessions, list(recorder.order)))
+            yield message
+
+    SmtpTransport(account, None).send_many(one_at_a_time(), on_result=recorder)
+
+    assert drawn == [(1, []), (1, [0]), (1, [0, 1])]
+    assert subjects(plain_server) == ["Message 0", "Message 1", "Message 2"]
