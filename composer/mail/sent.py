@@ -202,6 +202,8 @@ def json_value(values: Mapping[str, str], name: str) -> Any:
 
 def printable(text: str) -> str:
     """text on one line of printable characters (server text is untrusted)."""
+    if text.isprintable():  # as nearly every reply is: no character by character
+        return " ".join(text.split())
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
